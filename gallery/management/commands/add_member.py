@@ -1,0 +1,63 @@
+"""python manage.py add_member TEAM USERNAME [--admin] [--password P] [--credits N] [--token]"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils.text import slugify
+
+from gallery.models import Membership, Role, Team
+
+
+class Command(BaseCommand):
+    help = "Create the team, the user and the membership as needed; optionally grant credits."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("team", help="Team slug (created with this name if missing)")
+        parser.add_argument("username")
+        parser.add_argument("--admin", action="store_true", help="Make the user a team admin")
+        parser.add_argument(
+            "--viewer", action="store_true", help="Make the user a read-only viewer"
+        )
+        parser.add_argument("--password", help="Set this password (default: keep, or generate)")
+        parser.add_argument("--credits", type=int, help="Grant this many credits")
+        parser.add_argument("--token", action="store_true", help="Print a new personal API token")
+
+    def handle(self, *args, **opts) -> None:
+        if opts["admin"] and opts["viewer"]:
+            raise CommandError("--admin and --viewer exclude each other")
+        if opts["credits"] is not None and opts["credits"] <= 0:
+            raise CommandError("--credits must be a positive number of credits")
+        slug = slugify(opts["team"])
+        if not slug:
+            raise CommandError(f"{opts['team']!r} cannot be a team name")
+        role = Role.ADMIN if opts["admin"] else Role.VIEWER if opts["viewer"] else None
+        with transaction.atomic():
+            team, made_team = Team.objects.get_or_create(slug=slug, defaults={"name": opts["team"]})
+            user, made_user = get_user_model().objects.get_or_create(username=opts["username"])
+            password = opts["password"] or (secrets.token_urlsafe(12) if made_user else None)
+            if password:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            membership, made_member = Membership.objects.get_or_create(
+                team=team, user=user, defaults={"role": role or Role.MEMBER}
+            )
+            if role and membership.role != role:
+                membership.role = role
+                membership.save(update_fields=["role"])
+        self._report(team, user, membership, made_team, made_user, made_member, password, opts)
+
+    def _report(self, team, user, membership, made_team, made_user, made_member, password, opts):
+        out = self.stdout
+        out.write(f"team {team.slug}: {'created' if made_team else 'exists'}")
+        out.write(f"user {user.username}: {'created' if made_user else 'exists'}")
+        out.write(f"membership: {membership.role} ({'created' if made_member else 'exists'})")
+        if password and not opts["password"]:
+            out.write(f"password: {password}")
+        if opts["credits"] is not None:
+            out.write("credits: not available yet (the credit ledger is not built)")
+        if opts["token"]:
+            out.write("token: not available yet (the team API is not built)")

@@ -1,0 +1,170 @@
+"""Teams, their members and invitations.
+
+Every query for something a user may see starts from the user's memberships
+(`Membership.objects.for_user(user)`), so no view can forget team scoping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery", args=[self.slug])
+
+    @classmethod
+    def unique_slug(cls, name: str) -> str:
+        base = slugify(name)[:40] or "team"
+        slug, n = base, 1
+        while cls.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def for_user(self, user: settings.AUTH_USER_MODEL) -> MembershipQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user, user__is_active=True).select_related("team")
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team"),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="membership_role_is_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_create(self) -> bool:
+        """Viewers look; members and admins spend credits."""
+        return self.role in (Role.ADMIN, Role.MEMBER)
+
+
+class InviteQuerySet(models.QuerySet["Invite"]):
+    def pending(self) -> InviteQuerySet:
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True).filter(
+            expires_at__gt=timezone.now()
+        )
+
+
+class Invite(models.Model):
+    """A one-time link that lets a new (or existing) person join a team.
+
+    Only a hash of the token is stored: the link is shown once to the admin
+    who made it, like a password.
+    """
+
+    LIFETIME = timedelta(days=7)
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="invites")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    note = models.CharField(max_length=100, blank=True, help_text="Who it is for")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InviteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"Invite to {self.team} as {self.role}"
+
+    @classmethod
+    def create(cls, *, team: Team, role: str, note: str, created_by) -> tuple[Invite, str]:
+        """Make an invite; returns it with the plain token, which is not stored."""
+        token = secrets.token_urlsafe(24)
+        invite = cls.objects.create(
+            team=team,
+            role=role,
+            note=note,
+            created_by=created_by,
+            token_hash=token_hash(token),
+            expires_at=timezone.now() + cls.LIFETIME,
+        )
+        return invite, token
+
+    @classmethod
+    def find_pending(cls, token: str) -> Invite | None:
+        return (
+            cls.objects.pending()
+            .select_related("team")
+            .filter(token_hash=token_hash(token))
+            .first()
+        )
+
+    def accept(self, user) -> Membership:
+        """Join the team; each link admits one person, once."""
+        existing = Membership.objects.filter(team=self.team, user=user).first()
+        if existing:
+            return existing
+        with transaction.atomic():
+            claimed = (
+                Invite.objects.pending()
+                .filter(pk=self.pk)
+                .update(accepted_at=timezone.now(), accepted_by=user)
+            )
+            if not claimed:
+                raise Invite.DoesNotExist("This invite link was already used, revoked or expired")
+            return Membership.objects.create(team=self.team, user=user, role=self.role)
+
+    def revoke(self) -> None:
+        Invite.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -1,0 +1,24 @@
+"""Access-checked lookups that every team view starts from."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+
+from gallery.models import Membership
+
+
+def get_membership(request: HttpRequest, slug: str) -> Membership:
+    """The user's membership of the team in the URL, or 404 (never 403: a
+    stranger must not learn that a team exists)."""
+    membership = get_object_or_404(Membership.objects.for_user(request.user), team__slug=slug)
+    request.session["team"] = slug
+    return membership
+
+
+def get_admin_membership(request: HttpRequest, slug: str) -> Membership:
+    membership = get_membership(request, slug)
+    if not membership.is_admin:
+        raise PermissionDenied("Only team admins can do this")
+    return membership

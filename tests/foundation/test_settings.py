@@ -1,0 +1,139 @@
+"""Settings come from the environment and fail loudly, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "False",
+    "SECRET_KEY": "a" * 20 + "b" * 20 + "cdefghijklmnop",
+    "ALLOWED_HOSTS": "mjweb.example.org",
+    "MJWEB_PUBLIC_URL": "https://mjweb.example.org",
+}
+
+
+def clean_env(**env: str) -> dict[str, str]:
+    """This process's environment without what the test run itself sets."""
+    drop = {*PRODUCTION, "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **env}
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = clean_env(**env)
+    clean["DJANGO_SETTINGS_MODULE"] = "mjweb.settings"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    return run_python("import django; django.setup()", **env)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"DEBUG": "False"}, "SECRET_KEY must be set"),
+        ({**PRODUCTION, "SECRET_KEY": "short"}, "SECRET_KEY must be at least 50 characters"),
+        ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must be set"),
+        ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL=mysql://… is not supported"),
+        ({"DATABASE_URL": "postgres://db:notaport/x"}, "DATABASE_URL has an invalid port"),
+        ({"DATABASE_URL": "postgres://db"}, "DATABASE_URL must name a database"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' is not a URL"),
+        (
+            {"MJWEB_PROVIDER": "openai"},
+            "MJWEB_PROVIDER='openai' must be one of: evolink, reapi, vtrix",
+        ),
+        ({"EVOLINK_BASE_URL": "api.evolink.ai"}, "EVOLINK_BASE_URL='api.evolink.ai' is not a URL"),
+        ({"MJWEB_PUBLIC_URL": "ftp://x"}, "MJWEB_PUBLIC_URL='ftp://x' is not a URL"),
+        ({"MJWEB_WORKERS": "two"}, "MJWEB_WORKERS='two' is not an integer"),
+        ({"MJWEB_WORKERS": "0"}, "MJWEB_WORKERS=0 must be at least 1"),
+        (
+            {"SECRET_KEY_FILE": "/nonexistent/key"},
+            "SECRET_KEY_FILE='/nonexistent/key' cannot be read",
+        ),
+    ],
+)
+def test_a_bad_value_fails_naming_the_variable(env, message):
+    result = load_settings(**env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_the_laptop_defaults_are_sqlite_with_wal_and_immediate_transactions():
+    result = run_python(
+        "import django; django.setup();"
+        "from django.conf import settings as s; from django.db import connection as c;"
+        "o = s.DATABASES['default']['OPTIONS'];"
+        "print(s.DATABASES['default']['NAME'], o['transaction_mode'], o['timeout']);"
+        "cur = c.cursor(); cur.execute('PRAGMA journal_mode'); print(cur.fetchone()[0]);"
+        "q = s.Q_CLUSTER; print(q.get('orm'), q['timeout'] < q['retry'], q['max_attempts'])",
+        MJWEB_VAR_DIR=str(ROOT / "var"),
+    )
+    assert result.returncode == 0, result.stderr
+    first, journal, queue = result.stdout.split("\n")[:3]
+    assert first == f"{ROOT / 'var' / 'db.sqlite3'} IMMEDIATE 20"
+    assert journal == "wal"
+    assert queue == "default True 3"
+
+
+def test_database_url_switches_to_postgresql():
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings as s;"
+        "d = s.DATABASES['default'];"
+        "print(d['ENGINE'], d['NAME'], d['USER'], d['HOST'], d['PORT'])",
+        DATABASE_URL="postgres://mj:p%40ss@db.internal:5433/mjweb",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.postgresql mjweb mj db.internal 5433"
+
+
+def test_redis_url_switches_the_queue_broker_and_the_cache():
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.Q_CLUSTER.get('redis'), 'orm' in s.Q_CLUSTER, s.CACHES['default']['BACKEND'])",
+        REDIS_URL="redis://cache:6379/1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "redis://cache:6379/1",
+        "False",
+        "django.core.cache.backends.redis.RedisCache",
+    ]
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    key_file = tmp_path / "evolink"
+    key_file.write_text("sk-from-file\n")
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.PROVIDERS['evolink']['api_key'])",
+        EVOLINK_API_KEY_FILE=str(key_file),
+    )
+    assert result.stdout.strip() == "sk-from-file"
+
+
+def test_check_deploy_is_clean_in_production_mode():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=clean_env(**PRODUCTION),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
