@@ -17,70 +17,86 @@ import subprocess
 import sys
 import time
 
-GRACE_SECONDS = 10
+GRACE_SECONDS = float(os.environ.get("PROCS_GRACE_SECONDS", "10"))
+
+
+class Group:
+    def __init__(self, specs: list[tuple[str, str]]) -> None:
+        self.width = max(len(name) for name, _ in specs)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.selector = selectors.DefaultSelector()
+        for name, cmd in specs:
+            proc = subprocess.Popen(  # noqa: S603 - commands come from our own scripts
+                shlex.split(cmd),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: we stop its children too
+            )
+            self.procs[name] = proc
+            self.selector.register(proc.stdout, selectors.EVENT_READ, name)
+
+    def pump(self, timeout: float) -> None:
+        """Forward whatever output is ready, with its process's name."""
+        for key, _ in self.selector.select(timeout=timeout):
+            line = key.fileobj.readline()
+            if line:
+                text = line.decode(errors="replace")
+                sys.stdout.write(f"{key.data:>{self.width}} | {text}")
+                sys.stdout.flush()
+            else:
+                self.selector.unregister(key.fileobj)
+
+    def first_exited(self) -> str | None:
+        return next((n for n, p in self.procs.items() if p.poll() is not None), None)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS
+        while self.first_running() and time.monotonic() < deadline:
+            self.pump(0.1)
+        for name, proc in self.procs.items():
+            if proc.poll() is None:
+                print(f"{name} did not stop within {GRACE_SECONDS:g}s; killing it", flush=True)
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
+            else:
+                _signal_group(proc, signal.SIGKILL)  # leftovers of an exited leader
+
+    def first_running(self) -> str | None:
+        return next((n for n, p in self.procs.items() if p.poll() is None), None)
 
 
 def main(argv: list[str]) -> int:
-    specs = [arg.split("=", 1) for arg in argv]
-    if not specs or any(len(s) != 2 for s in specs):
+    specs = [tuple(arg.split("=", 1)) for arg in argv]
+    if not specs or any(len(s) != 2 or not s[0] for s in specs):
         print("usage: procs.py name='command' [name='command' …]", file=sys.stderr)
         return 64
-    width = max(len(name) for name, _ in specs)
-    procs: dict[str, subprocess.Popen] = {}
-    sel = selectors.DefaultSelector()
-    for name, cmd in specs:
-        proc = subprocess.Popen(  # noqa: S603 - commands come from our own Makefile
-            shlex.split(cmd),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so we can stop its children too
-        )
-        procs[name] = proc
-        sel.register(proc.stdout, selectors.EVENT_READ, name)
-
     stopping = False
 
-    def stop(*_: object) -> None:
+    def request_stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    group = Group(specs)
     exit_code = 0
     while not stopping:
-        for key, _ in sel.select(timeout=0.5):
-            line = key.fileobj.readline()
-            if line:
-                sys.stdout.write(f"{key.data:>{width}} | {line.decode(errors='replace')}")
-                sys.stdout.flush()
-            else:
-                sel.unregister(key.fileobj)
-        for name, proc in procs.items():
-            if proc.poll() is not None:
-                print(f"{name} exited with code {proc.returncode}; stopping the others", flush=True)
-                exit_code = proc.returncode or 1
-                stopping = True
-                break
-    return shutdown(procs) or exit_code
-
-
-def shutdown(procs: dict[str, subprocess.Popen]) -> int:
-    for proc in procs.values():
-        if proc.poll() is None:
-            _signal_group(proc, signal.SIGTERM)
-    deadline = time.monotonic() + GRACE_SECONDS
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _signal_group(proc, signal.SIGKILL)
-            proc.wait()
+        group.pump(0.2)
+        exited = group.first_exited()
+        if exited:
+            code = group.procs[exited].returncode
+            print(f"{exited} exited with code {code}; stopping the others", flush=True)
+            exit_code = code or 1
+            break
+    group.stop()
     print("all processes stopped", flush=True)
-    return 0
+    return exit_code
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
 
 

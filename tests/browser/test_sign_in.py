@@ -79,3 +79,7 @@ def test_the_gallery_works_at_phone_width(page: Page, live_server, demo):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page scrolls sideways on a phone ({width}px)"
     page.screenshot(path=ARTIFACTS / "gallery-phone.png", full_page=True)
+    page.get_by_label("Switch team").click()
+    expect(page.get_by_role("menuitem", name="Demo studio")).to_be_visible()
+    page.get_by_label("Account menu for bob").click()
+    expect(page.get_by_role("menuitem", name="Sign out")).to_be_visible()

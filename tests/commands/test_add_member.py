@@ -8,6 +8,8 @@ from django.core.management import CommandError, call_command
 
 from gallery.models import Membership
 
+pytestmark = pytest.mark.db_sensitive
+
 
 def add_member(*args: str) -> str:
     out = StringIO()

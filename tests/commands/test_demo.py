@@ -8,6 +8,8 @@ from django.core.management import call_command
 
 from gallery.models import Membership, Team
 
+pytestmark = pytest.mark.db_sensitive
+
 
 @pytest.mark.django_db
 def test_it_creates_the_demo_once_and_prints_the_passwords_each_time():

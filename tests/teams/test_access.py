@@ -7,6 +7,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+pytestmark = pytest.mark.db_sensitive
+
 PUBLIC = {"login", "accept-invite", "healthz"}
 SAMPLE_KWARGS = {"slug": "acme", "pk": 1, "token": "x" * 32}
 

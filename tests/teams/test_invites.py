@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from gallery.models import Invite, Membership
 
+pytestmark = pytest.mark.db_sensitive
+
 
 @pytest.fixture
 def invite(alice, team):

@@ -4,6 +4,8 @@ import pytest
 
 from gallery.models import Invite
 
+pytestmark = pytest.mark.db_sensitive
+
 
 @pytest.mark.django_db
 def test_it_lists_the_members_with_their_roles(alice_client, bob, dave):
