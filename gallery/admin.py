@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from gallery.models import Invite, Membership, Team
+from gallery.models import Invite, Membership, Price, PriceStatus, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -30,3 +30,18 @@ class InviteAdmin(admin.ModelAdmin):
     list_display = ["team", "role", "note", "created_by", "created", "expires_at", "accepted_by"]
     list_filter = ["team", "role"]
     readonly_fields = ["token_hash", "accepted_at", "accepted_by"]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ["provider", "operation", "variant", "usd", "status", "updated"]
+    list_editable = ["usd"]
+    list_filter = ["provider", "status", "operation"]
+    readonly_fields = ["status", "source", "updated"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # An admin's figure is neither the provider's nor our estimate any more.
+        if "usd" in form.changed_data:
+            obj.status = PriceStatus.ADMIN
+            obj.source = f"set by {request.user.username}"
+        super().save_model(request, obj, form, change)

@@ -25,6 +25,9 @@ def token_hash(token: str) -> str:
 class Team(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True)
+    monthly_limit = models.BigIntegerField(
+        null=True, blank=True, help_text="Most credits the whole team may spend in a month"
+    )
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:

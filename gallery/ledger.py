@@ -1,0 +1,252 @@
+"""The only code that moves credits.
+
+Every function is one transaction that (1) changes the cached balance with a
+conditional UPDATE — never read-then-save — and (2) appends the entry that
+explains it, carrying a unique key. A retried task that applies the same
+(job, kind) twice hits that key: the transaction rolls back whole and the
+first entry is returned, so each reserve, settle and refund happens once.
+
+Call these module-qualified: `ledger.reserve(job=job, account=account)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from gallery.models import CreditAccount, Job, LedgerEntry, Membership, Team, month_start
+
+log = logging.getLogger(__name__)
+Kind = LedgerEntry.Kind
+
+# How far an upstream's actual charge may exceed the reservation before the
+# excess is written off instead of billed (it is logged for the admin).
+MAX_SETTLE_EXCESS_RATIO = 1
+
+
+class LedgerError(Exception):
+    """A credit movement that must not happen; the message is for people."""
+
+
+class InsufficientCredits(LedgerError):
+    def __init__(self, needed: int, available: int) -> None:
+        self.needed, self.available = needed, available
+        super().__init__(
+            f"This costs {needed} credits and you have {available}. Ask a team admin for more."
+        )
+
+
+class LimitExceeded(LedgerError):
+    def __init__(self, which: str, limit: int, left: int, needed: int) -> None:
+        self.which, self.limit, self.left, self.needed = which, limit, left, needed
+        super().__init__(
+            f"This costs {needed} credits, but {which} of {limit} credits has "
+            f"{max(left, 0)} left this month."
+        )
+
+
+class AlreadySettled(LedgerError):
+    """A refund after a settle (or the other way round) is refused."""
+
+
+def account_for(membership: Membership) -> CreditAccount:
+    account, _ = CreditAccount.objects.get_or_create(membership=membership)
+    return account
+
+
+# --- moving credits ----------------------------------------------------------------
+
+
+def grant(
+    *, account: CreditAccount, amount: int, by, reason: str = "", key: str = ""
+) -> LedgerEntry:
+    """Add credits (an admin's grant)."""
+    if not isinstance(amount, int) or amount <= 0:
+        raise LedgerError("A grant must be a positive whole number of credits")
+    return _apply(
+        account=account,
+        kind=Kind.GRANT,
+        amount=amount,
+        key=key or _fresh_key("grant", account),
+        created_by=by,
+        reason=reason or "Granted",
+    )
+
+
+def adjust(*, account: CreditAccount, amount: int, by, reason: str, key: str = "") -> LedgerEntry:
+    """Correct a balance up or down; a reason is required, and it cannot go below zero."""
+    if not isinstance(amount, int) or amount == 0:
+        raise LedgerError("An adjustment must be a non-zero whole number of credits")
+    if not reason.strip():
+        raise LedgerError("An adjustment needs a reason")
+    return _apply(
+        account=account,
+        kind=Kind.ADJUST,
+        amount=amount,
+        key=key or _fresh_key("adjust", account),
+        created_by=by,
+        reason=reason.strip(),
+    )
+
+
+def reserve(*, job: Job, account: CreditAccount) -> LedgerEntry:
+    """Take the job's price out of the balance before anything is sent.
+
+    Checks the member's and the team's monthly limits in the same transaction;
+    on PostgreSQL the team row is locked so concurrent reservations of one
+    team queue behind each other (SQLite's IMMEDIATE transactions already do).
+    """
+    cost = job.credits_reserved
+    if cost < 0:
+        raise LedgerError("A reservation cannot be negative")
+    with transaction.atomic():
+        team = Team.objects.select_for_update().get(pk=job.team_id)
+        _check_limits(account, team, cost)
+        return _apply(
+            account=account,
+            kind=Kind.RESERVE,
+            amount=-cost,
+            key=f"reserve:job:{job.pk}",
+            job=job,
+            created_by=job.user,
+            reason=f"{job.operation} · reserved",
+        )
+
+
+def settle(*, job: Job, account: CreditAccount, actual: int | None = None) -> LedgerEntry:
+    """Close a completed job's reservation at its actual cost.
+
+    A cheaper actual cost returns the difference; a dearer one is charged up to
+    MAX_SETTLE_EXCESS_RATIO × the reservation and only if the balance covers it
+    (never below zero): the rest is written off and noted in the entry.
+    """
+    reserved = job.credits_reserved
+    actual = reserved if actual is None else actual
+    if actual < 0:
+        raise LedgerError("An actual cost cannot be negative")
+    extra = actual - reserved
+    reason = f"{job.operation} · settled at {actual}"
+    if extra > reserved * MAX_SETTLE_EXCESS_RATIO:
+        reason += f" (charge capped; {extra - reserved * MAX_SETTLE_EXCESS_RATIO} not billed)"
+        extra = reserved * MAX_SETTLE_EXCESS_RATIO
+    entry = _settle_or_refund(job, account, Kind.SETTLE, -extra, reason)
+    if entry is None:  # the balance cannot cover the excess: settle at the reservation
+        entry = _settle_or_refund(
+            job, account, Kind.SETTLE, 0, f"{reason} ({extra} over the balance, not billed)"
+        )
+    return entry
+
+
+def refund(*, job: Job, account: CreditAccount, reason: str = "") -> LedgerEntry:
+    """Give a failed or cancelled job's reservation back."""
+    entry = _settle_or_refund(
+        job, account, Kind.REFUND, job.credits_reserved, reason or f"{job.operation} · refunded"
+    )
+    assert entry is not None  # a refund adds credits, so it cannot lack balance
+    return entry
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def reserved_total(account: CreditAccount) -> int:
+    """Credits held by jobs that have neither settled nor been refunded yet."""
+    open_jobs = account.entries.filter(kind=Kind.RESERVE).exclude(
+        job__entries__kind__in=[Kind.SETTLE, Kind.REFUND]
+    )
+    return -sum(open_jobs.values_list("amount", flat=True))
+
+
+def spent_this_month(account: CreditAccount) -> int:
+    return account.entries.since(month_start()).spent()
+
+
+def team_spent_this_month(team: Team) -> int:
+    return LedgerEntry.objects.filter(account__membership__team=team).since(month_start()).spent()
+
+
+# --- internals ------------------------------------------------------------------------
+
+
+def _check_limits(account: CreditAccount, team: Team, cost: int) -> None:
+    fresh = CreditAccount.objects.only("monthly_limit").get(pk=account.pk)
+    if fresh.monthly_limit is not None:
+        left = fresh.monthly_limit - spent_this_month(fresh)
+        if cost > left:
+            raise LimitExceeded("your monthly limit", fresh.monthly_limit, left, cost)
+    if team.monthly_limit is not None:
+        left = team.monthly_limit - team_spent_this_month(team)
+        if cost > left:
+            raise LimitExceeded("the team's monthly limit", team.monthly_limit, left, cost)
+
+
+def _settle_or_refund(
+    job: Job, account: CreditAccount, kind: str, amount: int, reason: str
+) -> LedgerEntry | None:
+    """Apply the job's one settlement; None when the balance cannot cover it."""
+    try:
+        return _apply(
+            account=account,
+            kind=kind,
+            amount=amount,
+            key=f"{kind}:job:{job.pk}",
+            job=job,
+            created_by=job.user,
+            reason=reason,
+        )
+    except InsufficientCredits:
+        return None
+
+
+def _apply(
+    *,
+    account: CreditAccount,
+    kind: str,
+    amount: int,
+    key: str,
+    reason: str,
+    created_by=None,
+    job=None,
+) -> LedgerEntry:
+    try:
+        with transaction.atomic():
+            rows = CreditAccount.objects.filter(pk=account.pk)
+            if amount < 0:
+                rows = rows.filter(balance__gte=-amount)
+            if not rows.update(balance=F("balance") + amount):
+                available = CreditAccount.objects.values_list("balance", flat=True).get(
+                    pk=account.pk
+                )
+                raise InsufficientCredits(-amount, available)
+            # Our UPDATE holds the row until commit, so this read is our own result.
+            balance = CreditAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
+            entry = LedgerEntry.objects.create(
+                account=account,
+                kind=kind,
+                amount=amount,
+                balance_after=balance,
+                job=job,
+                created_by=created_by,
+                reason=reason[:300],
+                key=key,
+            )
+    except IntegrityError:
+        # Already applied (same key), or refused (the job's other settlement).
+        existing = LedgerEntry.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
+        if job is not None and kind in (Kind.SETTLE, Kind.REFUND):
+            done = LedgerEntry.objects.filter(job=job, kind__in=[Kind.SETTLE, Kind.REFUND]).first()
+            if done is not None:
+                how = "settled" if done.kind == Kind.SETTLE else "refunded"
+                raise AlreadySettled(f"Job {job.pk} was already {how}") from None
+        raise
+    account.balance = balance
+    return entry
+
+
+def _fresh_key(kind: str, account: CreditAccount) -> str:
+    return f"{kind}:acct:{account.pk}:{uuid.uuid4().hex}"

@@ -1,0 +1,22 @@
+"""mjweb's models, one module per concern; import them from here."""
+
+from gallery.models.credits import CreditAccount, LedgerEntry, month_start
+from gallery.models.jobs import Image, Job, JobEvent
+from gallery.models.prices import Price, PriceStatus
+from gallery.models.teams import Invite, Membership, Role, Team, token_hash
+
+__all__ = [
+    "CreditAccount",
+    "Image",
+    "Invite",
+    "Job",
+    "JobEvent",
+    "LedgerEntry",
+    "Membership",
+    "Price",
+    "PriceStatus",
+    "Role",
+    "Team",
+    "month_start",
+    "token_hash",
+]

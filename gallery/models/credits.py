@@ -1,0 +1,125 @@
+"""Credit accounts and the append-only ledger behind them.
+
+One credit is $0.001. Only `gallery.ledger` writes these tables: the cached
+balance changes through a conditional UPDATE in the same transaction as the
+entry that explains it, and the database refuses what must never happen
+(a negative balance, a second reserve or settlement for a job, a repeated key).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from gallery.models.jobs import Job
+from gallery.models.teams import Membership
+
+DEFAULT_MAX_IN_FLIGHT = 4
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    now = timezone.localtime(now or timezone.now())
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+class CreditAccount(models.Model):
+    membership = models.OneToOneField(Membership, models.PROTECT, related_name="account")
+    balance = models.BigIntegerField(default=0, help_text="Credits available to spend")
+    monthly_limit = models.BigIntegerField(
+        null=True, blank=True, help_text="Most credits this member may spend in a month"
+    )
+    max_in_flight = models.PositiveSmallIntegerField(
+        default=DEFAULT_MAX_IN_FLIGHT, help_text="Jobs this member may have running at once"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="balance_not_negative"),
+            models.CheckConstraint(
+                condition=Q(monthly_limit__isnull=True) | Q(monthly_limit__gte=0),
+                name="account_limit_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership.user} in {self.membership.team}: {self.balance}"
+
+
+# Entries that make up what jobs cost: reservations less what came back.
+SPENDING_KINDS = ("reserve", "settle", "refund")
+
+
+class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
+    def spending(self) -> LedgerQuerySet:
+        return self.filter(kind__in=SPENDING_KINDS)
+
+    def since(self, start: datetime) -> LedgerQuerySet:
+        return self.filter(created__gte=start)
+
+    def spent(self) -> int:
+        return -(self.spending().aggregate(total=Sum("amount"))["total"] or 0)
+
+
+class LedgerEntry(models.Model):
+    class Kind(models.TextChoices):
+        GRANT = "grant"
+        RESERVE = "reserve"
+        SETTLE = "settle"
+        REFUND = "refund"
+        ADJUST = "adjust"
+
+    account = models.ForeignKey(CreditAccount, models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.BigIntegerField(help_text="Signed: what this entry added to the balance")
+    balance_after = models.BigIntegerField()
+    job = models.ForeignKey(Job, models.PROTECT, null=True, blank=True, related_name="entries")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    key = models.CharField(max_length=80, unique=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["grant", "reserve", "settle", "refund", "adjust"]),
+                name="ledger_kind_is_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["grant", "adjust"]) | Q(job__isnull=False),
+                name="ledger_job_entries_have_a_job",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="grant") | Q(amount__gt=0), name="ledger_grant_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="reserve") | Q(amount__lte=0), name="ledger_reserve_debits"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="refund") | Q(amount__gte=0), name="ledger_refund_credits"
+            ),
+            models.UniqueConstraint(
+                fields=["job"], condition=Q(kind="reserve"), name="one_reserve_per_job"
+            ),
+            models.UniqueConstraint(
+                fields=["job"],
+                condition=Q(kind__in=["settle", "refund"]),
+                name="one_settlement_per_job",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount:+d} → {self.balance_after}"

@@ -1,0 +1,270 @@
+"""Jobs (one upstream task each), their images and their event log.
+
+A job is a database state machine:
+
+    queued → submitting → running → ingesting → completed
+                   ↘          ↘          ↘
+                        failed | cancelled
+
+Every transition is a conditional UPDATE on the current status, so two
+workers racing on the same job cannot both move it: the loser's update
+touches no row and it steps aside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from gallery.models.teams import Membership, Team
+
+# The upstream gives up on a task after about 20 minutes (providers.md §2.1);
+# past this the reaper reads the task one last time and settles it.
+JOB_DEADLINE = timedelta(minutes=25)
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    RUNNING = "running"
+    INGESTING = "ingesting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def visible_to(self, user) -> JobQuerySet:
+        """Jobs of the user's teams, less other people's private and deleted ones."""
+        teams = Membership.objects.for_user(user).values("team_id")
+        return self.filter(team_id__in=teams, deleted_at__isnull=True).filter(
+            Q(private=False) | Q(user=user)
+        )
+
+    def in_flight(self) -> JobQuerySet:
+        return self.filter(status__in=Job.IN_FLIGHT)
+
+    def finished(self) -> JobQuerySet:
+        return self.filter(status__in=Job.FINAL)
+
+    def due_for_poll(self, now=None) -> JobQuerySet:
+        return self.filter(status=Job.Status.RUNNING, next_poll_at__lte=now or timezone.now())
+
+    def past_deadline(self, now=None) -> JobQuerySet:
+        return self.in_flight().filter(deadline__lt=now or timezone.now())
+
+
+class Job(models.Model):
+    Status = JobStatus
+
+    IN_FLIGHT = (Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.INGESTING)
+    FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+    team = models.ForeignKey(Team, models.PROTECT, related_name="jobs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="jobs")
+    provider = models.CharField(max_length=20)
+    operation = models.CharField(max_length=40)
+    parent = models.ForeignKey(
+        "Image", models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    source_urls = models.JSONField(default=list, blank=True)  # remove-bg, retexture, …
+    prompt_raw = models.TextField(blank=True)
+    prompt = models.TextField(blank=True)  # normalised, as sent upstream
+    params = models.JSONField(default=dict, blank=True)
+    speed = models.CharField(max_length=10, blank=True)
+    client_request_id = models.CharField(max_length=64, blank=True)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    upstream_id = models.CharField(max_length=100, blank=True, db_index=True)
+    snapshot = models.JSONField(default=dict, blank=True)  # the provider's last answer
+    error_kind = models.CharField(max_length=30, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+
+    credits_reserved = models.BigIntegerField(default=0)
+    credits_charged = models.BigIntegerField(null=True, blank=True)
+
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField()
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    poll_count = models.PositiveIntegerField(default=0)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    callback_token_hash = models.CharField(max_length=64, blank=True)
+
+    private = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [
+            models.Index(fields=["team", "-created"], name="job_team_newest"),
+            models.Index(fields=["status", "next_poll_at"], name="job_poll_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in JobStatus]), name="job_status_is_known"
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_0_100"),
+            models.CheckConstraint(
+                condition=Q(credits_reserved__gte=0), name="job_reserved_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "client_request_id"],
+                condition=~Q(client_request_id=""),
+                name="one_job_per_client_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} {self.operation} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.deadline is None:
+            self.deadline = (self.created or timezone.now()) + JOB_DEADLINE
+        super().save(*args, **kwargs)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    # --- transitions -------------------------------------------------------------
+
+    def _move(self, sources: tuple[str, ...], **changes: Any) -> bool:
+        """Apply `changes` only if the job is still in one of `sources`.
+
+        Returns whether this caller won; on success the instance is updated.
+        """
+        won = Job.objects.filter(pk=self.pk, status__in=sources).update(**changes)
+        if won:
+            self.refresh_from_db(fields=list(changes))
+        return bool(won)
+
+    def new_callback_token(self) -> str:
+        """A fresh secret for this job's callback URL; only its hash is kept."""
+        token = secrets.token_urlsafe(24)
+        self.callback_token_hash = hashlib.sha256(token.encode()).hexdigest()
+        return token
+
+    def claim_for_submit(self) -> bool:
+        """queued → submitting, counting the attempt (a worker killed mid-submit
+        is re-delivered by the queue; the count bounds how often)."""
+        return self._move(
+            (self.Status.QUEUED,),
+            status=self.Status.SUBMITTING,
+            submit_attempts=F("submit_attempts") + 1,
+        )
+
+    def mark_running(self, upstream_id: str, snapshot: dict, next_poll_at) -> bool:
+        return self._move(
+            (self.Status.SUBMITTING,),
+            status=self.Status.RUNNING,
+            upstream_id=upstream_id,
+            snapshot=snapshot,
+            submitted_at=timezone.now(),
+            next_poll_at=next_poll_at,
+        )
+
+    def mark_ingesting(self, snapshot: dict) -> bool:
+        return self._move(
+            (self.Status.SUBMITTING, self.Status.RUNNING),
+            status=self.Status.INGESTING,
+            snapshot=snapshot,
+            progress=100,
+            next_poll_at=None,
+        )
+
+    def mark_completed(self, credits_charged: int) -> bool:
+        return self._move(
+            (self.Status.INGESTING,),
+            status=self.Status.COMPLETED,
+            credits_charged=credits_charged,
+            finished_at=timezone.now(),
+        )
+
+    def mark_failed(self, kind: str, code: str, message: str, snapshot: dict | None = None) -> bool:
+        changes: dict[str, Any] = {
+            "status": self.Status.FAILED,
+            "error_kind": kind,
+            "error_code": code[:60],
+            "error_message": message,
+            "credits_charged": 0,
+            "finished_at": timezone.now(),
+            "next_poll_at": None,
+        }
+        if snapshot is not None:
+            changes["snapshot"] = snapshot
+        return self._move(self.IN_FLIGHT, **changes)
+
+    def cancel(self) -> bool:
+        """A queued job is cancelled outright; anything later only asks, because
+        the upstream task is already paid for and its images will be kept."""
+        if self._move(
+            (self.Status.QUEUED,),
+            status=self.Status.CANCELLED,
+            credits_charged=0,
+            finished_at=timezone.now(),
+        ):
+            return True
+        Job.objects.filter(pk=self.pk, status__in=self.IN_FLIGHT).update(cancel_requested=True)
+        return False
+
+    def log(self, kind: str, message: str = "", **data: Any) -> JobEvent:
+        return JobEvent.objects.create(job=self, kind=kind, message=message, data=data)
+
+
+class Image(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"  # known upstream, not yet stored
+        STORED = "stored"
+        LOST = "lost"  # the upstream URL died before we could fetch it
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="images")
+    index = models.PositiveSmallIntegerField()  # the provider's image_number, 0-3
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    upstream_url = models.URLField(max_length=2048)
+    original = models.FileField(upload_to="originals/", max_length=200, blank=True)
+    thumbnail = models.FileField(upload_to="thumbs/", max_length=200, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    bytes = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    fetch_attempts = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="one_image_per_slot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Image {self.index} of job {self.job_id}"
+
+
+class JobEvent(models.Model):
+    """What happened to a job and when, for the person asking why it was slow."""
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=30)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%H:%M:%S}"

@@ -1,0 +1,733 @@
+"""The operation catalog: one declarative description of the twelve V7 operations.
+
+Forms, the team API and the provider adapters read these facts from here
+instead of repeating them: which model id each provider uses, what an
+operation needs (a parent job, a source image, a prompt), its parameters with
+their enums, ranges and defaults, and which follow-ups a parent allows.
+`validate()` checks a `Request` against the catalog and returns the same
+`Issue`s as the prompt linter, which it also runs on the prompt.
+
+Sources: DESIGN.md §2, providers.md §2.5 (evolink), §3.5 (reAPI, same ids and
+fields), §1.2 (Vtrix). Pure module: no Django.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any, Literal
+
+from gallery.prompt import Code, Issue, check_url, lint
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated, provider-neutral request: what the adapters translate.
+
+    It mirrors evolink's request body, which is the canonical shape of the
+    whole product (the team API speaks it too): `operation` is the evolink
+    model id, `params` holds the `model_params` other than `task_id`.
+    """
+
+    operation: str  # "mj-v7", "mj-v7-upscale", ... (evolink model ids)
+    provider: str  # "evolink" | "reapi" | "vtrix"
+    prompt: str = ""  # the normalised prompt string; "" when the operation takes none
+    image_urls: tuple[str, ...] = ()  # sources for remove-bg / retexture / upload-paint
+    parent_task_id: str | None = None  # the provider's task id of the parent job
+    image_number: int | None = None  # 0-3, which image of the parent
+    speed: str | None = None  # "draft" | "fast" | "turbo", None when not applicable
+    # type, mode, direction, scale, mask, canvas, img_pos
+    params: dict[str, Any] = field(default_factory=dict)
+    callback_url: str | None = None
+
+    @property
+    def spec(self) -> Operation:
+        """The catalog entry; KeyError for an unknown operation."""
+        return OPERATIONS[self.operation]
+
+    def effective_speed(self) -> str | None:
+        """The speed the upstream will use: the operation's default when none
+        is given, fast when the speed only applies with a prompt and there is
+        none (providers.md §2.5), None for operations without a speed."""
+        spec = self.spec
+        if not spec.speeds:
+            return None
+        if spec.speed_needs_prompt and not _has_prompt(self):
+            return spec.default_speed
+        return self.speed or spec.default_speed
+
+    def resolved_params(self) -> dict[str, Any]:
+        """`params` with every documented default filled in (what adapters send)."""
+        resolved = {p.name: p.default for p in self.spec.params if p.default is not None}
+        resolved.update(self.params)
+        return resolved
+
+
+def _has_prompt(request: Request) -> bool:
+    return isinstance(request.prompt, str) and bool(request.prompt.strip())
+
+
+PROVIDERS: tuple[str, ...] = ("evolink", "reapi", "vtrix")
+
+Source = Literal["prompt", "parent", "image"]  # where the input image(s) come from
+PromptRule = Literal["required", "optional", "absent"]
+ParamKind = Literal["choice", "number", "mask", "canvas", "img_pos"]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One `model_params` entry other than task_id / image_number / speed."""
+
+    name: str
+    kind: ParamKind
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    default: Any = None
+    # Vtrix sends enums as integers (providers.md §1.2): value -> code.
+    vtrix_codes: Mapping[str, int] = field(default_factory=dict)
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str  # evolink/reAPI model id
+    label: str  # the UI's button name (DESIGN.md §5)
+    source: Source
+    prompt: PromptRule
+    speeds: tuple[str, ...] = ()  # allowed `speed` values; () when it has none
+    speed_needs_prompt: bool = False  # speed only takes effect with a prompt
+    params: tuple[ParamSpec, ...] = ()
+    models: Mapping[str, str] = field(default_factory=dict)  # provider -> its model id
+    max_image_urls: int = 0  # for source == "image": exactly this many
+
+    @property
+    def needs_parent(self) -> bool:
+        return self.source == "parent"
+
+    @property
+    def needs_image(self) -> bool:
+        return self.source == "image"
+
+    @property
+    def default_speed(self) -> str | None:
+        return "fast" if "fast" in self.speeds else None
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+IMAGE_NUMBERS = (0, 1, 2, 3)  # providers.md §2.5: image_number enum 0-3, default 0
+EDIT_SPEEDS = ("fast", "turbo")  # providers.md §2.5: edits take fast|turbo, never draft
+# Vtrix insists on mask polygon sizes of 500-4096 px (providers.md §1.2,
+# midjourney_inpaint); evolink's own example uses 200, so only Vtrix checks it.
+VTRIX_MASK_SIZE = (500, 4096)
+
+
+def _mask(required: bool) -> ParamSpec:
+    return ParamSpec("mask", "mask", required=required, label="Mask")
+
+
+_CANVAS = ParamSpec("canvas", "canvas", required=True, label="Canvas")
+_IMG_POS = ParamSpec("img_pos", "img_pos", required=True, label="Image position")
+
+
+def _models(evolink_id: str, vtrix_id: str | None) -> Mapping[str, str]:
+    # reAPI uses evolink's ids verbatim (providers.md §3.5, SEED-004).
+    models = {"evolink": evolink_id, "reapi": evolink_id}
+    if vtrix_id is not None:
+        models["vtrix"] = vtrix_id
+    return MappingProxyType(models)
+
+
+# Vtrix (providers.md §1.2) documents pages for diffusion, upscale, variation,
+# remix, inpaint, outpaint and edit only. midjourney_pan / midjourney_enhance
+# appear on its successor SeaCloud but have no Vtrix page, and remove-bg,
+# retexture and upload-paint appear nowhere: all five are unsupported on Vtrix.
+_CATALOG: tuple[Operation, ...] = (
+    Operation(
+        "mj-v7",
+        "Generate",
+        "prompt",
+        "required",
+        speeds=("draft", "fast", "turbo"),
+        models=_models("mj-v7", "midjourney_diffusion"),
+    ),
+    Operation(
+        "mj-v7-variation",
+        "Vary",
+        "parent",
+        "optional",
+        speeds=EDIT_SPEEDS,
+        speed_needs_prompt=True,
+        params=(
+            ParamSpec(
+                "type",
+                "choice",
+                choices=("subtle", "strong"),
+                default="subtle",
+                vtrix_codes=MappingProxyType({"subtle": 0, "strong": 1}),
+                label="Variation",
+            ),
+        ),
+        models=_models("mj-v7-variation", "midjourney_variation"),
+    ),
+    Operation(
+        "mj-v7-upscale",
+        "Upscale",
+        "parent",
+        "absent",
+        params=(
+            ParamSpec(
+                "type",
+                "choice",
+                choices=("standard", "creative"),
+                default="standard",
+                vtrix_codes=MappingProxyType({"standard": 0, "creative": 1}),
+                label="Upscaler",
+            ),
+        ),
+        models=_models("mj-v7-upscale", "midjourney_upscale"),
+    ),
+    Operation(
+        "mj-v7-remix",
+        "Remix",
+        "parent",
+        "required",
+        speeds=EDIT_SPEEDS,
+        params=(
+            ParamSpec(
+                "mode",
+                "choice",
+                choices=("strong", "subtle"),
+                default="strong",
+                vtrix_codes=MappingProxyType({"strong": 0, "subtle": 1}),
+                label="Remix",
+            ),
+        ),
+        models=_models("mj-v7-remix", "midjourney_remix"),
+    ),
+    Operation(
+        "mj-v7-enhance",
+        "Enhance",
+        "parent",
+        "absent",
+        models=_models("mj-v7-enhance", None),
+    ),
+    Operation(
+        "mj-v7-pan",
+        "Pan",
+        "parent",
+        "optional",
+        speeds=EDIT_SPEEDS,
+        speed_needs_prompt=True,
+        params=(
+            ParamSpec(
+                "direction",
+                "choice",
+                choices=("down", "right", "up", "left"),
+                default="down",
+                # Legnext's codes (providers.md §1.2); unused while Vtrix lacks pan.
+                vtrix_codes=MappingProxyType({"down": 0, "right": 1, "up": 2, "left": 3}),
+                label="Direction",
+            ),
+            ParamSpec(
+                "scale",
+                "number",
+                minimum=Decimal("1.1"),
+                maximum=Decimal("3"),
+                default=1.5,  # a JSON number, as adapters send it
+                label="Scale",
+            ),
+        ),
+        models=_models("mj-v7-pan", None),
+    ),
+    Operation(
+        "mj-v7-outpaint",
+        "Zoom out",
+        "parent",
+        "optional",
+        speeds=EDIT_SPEEDS,
+        speed_needs_prompt=True,
+        params=(
+            ParamSpec(
+                "scale",
+                "number",
+                minimum=Decimal("1.1"),
+                maximum=Decimal("2"),
+                default=1.5,
+                label="Zoom",
+            ),
+        ),
+        models=_models("mj-v7-outpaint", "midjourney_outpaint"),
+    ),
+    Operation(
+        "mj-v7-inpaint",
+        "Vary region",
+        "parent",
+        "optional",
+        speeds=EDIT_SPEEDS,
+        speed_needs_prompt=True,
+        params=(_mask(required=True),),
+        models=_models("mj-v7-inpaint", "midjourney_inpaint"),
+    ),
+    Operation(
+        "mj-v7-edit",
+        "Edit",
+        "parent",
+        "required",
+        speeds=EDIT_SPEEDS,
+        params=(_CANVAS, _IMG_POS, _mask(required=False)),
+        models=_models("mj-v7-edit", "midjourney_edit"),
+    ),
+    Operation(
+        "mj-v7-remove-bg",
+        "Remove background",
+        "image",
+        "absent",
+        models=_models("mj-v7-remove-bg", None),
+        max_image_urls=1,
+    ),
+    Operation(
+        "mj-v7-retexture",
+        "Retexture",
+        "image",
+        "required",
+        speeds=EDIT_SPEEDS,
+        models=_models("mj-v7-retexture", None),
+        max_image_urls=1,
+    ),
+    Operation(
+        "mj-v7-upload-paint",
+        "Upload & paint",
+        "image",
+        "required",
+        speeds=EDIT_SPEEDS,
+        params=(_mask(required=True), _CANVAS, _IMG_POS),
+        models=_models("mj-v7-upload-paint", None),
+        max_image_urls=1,
+    ),
+)
+
+OPERATIONS: Mapping[str, Operation] = MappingProxyType({op.id: op for op in _CATALOG})
+
+
+def supports(provider: str, operation: str) -> bool:
+    op = OPERATIONS.get(operation)
+    return op is not None and provider in op.models
+
+
+def model_id(provider: str, operation: str) -> str:
+    """The provider's name for an operation; KeyError when it has none."""
+    return OPERATIONS[operation].models[provider]
+
+
+# --- parents -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParentFacts:
+    """What validation needs to know about the job an edit starts from."""
+
+    provider: str
+    operation: str
+    speed: str | None = None
+    image_count: int = 4  # images it returned (moderation can leave fewer)
+    completed: bool = True
+
+
+def _parent_issues(op: Operation, provider: str, parent: ParentFacts) -> list[Issue]:
+    issues: list[Issue] = []
+    if not parent.completed:
+        issues.append(
+            Issue(
+                Code.PARENT_NOT_COMPLETED,
+                "task_id",
+                "The parent job has not completed yet; wait until it has images",
+            )
+        )
+    # Task ids belong to the provider that made them (DESIGN.md §2).
+    if parent.provider != provider:
+        issues.append(
+            Issue(
+                Code.PROVIDER_MISMATCH,
+                "provider",
+                f"The parent job was made by {parent.provider}; its edits must go to "
+                f"{parent.provider} too (not {provider})",
+            )
+        )
+    if op.id == "mj-v7-enhance" and not (parent.operation == "mj-v7" and parent.speed == "draft"):
+        issues.append(
+            Issue(Code.PARENT_NOT_DRAFT, "task_id", "Enhance only works on draft generations")
+        )
+    if op.id == "mj-v7-upscale" and parent.operation == "mj-v7-upscale":
+        issues.append(
+            Issue(Code.UPSCALE_OF_UPSCALE, "task_id", "An upscaled image cannot be upscaled again")
+        )
+    if parent.operation == "mj-v7-retexture" and op.id != "mj-v7-upscale":
+        issues.append(
+            Issue(
+                Code.RETEXTURE_ONLY_UPSCALE,
+                "task_id",
+                "A retextured image can only be upscaled",
+            )
+        )
+    return issues
+
+
+def follow_ups(parent: ParentFacts) -> tuple[str, ...]:
+    """The operations a parent allows, in catalog order (for the image's buttons)."""
+    return tuple(
+        op.id
+        for op in _CATALOG
+        if op.needs_parent
+        and parent.provider in op.models
+        and not _parent_issues(op, parent.provider, parent)
+    )
+
+
+# --- validation ------------------------------------------------------------------
+
+
+def validate(
+    request: Request,
+    parent: ParentFacts | None = None,
+    *,
+    trusted_url_prefixes: Iterable[str] = (),
+) -> list[Issue]:
+    """Every problem with `request`, errors and warnings (see `Issue.severity`).
+
+    `parent` describes the job named by `parent_task_id` when the caller has
+    looked it up. `trusted_url_prefixes` are the app's own public URLs, which
+    pass the public-address check (see `gallery.prompt.check_url`).
+    """
+    op = OPERATIONS.get(request.operation)
+    if op is None:
+        known = ", ".join(OPERATIONS)
+        return [
+            Issue(
+                Code.UNKNOWN_OPERATION,
+                "operation",
+                f"Unknown operation '{request.operation}'; use one of {known}",
+            )
+        ]
+    if request.provider not in PROVIDERS:
+        return [
+            Issue(
+                Code.UNKNOWN_PROVIDER,
+                "provider",
+                f"Unknown provider '{request.provider}'; use one of {', '.join(PROVIDERS)}",
+            )
+        ]
+    if request.provider not in op.models:
+        return [
+            Issue(
+                Code.UNSUPPORTED_OPERATION,
+                "operation",
+                f"{request.provider} does not offer {op.label} ({op.id})",
+            )
+        ]
+    trusted = tuple(trusted_url_prefixes)
+    issues: list[Issue] = []
+    issues += _check_speed(op, request)
+    issues += _check_prompt(op, request, trusted)
+    issues += _check_sources(op, request, trusted)
+    issues += _check_params(op, request, trusted)
+    if op.needs_parent and parent is not None:
+        issues += _parent_issues(op, request.provider, parent)
+        number = request.image_number if isinstance(request.image_number, int) else 0
+        if number in IMAGE_NUMBERS and number >= parent.image_count:
+            issues.append(
+                Issue(
+                    Code.NO_SUCH_IMAGE,
+                    "image_number",
+                    f"The parent job has {parent.image_count} image(s); "
+                    f"image {number} does not exist",
+                )
+            )
+    return issues
+
+
+def normalized(request: Request, *, trusted_url_prefixes: Iterable[str] = ()) -> Request:
+    """`request` with its prompt replaced by the normalised string sent
+    upstream (removed flags dropped, canonical names and order). Unchanged
+    when the prompt does not lint cleanly or the operation takes none."""
+    op = OPERATIONS.get(request.operation)
+    if op is None or op.prompt == "absent" or not _has_prompt(request):
+        return request
+    result = lint(
+        request.prompt,
+        operation=op.id,
+        speed=request.effective_speed(),
+        trusted_url_prefixes=trusted_url_prefixes,
+    )
+    if result.normalized is None:
+        return request
+    return dataclasses.replace(request, prompt=result.normalized)
+
+
+def _check_speed(op: Operation, request: Request) -> list[Issue]:
+    speed = request.speed
+    if speed is None:
+        return []
+    if not op.speeds:
+        # Scripts written for evolink send speed everywhere; it is harmless.
+        return [
+            Issue(
+                Code.PARAM_IGNORED,
+                "speed",
+                f"{op.label} has no speed setting; '{speed}' is ignored",
+                "warning",
+            )
+        ]
+    if speed not in op.speeds:
+        return [
+            Issue(
+                Code.INVALID_CHOICE,
+                "speed",
+                f"speed must be one of {', '.join(op.speeds)} for {op.label} (got '{speed}')",
+            )
+        ]
+    if op.speed_needs_prompt and not _has_prompt(request) and speed != op.default_speed:
+        return [
+            Issue(
+                Code.PARAM_IGNORED,
+                "speed",
+                f"{op.label} uses the speed only with a prompt; it runs at fast",
+                "warning",
+            )
+        ]
+    return []
+
+
+def _check_prompt(op: Operation, request: Request, trusted: tuple[str, ...]) -> list[Issue]:
+    prompt = request.prompt
+    if not isinstance(prompt, str):
+        return [Issue(Code.INVALID_VALUE, "prompt", "The prompt must be text")]
+    if not prompt.strip():
+        if op.prompt == "required":
+            return [Issue(Code.REQUIRED, "prompt", f"{op.label} needs a prompt")]
+        return []
+    if op.prompt == "absent":
+        return [Issue(Code.NOT_ALLOWED, "prompt", f"{op.label} does not take a prompt")]
+    result = lint(
+        prompt,
+        operation=op.id,
+        speed=request.effective_speed(),
+        trusted_url_prefixes=trusted,
+    )
+    return list(result.issues)
+
+
+def _check_sources(op: Operation, request: Request, trusted: tuple[str, ...]) -> list[Issue]:
+    issues: list[Issue] = []
+    if op.needs_parent:
+        if not request.parent_task_id:
+            issues.append(
+                Issue(Code.REQUIRED, "task_id", f"{op.label} needs the task id of a parent job")
+            )
+        number = request.image_number
+        if number is not None and (
+            isinstance(number, bool) or not isinstance(number, int) or number not in IMAGE_NUMBERS
+        ):
+            issues.append(
+                Issue(
+                    Code.INVALID_CHOICE,
+                    "image_number",
+                    f"image_number must be 0, 1, 2 or 3 (got {number!r})",
+                )
+            )
+    else:
+        if request.parent_task_id:
+            issues.append(
+                Issue(Code.NOT_ALLOWED, "task_id", f"{op.label} does not start from a parent job")
+            )
+        if request.image_number is not None:
+            issues.append(
+                Issue(Code.NOT_ALLOWED, "image_number", f"{op.label} takes no image_number")
+            )
+    urls = request.image_urls
+    if op.needs_image:
+        if not urls:
+            issues.append(Issue(Code.REQUIRED, "image_urls", f"{op.label} needs a source image"))
+        elif len(urls) > op.max_image_urls:
+            issues.append(
+                Issue(
+                    Code.TOO_MANY_VALUES,
+                    "image_urls",
+                    f"{op.label} takes exactly {op.max_image_urls} source image (got {len(urls)})",
+                )
+            )
+        for url in urls:
+            issues += _url_issues(url, "image_urls", "source image", trusted)
+    elif urls:
+        issues.append(
+            Issue(
+                Code.NOT_ALLOWED,
+                "image_urls",
+                f"{op.label} takes no source image; image prompts go at the start of the prompt",
+            )
+        )
+    return issues
+
+
+def _url_issues(url: object, param: str, what: str, trusted: tuple[str, ...]) -> list[Issue]:
+    if not isinstance(url, str):
+        return [Issue(Code.INVALID_URL, param, f"The {what} must be a URL")]
+    problem = check_url(url, trusted_prefixes=trusted)
+    if problem is None:
+        return []
+    code, reason = problem
+    shown = url if len(url) <= 40 else url[:39] + "…"
+    return [Issue(code, param, f"The {what} '{shown}' {reason}")]
+
+
+def _check_params(op: Operation, request: Request, trusted: tuple[str, ...]) -> list[Issue]:
+    params = request.params
+    if not isinstance(params, Mapping):
+        return [Issue(Code.INVALID_VALUE, "params", "model_params must be an object")]
+    issues: list[Issue] = []
+    for name in params:
+        if op.param(name) is None:
+            issues.append(
+                Issue(Code.NOT_ALLOWED, str(name), f"{op.label} takes no parameter '{name}'")
+            )
+    for spec in op.params:
+        value = params.get(spec.name)
+        if value is None:
+            if spec.required:
+                issues.append(Issue(Code.REQUIRED, spec.name, f"{op.label} needs {spec.name}"))
+            continue
+        if spec.kind == "choice":
+            if value not in spec.choices:
+                issues.append(
+                    Issue(
+                        Code.INVALID_CHOICE,
+                        spec.name,
+                        f"{spec.name} must be one of {', '.join(spec.choices)} (got {value!r})",
+                    )
+                )
+        elif spec.kind == "number":
+            issues += _number_issues(spec, value)
+        elif spec.kind == "mask":
+            issues += _mask_issues(value, request.provider, trusted)
+        else:
+            issues += _box_issues(spec.name, value, with_offset=spec.kind == "img_pos")
+    return issues
+
+
+def _as_decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    try:
+        # Via str(): 1.1 (float) must compare equal to Decimal("1.1").
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _number_issues(spec: ParamSpec, value: object) -> list[Issue]:
+    number = _as_decimal(value)
+    if number is None:
+        return [Issue(Code.INVALID_VALUE, spec.name, f"{spec.name} must be a number")]
+    assert spec.minimum is not None and spec.maximum is not None
+    if not spec.minimum <= number <= spec.maximum:
+        return [
+            Issue(
+                Code.PARAM_OUT_OF_RANGE,
+                spec.name,
+                f"{spec.name} must be between {spec.minimum} and {spec.maximum} (got {value})",
+            )
+        ]
+    return []
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _box_issues(name: str, value: object, *, with_offset: bool) -> list[Issue]:
+    keys = ("width", "height", "x", "y") if with_offset else ("width", "height")
+    example = "{width, height, x, y}" if with_offset else "{width, height}"
+    if not isinstance(value, Mapping):
+        return [Issue(Code.INVALID_VALUE, name, f"{name} must be an object {example}")]
+    issues: list[Issue] = []
+    for key in value:
+        if key not in keys:
+            issues.append(Issue(Code.NOT_ALLOWED, name, f"{name} has no field '{key}'"))
+    for key in keys:
+        if key not in value:
+            issues.append(Issue(Code.REQUIRED, name, f"{name} needs {key}"))
+        elif not _is_int(value[key]):
+            issues.append(Issue(Code.INVALID_VALUE, name, f"{name}.{key} must be a whole number"))
+        elif key in ("width", "height") and value[key] <= 0:
+            issues.append(
+                Issue(Code.PARAM_OUT_OF_RANGE, name, f"{name}.{key} must be greater than 0")
+            )
+    return issues
+
+
+def _mask_issues(value: object, provider: str, trusted: tuple[str, ...]) -> list[Issue]:
+    """providers.md §2.5: `{areas: [{width, height, points}]}` or `{url}`, not both."""
+    if not isinstance(value, Mapping) or ("areas" in value) == ("url" in value):
+        return [
+            Issue(
+                Code.INVALID_VALUE,
+                "mask",
+                "mask must be either {areas: [...]} (polygons) or {url: ...} (a mask image)",
+            )
+        ]
+    issues = [
+        Issue(Code.NOT_ALLOWED, "mask", f"mask has no field '{key}'")
+        for key in value
+        if key not in ("areas", "url")
+    ]
+    if "url" in value:
+        return issues + _url_issues(value["url"], "mask", "mask image", trusted)
+    areas = value["areas"]
+    if not isinstance(areas, list | tuple) or not areas:
+        return [*issues, Issue(Code.INVALID_VALUE, "mask", "mask.areas must be a non-empty list")]
+    low, high = VTRIX_MASK_SIZE
+    for index, area in enumerate(areas):
+        where = f"mask.areas[{index}]"
+        if not isinstance(area, Mapping):
+            issues.append(Issue(Code.INVALID_VALUE, "mask", f"{where} must be an object"))
+            continue
+        issues += [
+            Issue(Code.NOT_ALLOWED, "mask", f"{where} has no field '{key}'")
+            for key in area
+            if key not in ("width", "height", "points")
+        ]
+        for key in ("width", "height"):
+            size = area.get(key)
+            if not _is_int(size):
+                issues.append(Issue(Code.INVALID_VALUE, "mask", f"{where}.{key} must be a number"))
+            elif size <= 0 or (provider == "vtrix" and not low <= size <= high):
+                bounds = f"between {low} and {high}" if provider == "vtrix" else "greater than 0"
+                issues.append(
+                    Issue(
+                        Code.PARAM_OUT_OF_RANGE,
+                        "mask",
+                        f"{where}.{key} must be {bounds} (got {size})",
+                    )
+                )
+        points = area.get("points")
+        if (
+            not isinstance(points, list | tuple)
+            or len(points) < 6
+            or len(points) % 2
+            or not all(_as_decimal(p) is not None for p in points)
+        ):
+            issues.append(
+                Issue(
+                    Code.INVALID_VALUE,
+                    "mask",
+                    f"{where}.points must be a flat list x1, y1, x2, y2, … of at least 3 points",
+                )
+            )
+    return issues
