@@ -1,0 +1,5 @@
+"""``python -m simulator``: see README.md for options."""
+
+from .app import main
+
+raise SystemExit(main())
