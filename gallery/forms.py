@@ -5,6 +5,7 @@ from django.contrib.auth.forms import UserCreationForm
 
 from gallery.models import Role
 from gallery.operations import Request
+from gallery.pipeline import Draft
 
 
 class InviteForm(forms.Form):
@@ -40,12 +41,21 @@ class CreateForm(forms.Form):
         ),
     )
     speed = forms.ChoiceField(label="Speed", choices=SPEEDS, initial="fast")
+    # One per rendering of the form: a double-click or a retried POST makes one job.
+    client_request_id = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
     def to_request(self, provider: str) -> Request:
-        data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
+        data = getattr(self, "cleaned_data", None) or self.data
         return Request(
             operation="mj-v7",
             provider=provider,
-            prompt=data.get("prompt", self.data.get("prompt", "")),
-            speed=data.get("speed") or self.data.get("speed") or "fast",
+            prompt=data.get("prompt", "") or "",
+            speed=data.get("speed") or "fast",
+        )
+
+    def to_draft(self, provider: str) -> Draft:
+        return Draft(
+            request=self.to_request(provider),
+            prompt_raw=self.cleaned_data["prompt"],
+            client_request_id=self.cleaned_data.get("client_request_id", ""),
         )

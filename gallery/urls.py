@@ -1,14 +1,30 @@
-from django.urls import path
+from importlib.util import find_spec
 
-from gallery.views import accounts, create, teams
+from django.urls import include, path
+
+from gallery.views import accounts, callbacks, create, jobs, teams
 
 urlpatterns = [
     path("", teams.home, name="home"),
     path("invite/<str:token>/", accounts.accept_invite, name="accept-invite"),
     path("healthz", accounts.healthz, name="healthz"),
-    path("t/<slug:slug>/", teams.gallery, name="gallery"),
+    path(
+        "callbacks/<str:provider>/<int:job_id>/<str:token>",
+        callbacks.provider_callback,
+        name="provider-callback",
+    ),
+    path("t/<slug:slug>/", jobs.gallery, name="gallery"),
+    path("t/<slug:slug>/jobs/", jobs.create_job, name="create-job"),
+    path("t/<slug:slug>/live/", jobs.live, name="live"),
+    path("t/<slug:slug>/jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+    path("t/<slug:slug>/jobs/<int:pk>/cancel/", jobs.cancel_job, name="cancel-job"),
+    path("m/<path:name>", jobs.media, name="media"),
     path("t/<slug:slug>/check/", create.check_prompt, name="check-prompt"),
     path("t/<slug:slug>/members/", teams.members, name="members"),
     path("t/<slug:slug>/members/invite/", teams.create_invite, name="create-invite"),
     path("t/<slug:slug>/invites/<int:pk>/revoke/", teams.revoke_invite, name="revoke-invite"),
 ]
+
+# The credit pages live in their own URL module.
+if find_spec("gallery.urls_credits") is not None:
+    urlpatterns.append(path("", include("gallery.urls_credits")))

@@ -130,5 +130,6 @@ def sqlite_database(path: Path) -> dict:
             "timeout": 20,
             "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"),
         },
-        "TEST": {"NAME": path.with_name(f"test_{path.name}")},
+        # Per process, so two test runs on one machine never share a file.
+        "TEST": {"NAME": path.with_name(f"test_{os.getpid()}_{path.name}")},
     }

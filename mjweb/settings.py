@@ -183,6 +183,13 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Recovery timings of the job pipeline, in seconds: when the poller's sweep
+# re-queues a queued job whose task was lost, gives up on a submit whose
+# worker died, and retries an ingest.
+MJWEB_QUEUE_RECHECK = env_int("MJWEB_QUEUE_RECHECK", 60, minimum=1)
+MJWEB_SUBMIT_TIMEOUT = env_int("MJWEB_SUBMIT_TIMEOUT", 120, minimum=1)
+MJWEB_INGEST_RECHECK = env_int("MJWEB_INGEST_RECHECK", 60, minimum=1)
+
 # The upstream aggregators. Base URLs default to the real hosts; `make run`
 # points all three at the simulator, which serves each under its own prefix.
 PROVIDER_NAMES = ("evolink", "reapi", "vtrix")

@@ -4,12 +4,15 @@ who runs another team) and dave (a read-only viewer in alice's team)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import httpx
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
 from gallery.models import Membership, Role, Team
+from simulator import Simulator, start_simulator
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls a
 # browser test makes between page actions are still plain synchronous code.
@@ -110,3 +113,39 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+# --- the upstream simulator, and the app's providers pointed at it -------------------
+
+DURATIONS = {"draft": 0.3, "turbo": 0.4, "fast": 0.5}
+
+
+@pytest.fixture(scope="session")
+def upstream(tmp_path_factory) -> Iterator[Simulator]:
+    sim = start_simulator(
+        tmp_path_factory.mktemp("upstream"),
+        durations=DURATIONS,
+        callback_delays=(0.1, 0.2, 0.4),
+        callback_timeout=2.0,
+        long_side=256,
+    )
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(upstream, settings) -> Simulator:
+    control(upstream, "/_sim/reset", {"timing": {"durations": DURATIONS}})
+    settings.PROVIDERS = {
+        name: {"base_url": upstream.url(name), "api_key": "sim-key"}
+        for name in ("evolink", "reapi", "vtrix")
+    }
+    settings.MJWEB_PUBLIC_URL = "http://127.0.0.1:1"  # callbacks are tested separately
+    return upstream
+
+
+def control(sim: Simulator, path: str, body: dict | None = None) -> dict:
+    with httpx.Client(base_url=sim.base_url, timeout=10) as client:
+        response = client.post(path, json=body or {}) if body is not None else client.get(path)
+        response.raise_for_status()
+        return response.json() if response.content else {}

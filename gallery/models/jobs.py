@@ -97,6 +97,8 @@ class Job(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     deadline = models.DateTimeField()
+    # When the poller next looks at the job: its next status read while
+    # running, or the recovery sweep's recheck in the other in-flight states.
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_count = models.PositiveIntegerField(default=0)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
@@ -140,6 +142,19 @@ class Job(models.Model):
     def is_final(self) -> bool:
         return self.status in self.FINAL
 
+    @property
+    def prompt_text(self) -> str:
+        """The prompt without its --parameters, for the card's headline."""
+        return self.prompt.split(" --", 1)[0].strip()
+
+    @property
+    def chips(self) -> list[str]:
+        """The --parameters as the card shows them ("--ar 16:9", "--s 250")."""
+        if " --" not in f" {self.prompt}":
+            return []
+        tail = f" {self.prompt}".split(" --", 1)[1]
+        return [f"--{part.strip()}" for part in tail.split(" --") if part.strip()]
+
     # --- transitions -------------------------------------------------------------
 
     def _move(self, sources: tuple[str, ...], **changes: Any) -> bool:
@@ -158,13 +173,14 @@ class Job(models.Model):
         self.callback_token_hash = hashlib.sha256(token.encode()).hexdigest()
         return token
 
-    def claim_for_submit(self) -> bool:
-        """queued → submitting, counting the attempt (a worker killed mid-submit
-        is re-delivered by the queue; the count bounds how often)."""
+    def claim_for_submit(self, give_up_at) -> bool:
+        """queued → submitting, counting the attempt; past `give_up_at` the
+        poller's sweep treats the submit as interrupted."""
         return self._move(
             (self.Status.QUEUED,),
             status=self.Status.SUBMITTING,
             submit_attempts=F("submit_attempts") + 1,
+            next_poll_at=give_up_at,
         )
 
     def mark_running(self, upstream_id: str, snapshot: dict, next_poll_at) -> bool:
@@ -177,13 +193,15 @@ class Job(models.Model):
             next_poll_at=next_poll_at,
         )
 
-    def mark_ingesting(self, snapshot: dict) -> bool:
+    def mark_ingesting(self, snapshot: dict, recheck_at) -> bool:
+        """The upstream finished; `recheck_at` is when the poller's sweep looks
+        again in case the ingest task is lost with a killed worker."""
         return self._move(
             (self.Status.SUBMITTING, self.Status.RUNNING),
             status=self.Status.INGESTING,
             snapshot=snapshot,
             progress=100,
-            next_poll_at=None,
+            next_poll_at=recheck_at,
         )
 
     def mark_completed(self, credits_charged: int) -> bool:
@@ -221,8 +239,8 @@ class Job(models.Model):
         Job.objects.filter(pk=self.pk, status__in=self.IN_FLIGHT).update(cancel_requested=True)
         return False
 
-    def log(self, kind: str, message: str = "", **data: Any) -> JobEvent:
-        return JobEvent.objects.create(job=self, kind=kind, message=message, data=data)
+    def log(self, event: str, message: str = "", /, **data: Any) -> JobEvent:
+        return JobEvent.objects.create(job=self, kind=event, message=message, data=data)
 
 
 class Image(models.Model):
@@ -235,8 +253,8 @@ class Image(models.Model):
     index = models.PositiveSmallIntegerField()  # the provider's image_number, 0-3
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     upstream_url = models.URLField(max_length=2048)
-    original = models.FileField(upload_to="originals/", max_length=200, blank=True)
-    thumbnail = models.FileField(upload_to="thumbs/", max_length=200, blank=True)
+    original = models.FileField(upload_to="originals/", max_length=200, blank=True, db_index=True)
+    thumbnail = models.FileField(upload_to="thumbs/", max_length=200, blank=True, db_index=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     bytes = models.PositiveIntegerField(null=True, blank=True)
@@ -252,6 +270,14 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.index} of job {self.job_id}"
+
+    @property
+    def thumb_size(self) -> tuple[int, int]:
+        """The thumbnail's pixel size, so the page reserves its box before it loads."""
+        if not (self.width and self.height):
+            return (512, 512)
+        scale = min(1.0, 512 / max(self.width, self.height))
+        return (max(1, round(self.width * scale)), max(1, round(self.height * scale)))
 
 
 class JobEvent(models.Model):

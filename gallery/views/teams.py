@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from gallery.forms import CreateForm, InviteForm
+from gallery.forms import InviteForm
 from gallery.models import Invite, Membership
 from gallery.views.helpers import get_admin_membership, get_membership
 
@@ -19,19 +19,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if current:
         return redirect(current.team)
     return render(request, "gallery/no_team.html")
-
-
-@require_GET
-def gallery(request: HttpRequest, slug: str) -> HttpResponse:
-    membership = get_membership(request, slug)
-    ctx = {
-        "membership": membership,
-        "team": membership.team,
-        "nav": "gallery",
-        "form": CreateForm(),
-        "check": None,
-    }
-    return render(request, "gallery/index.html", ctx)
 
 
 @require_GET

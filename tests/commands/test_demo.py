@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from gallery.models import Membership, Team
+from gallery.models import CreditAccount, Membership, Team
 
 pytestmark = pytest.mark.db_sensitive
 
@@ -24,3 +24,5 @@ def test_it_creates_the_demo_once_and_prints_the_passwords_each_time():
     roles = dict(Membership.objects.filter(user=alice).values_list("team__slug", "role"))
     assert roles == {"demo": "admin", "agency": "member"}
     assert Membership.objects.get(user__username="bob").role == "member"
+    balances = CreditAccount.objects.values_list("balance", flat=True)
+    assert list(balances) == [5000] * 4  # granted once, not on every run

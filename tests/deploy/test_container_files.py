@@ -28,6 +28,7 @@ def entrypoint(*args: str) -> subprocess.CompletedProcess:
         ((), "gunicorn mjweb.wsgi --bind 0.0.0.0:8000 --workers 2 --threads 4"),
         (("web",), "gunicorn mjweb.wsgi --bind 0.0.0.0:8000"),
         (("worker",), "python manage.py qcluster"),
+        (("poller",), "python manage.py poller"),
         (("migrate",), "python manage.py migrate --noinput && python manage.py createcachetable"),
         (
             ("simulator",),
@@ -62,9 +63,9 @@ def test_the_dockerfile_runs_as_a_non_root_user_and_collects_static():
 def test_compose_has_every_service_and_shares_media_between_web_and_worker():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"web", "worker", "db", "redis", "simulator", "migrate"} <= set(services)
-    roles = {"web", "worker", "migrate", "simulator"}
-    for name in ("web", "worker", "migrate", "simulator"):
+    assert {"web", "worker", "poller", "db", "redis", "simulator", "migrate"} <= set(services)
+    roles = {"web", "worker", "poller", "migrate", "simulator"}
+    for name in ("web", "worker", "poller", "migrate", "simulator"):
         assert services[name]["command"][0] in roles
     for name in ("web", "worker"):
         assert "media:/data/media" in services[name]["volumes"]

@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 pytestmark = pytest.mark.db_sensitive
 
-PUBLIC = {"login", "accept-invite", "healthz"}
+PUBLIC = {"login", "accept-invite", "healthz", "provider-callback"}
 SAMPLE_KWARGS = {"slug": "acme", "pk": 1, "token": "x" * 32}
 
 
@@ -31,6 +31,7 @@ def sample_url(name: str) -> str:
         {"slug": "acme"},
         {"slug": "acme", "pk": 1},
         {"token": SAMPLE_KWARGS["token"]},
+        {"name": "thumbs/ab/abc-512.webp"},
     ):
         try:
             return reverse(name, kwargs=kwargs)

@@ -1,0 +1,481 @@
+"""The job pipeline: from a validated request to stored images, never losing one.
+
+    create()      validate, then in one transaction make the job and reserve its
+                  credits; the submit task is queued when that commits
+    run_submit()  queued → submitting → running (or failed + refunded)
+    refresh()     one status read; running → ingesting, or failed + refunded
+    ingest()      download, verify, store; then settle and complete
+    reap()        jobs past their deadline get one last read, then an end
+
+Every step re-reads the job, moves it with a conditional UPDATE and is safe
+to run twice: a queue redelivery, a duplicate callback or a second poller
+finds the job already moved and does nothing. Credits move only through
+`gallery.ledger`, each exactly once per job.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from gallery import images, ledger, operations
+from gallery.models import Image, Job, Membership
+from gallery.prompt import Issue
+from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
+from gallery.quotes import preview
+
+log = logging.getLogger(__name__)
+
+MAX_SUBMIT_ATTEMPTS = 3  # a worker killed mid-submit is redelivered; stop after this
+RESUBMIT_DELAY = timedelta(seconds=5)
+MIN_POLL, MAX_POLL = 1.0, 15.0  # seconds between status reads around and after the estimate
+IMAGE_RETRY_WINDOW = timedelta(hours=23)  # upstream URLs live 24 h
+
+
+def _recheck(name: str) -> timedelta:
+    """When the poller's sweep next looks at a job in a given state, in case the
+    queue task that should move it was lost (a killed worker, a lost Redis task).
+    MJWEB_SUBMIT_TIMEOUT must outlast any create request."""
+    return timedelta(seconds=getattr(settings, f"MJWEB_{name}"))
+
+
+class Refused(Exception):
+    """The job was not created; nothing was sent or charged. Status is the HTTP
+    status an API answer should carry."""
+
+    def __init__(self, message: str, *, issues: tuple[Issue, ...] = (), status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.issues, self.status = message, issues, status
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a person asked for, before it becomes a job."""
+
+    request: operations.Request
+    prompt_raw: str = ""
+    parent: Image | None = None
+    client_request_id: str = ""
+
+
+def enqueue(task: str, job_id: int) -> None:
+    """Queue gallery.tasks.<task>(job_id) once the current transaction commits."""
+    transaction.on_commit(partial(async_task, f"gallery.tasks.{task}", job_id, group=task))
+
+
+# --- creating -----------------------------------------------------------------------
+
+
+def parent_facts(image: Image) -> operations.ParentFacts:
+    job = image.job
+    return operations.ParentFacts(
+        provider=job.provider,
+        operation=job.operation,
+        speed=job.speed or None,
+        image_count=job.images.count(),
+        completed=job.status == Job.Status.COMPLETED,
+    )
+
+
+def create(membership: Membership, draft: Draft) -> Job:
+    """Check everything, then make the job and reserve its credits, or refuse."""
+    if not membership.can_create:
+        raise Refused("Viewers cannot generate", status=403)
+    existing = _existing_for_client_request(membership, draft.client_request_id)
+    if existing is not None:
+        return existing
+    request = draft.request
+    check = preview(request, parent_facts(draft.parent) if draft.parent else None)
+    if check.errors:
+        raise Refused(check.errors[0].message, issues=check.errors)
+    if check.quote is None:
+        raise Refused(check.price_problem)
+    account = ledger.account_for(membership)
+    with transaction.atomic():
+        in_flight = Job.objects.filter(
+            team=membership.team, user=membership.user, status__in=Job.IN_FLIGHT
+        ).count()
+        if in_flight >= account.max_in_flight:
+            raise Refused(
+                f"You already have {in_flight} jobs running (the limit is "
+                f"{account.max_in_flight}); wait for one to finish.",
+                status=429,
+            )
+        job = Job.objects.create(
+            team=membership.team,
+            user=membership.user,
+            provider=request.provider,
+            operation=request.operation,
+            parent=draft.parent,
+            source_urls=list(request.image_urls),
+            prompt_raw=draft.prompt_raw,
+            prompt=_normalised(request),
+            params={**request.params, **_parent_params(request)},
+            speed=request.effective_speed() or "",
+            client_request_id=draft.client_request_id,
+            credits_reserved=check.quote.credits,
+            next_poll_at=timezone.now() + _recheck("QUEUE_RECHECK"),
+        )
+        try:
+            ledger.reserve(job=job, account=account)
+        except ledger.LedgerError as exc:
+            transaction.set_rollback(True)
+            raise Refused(str(exc), status=402) from None
+        job.log("created", f"Reserved {job.credits_reserved} credits", quote=check.quote.label)
+        enqueue("submit_job", job.pk)
+    return job
+
+
+def _existing_for_client_request(membership: Membership, key: str) -> Job | None:
+    if not key:
+        return None
+    return Job.objects.filter(
+        user=membership.user, team=membership.team, client_request_id=key
+    ).first()
+
+
+def _normalised(request: operations.Request) -> str:
+    from gallery.prompt import lint
+
+    if not request.prompt:
+        return ""
+    result = lint(request.prompt, operation=request.operation, speed=request.effective_speed())
+    return result.normalized or request.prompt
+
+
+def _parent_params(request: operations.Request) -> dict:
+    if request.image_number is None:
+        return {}
+    return {"image_number": request.image_number}
+
+
+def request_for(job: Job, *, callback_url: str | None = None) -> operations.Request:
+    params = dict(job.params)
+    image_number = params.pop("image_number", None)
+    parent_task_id = job.parent.job.upstream_id if job.parent_id else None
+    if job.parent_id and image_number is None:
+        image_number = job.parent.index
+    return operations.Request(
+        operation=job.operation,
+        provider=job.provider,
+        prompt=job.prompt,
+        image_urls=tuple(job.source_urls),
+        parent_task_id=parent_task_id,
+        image_number=image_number,
+        speed=job.speed or None,
+        params=params,
+        callback_url=callback_url,
+    )
+
+
+# --- submitting -------------------------------------------------------------------------
+
+
+def run_submit(job_id: int) -> None:
+    job = Job.objects.select_related("parent__job").filter(pk=job_id).first()
+    if job is None or job.status != Job.Status.QUEUED:
+        return  # already handled: a redelivery or a duplicate enqueue
+    if job.cancel_requested:
+        cancel(job)
+        return
+    if not job.claim_for_submit(timezone.now() + _recheck("SUBMIT_TIMEOUT")):
+        return
+    if job.submit_attempts > MAX_SUBMIT_ATTEMPTS:
+        fail(job, Kind.UNAVAILABLE, "", "Could not reach the provider after several attempts.")
+        return
+    token = job.new_callback_token()
+    Job.objects.filter(pk=job.pk).update(callback_token_hash=job.callback_token_hash)
+    request = request_for(job, callback_url=callback_url(job, token))
+    try:
+        with get_adapter(job.provider) as adapter:
+            accepted = adapter.submit(request)
+    except ProviderError as exc:
+        _submit_failed(job, exc)
+        return
+    now = timezone.now()
+    first_read = now + timedelta(seconds=_first_poll_delay(accepted.estimated_seconds))
+    snapshot = {"status": accepted.status.value, "estimated_seconds": accepted.estimated_seconds}
+    if job.mark_running(accepted.upstream_id, snapshot, first_read):
+        job.log(
+            "submitted", f"Upstream task {accepted.upstream_id}", eta=accepted.estimated_seconds
+        )
+
+
+def _submit_failed(job: Job, exc: ProviderError) -> None:
+    if exc.retryable:
+        delay = exc.retry_after or RESUBMIT_DELAY.total_seconds() * job.submit_attempts
+        moved = Job.objects.filter(pk=job.pk, status=Job.Status.SUBMITTING).update(
+            status=Job.Status.QUEUED, next_poll_at=timezone.now() + timedelta(seconds=delay)
+        )
+        if moved:
+            job.log("retry", f"{exc.kind}: will try again in {delay:.0f}s", code=exc.code)
+        return
+    if exc.ambiguous:
+        # The provider may have made (and charged for) a task we cannot find:
+        # no provider offers a lookup by our reference, so fail and refund
+        # rather than risk a second paid task.
+        message = "The provider did not answer whether it accepted the job; it was not retried."
+        fail(job, exc.kind, exc.code or "", message)
+        return
+    fail(job, exc.kind, exc.code or "", exc.message)
+
+
+def callback_url(job: Job, token: str) -> str | None:
+    """Only when the provider can reach us: an https public URL, or the simulator."""
+    base = settings.MJWEB_PUBLIC_URL
+    provider_base = settings.PROVIDERS[job.provider]["base_url"]
+    is_local_upstream = httpx.URL(provider_base).host in ("127.0.0.1", "localhost", "::1")
+    if not (base.startswith("https://") or is_local_upstream):
+        return None
+    path = reverse("provider-callback", args=[job.provider, job.pk, token])
+    return base + path
+
+
+# --- polling ------------------------------------------------------------------------------
+
+
+def _first_poll_delay(estimate: float | None) -> float:
+    if not estimate:
+        return 2.0
+    return max(MIN_POLL, float(estimate) * 0.8)
+
+
+def next_poll_delay(job: Job, now=None) -> float:
+    """Seconds until the next read: 1–2 s near the estimate, backing off to 15 s."""
+    now = now or timezone.now()
+    estimate = (job.snapshot or {}).get("estimated_seconds") or 0
+    elapsed = (now - (job.submitted_at or now)).total_seconds()
+    over = max(0.0, elapsed - float(estimate))
+    delay = min(MAX_POLL, MIN_POLL + over / 6)
+    return delay * random.uniform(0.9, 1.1)  # jitter, so jobs started together spread out
+
+
+def claim_due(limit: int = 50, now=None) -> list[int]:
+    """Claim running jobs whose next read is due, so no other poller reads them now.
+
+    The claim is a conditional UPDATE on next_poll_at: two pollers (also on
+    PostgreSQL, several machines) cannot both win the same job.
+    """
+    now = now or timezone.now()
+    lease = now + timedelta(seconds=30)
+    claimed = []
+    for pk, due in (
+        Job.objects.due_for_poll(now)
+        .order_by("next_poll_at")
+        .values_list("pk", "next_poll_at")[:limit]
+    ):
+        if Job.objects.filter(pk=pk, next_poll_at=due, status=Job.Status.RUNNING).update(
+            next_poll_at=lease
+        ):
+            claimed.append(pk)
+    return claimed
+
+
+def refresh(job_id: int) -> None:
+    """Read the job's upstream task once and act on what it says."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.status != Job.Status.RUNNING:
+        return
+    Job.objects.filter(pk=job.pk).update(poll_count=F("poll_count") + 1)
+    try:
+        with get_adapter(job.provider) as adapter:
+            snapshot = adapter.fetch(job.upstream_id)
+    except ProviderError as exc:
+        _read_failed(job, exc)
+        return
+    apply_snapshot(job, snapshot)
+
+
+def apply_snapshot(job: Job, snapshot: Snapshot) -> None:
+    raw = {
+        "status": snapshot.status.value,
+        "upstream_status": snapshot.upstream_status,
+        "progress": snapshot.progress,
+        "image_urls": list(snapshot.image_urls),
+        "estimated_seconds": (job.snapshot or {}).get("estimated_seconds"),
+    }
+    if snapshot.status == Status.COMPLETED:
+        if not snapshot.image_urls:
+            fail(job, Kind.CONTENT_POLICY, "no_images", "The provider returned no images.", raw)
+            return
+        with transaction.atomic():
+            if not job.mark_ingesting(raw, timezone.now() + _recheck("INGEST_RECHECK")):
+                return
+            for index, url in enumerate(snapshot.image_urls):
+                Image.objects.get_or_create(job=job, index=index, defaults={"upstream_url": url})
+        # The caller ingests next (the poller does it at once); the sweep
+        # re-queues it through django-q2 if that caller dies first.
+        job.log("completed upstream", f"{len(snapshot.image_urls)} image(s)")
+        return
+    if snapshot.status == Status.FAILED:
+        error = snapshot.error
+        kind = error.kind if error else Kind.UNAVAILABLE
+        fail(
+            job,
+            kind,
+            (error.code or "") if error else "",
+            error.message if error else "failed",
+            raw,
+        )
+        return
+    delay = next_poll_delay(job)
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        progress=max(0, min(99, snapshot.progress)),
+        snapshot=raw,
+        next_poll_at=timezone.now() + timedelta(seconds=delay),
+    )
+
+
+def _read_failed(job: Job, exc: ProviderError) -> None:
+    if exc.retryable or exc.ambiguous:
+        delay = exc.retry_after or next_poll_delay(job) * 2
+        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            next_poll_at=timezone.now() + timedelta(seconds=min(delay, 60))
+        )
+        job.log("read failed", f"{exc.kind}; next read in {delay:.0f}s", code=exc.code)
+        return
+    fail(job, exc.kind, exc.code or "", exc.message)
+
+
+def nudge(job: Job) -> bool:
+    """A callback arrived: read the task at the next poller tick instead of waiting."""
+    return bool(
+        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(next_poll_at=timezone.now())
+    )
+
+
+# --- ingesting ------------------------------------------------------------------------------
+
+
+def ingest(job_id: int) -> None:
+    """Store every image of a job that completed upstream, then settle it."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.status != Job.Status.INGESTING:
+        return
+    for image in job.images.filter(status=Image.Status.PENDING):
+        _ingest_one(job, image)
+    if job.images.filter(status=Image.Status.PENDING).exists():
+        return  # a retry is due; the poller's recovery sweep comes back for it
+    finish(job)
+
+
+def _ingest_one(job: Job, image: Image) -> None:
+    Image.objects.filter(pk=image.pk).update(fetch_attempts=F("fetch_attempts") + 1)
+    try:
+        stored = images.store(images.download(image.upstream_url))
+    except images.ImageFetchError as exc:
+        expired = timezone.now() - (job.finished_at or job.created) > IMAGE_RETRY_WINDOW
+        if not exc.retryable or expired:
+            Image.objects.filter(pk=image.pk, status=Image.Status.PENDING).update(
+                status=Image.Status.LOST
+            )
+            job.log("image lost", f"Image {image.index + 1}: {exc}")
+        else:
+            job.log("image retry", f"Image {image.index + 1}: {exc}")
+        return
+    Image.objects.filter(pk=image.pk, status=Image.Status.PENDING).update(
+        status=Image.Status.STORED,
+        original=stored.original,
+        thumbnail=stored.thumbnail,
+        width=stored.width,
+        height=stored.height,
+        bytes=stored.bytes,
+        sha256=stored.sha256,
+    )
+
+
+def finish(job: Job) -> None:
+    """Settle a fully ingested job: the full price, even if moderation or an
+    expired URL left fewer images (the provider charged for the request)."""
+    account = ledger.account_for(Membership.objects.get(team=job.team_id, user=job.user_id))
+    with transaction.atomic():
+        if not job.mark_completed(credits_charged=job.credits_reserved):
+            return
+        ledger.settle(job=job, account=account)
+    stored = job.images.filter(status=Image.Status.STORED).count()
+    job.log("stored", f"{stored} image(s) stored, {job.credits_charged} credits charged")
+
+
+# --- ending -----------------------------------------------------------------------------------
+
+
+def fail(job: Job, kind: str, code: str, message: str, snapshot: dict | None = None) -> None:
+    """Fail and refund, once."""
+    account = ledger.account_for(Membership.objects.get(team=job.team_id, user=job.user_id))
+    with transaction.atomic():
+        if not job.mark_failed(str(kind), code, message, snapshot):
+            return
+        entry = ledger.refund(job=job, account=account, reason=f"{job.operation} · failed: {kind}")
+    job.log("failed", message, kind=str(kind), code=code, refunded=entry.amount)
+
+
+def cancel(job: Job) -> bool:
+    account = ledger.account_for(Membership.objects.get(team=job.team_id, user=job.user_id))
+    with transaction.atomic():
+        if not job.cancel():
+            job.log(
+                "cancel requested", "The job already reached the provider; its images will be kept"
+            )
+            return False
+        ledger.refund(job=job, account=account, reason=f"{job.operation} · cancelled")
+    job.log("cancelled", f"Refunded {job.credits_reserved} credits")
+    return True
+
+
+def sweep(now=None) -> int:
+    """Recover jobs whose queue task was lost; run by the poller every few seconds.
+
+    Queued jobs past their recheck time are queued again, ingests are retried,
+    and a submit that never finished (its worker was killed) is failed and
+    refunded: the create request may have reached the provider, and no
+    provider lets us look it up, so sending it again could pay twice.
+    """
+    now = now or timezone.now()
+    moved = 0
+    for status, task, recheck in (
+        (Job.Status.QUEUED, "submit_job", _recheck("QUEUE_RECHECK")),
+        (Job.Status.INGESTING, "ingest_job", _recheck("INGEST_RECHECK")),
+    ):
+        due = Job.objects.filter(status=status, next_poll_at__lte=now)
+        for pk, at in due.values_list("pk", "next_poll_at")[:100]:
+            claimed = Job.objects.filter(pk=pk, status=status, next_poll_at=at)
+            if claimed.update(next_poll_at=now + recheck):
+                enqueue(task, pk)
+                moved += 1
+    stuck = Job.objects.filter(status=Job.Status.SUBMITTING, next_poll_at__lte=now)
+    for job in stuck[:100]:
+        fail(job, Kind.AMBIGUOUS, "interrupted", "Sending to the provider was interrupted.")
+        moved += 1
+    return moved + reap(now)
+
+
+def reap(now=None) -> int:
+    """Give jobs past their deadline one last read, then an end."""
+    now = now or timezone.now()
+    count = 0
+    for job in Job.objects.past_deadline(now).order_by("deadline")[:100]:
+        count += 1
+        if job.status == Job.Status.RUNNING:
+            refresh(job.pk)
+            job.refresh_from_db()
+        if job.status == Job.Status.INGESTING:
+            ingest(job.pk)
+            job.refresh_from_db()
+            if job.status == Job.Status.INGESTING:  # images still failing: keep what we have
+                job.images.filter(status=Image.Status.PENDING).update(status=Image.Status.LOST)
+                finish(job)
+                continue
+        if job.status in Job.IN_FLIGHT:
+            fail(job, Kind.UNAVAILABLE, "deadline", "The provider did not finish in time.")
+    return count

@@ -1,0 +1,21 @@
+"""django-q2 entry points: thin, taking ids, safe to run twice.
+
+The pipeline enqueues them by dotted name with transaction.on_commit, so a
+worker never sees a job that the request creating it later rolled back.
+"""
+
+from __future__ import annotations
+
+from gallery import pipeline
+
+
+def submit_job(job_id: int) -> None:
+    pipeline.run_submit(job_id)
+
+
+def ingest_job(job_id: int) -> None:
+    pipeline.ingest(job_id)
+
+
+def refresh_job(job_id: int) -> None:
+    pipeline.refresh(job_id)

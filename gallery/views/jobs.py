@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import mimetypes
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from gallery import ledger, pipeline
+from gallery.forms import CreateForm
+from gallery.models import Image, Job, Membership
+from gallery.quotes import preview
+from gallery.views.helpers import get_membership
+
+PAGE_SIZE = 48
+
+
+def team_jobs(membership: Membership):
+    """The team's jobs this user may see, with what a card shows, in two queries."""
+    return (
+        Job.objects.visible_to(membership.user)
+        .filter(team=membership.team)
+        .select_related("user")
+        .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("index")))
+    )
+
+
+def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
+    return {
+        "membership": membership,
+        "team": membership.team,
+        "jobs": jobs,
+        "live": live_state(jobs),
+        "balance": ledger.account_for(membership).balance,
+        **extra,
+    }
+
+
+def live_state(jobs: list[Job]) -> dict:
+    """What the page's one refresh request asks about: its in-flight cards and
+    the newest job it has, so teammates' new jobs can be added."""
+    return {
+        "ids": ",".join(str(j.pk) for j in jobs if not j.is_final),
+        "after": max((j.pk for j in jobs), default=0),
+        "busy": any(not j.is_final for j in jobs),
+    }
+
+
+@require_GET
+def gallery(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug)
+    jobs = list(team_jobs(membership)[:PAGE_SIZE])
+    form = CreateForm(initial={"client_request_id": uuid.uuid4().hex})
+    ctx = _page_context(membership, jobs, nav="gallery", form=form, check=None)
+    return render(request, "gallery/index.html", ctx)
+
+
+@require_POST
+def create_job(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug)
+    form = CreateForm(request.POST)
+    job, problem = None, ""
+    if form.is_valid():
+        try:
+            job = pipeline.create(membership, form.to_draft(settings.MJWEB_PROVIDER))
+        except pipeline.Refused as refused:
+            problem, status = refused.message, refused.status
+    else:
+        problem, status = "; ".join(e for errs in form.errors.values() for e in errs), 400
+    if not request.htmx:
+        if job is not None:
+            return redirect("gallery", slug)
+        ctx = _page_context(membership, list(team_jobs(membership)[:PAGE_SIZE]))
+        ctx.update(nav="gallery", form=form, check=None, problem=problem)
+        return render(request, "gallery/index.html", ctx, status=status)
+    ctx = _page_context(membership, [job] if job else [], form=form, problem=problem)
+    ctx["check"] = preview(form.to_request(settings.MJWEB_PROVIDER)) if job else None
+    # The page's refresh request must now ask about the new job too.
+    ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]))
+    response = render(request, "gallery/index.html#created", ctx, status=200 if job else status)
+    return trigger_client_event(response, "credits-changed") if job else response
+
+
+@require_GET
+def live(request: HttpRequest, slug: str) -> HttpResponse:
+    """One request per open page per interval, however many jobs are in flight."""
+    membership = get_membership(request, slug)
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:PAGE_SIZE]
+    after = int(request.GET["after"]) if request.GET.get("after", "").isdigit() else None
+    jobs = team_jobs(membership)
+    changed = list(jobs.filter(pk__in=ids)) if ids else []
+    new = (
+        list(jobs.filter(pk__gt=after).exclude(pk__in=ids)[:PAGE_SIZE]) if after is not None else []
+    )
+    everything = changed + new
+    state = live_state(everything)
+    state["after"] = max(after or 0, state["after"])
+    ctx = _page_context(membership, changed, new_jobs=new, live=state)
+    return render(request, "gallery/index.html#live-update", ctx)
+
+
+@require_GET
+def media(request: HttpRequest, name: str) -> HttpResponse:
+    """Stored images, to the members of a team that has a visible job using them."""
+    visible = Job.objects.visible_to(request.user)
+    found = Image.objects.filter(Q(original=name) | Q(thumbnail=name), job__in=visible).exists()
+    if not found:
+        raise Http404("No such image")
+    try:
+        handle = default_storage.open(name)
+    except FileNotFoundError:
+        raise Http404("No such image") from None
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=kind)
+    # Content-hashed names never change; keep them in the browser, not in shared caches.
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """One job: its images, what it cost, and every event, so a person can see
+    why it took long or failed."""
+    membership = get_membership(request, slug)
+    job = get_object_or_404(team_jobs(membership).prefetch_related("events"), pk=pk)
+    ctx = {"membership": membership, "team": membership.team, "job": job, "nav": "gallery"}
+    ctx["can_cancel"] = not job.is_final and (job.user_id == request.user.pk or membership.is_admin)
+    return render(request, "gallery/job.html", ctx)
+
+
+@require_POST
+def cancel_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = get_membership(request, slug)
+    job = get_object_or_404(team_jobs(membership), pk=pk)
+    if job.user_id != request.user.pk and not membership.is_admin:
+        raise PermissionDenied("Only the author or a team admin can cancel a job")
+    if job.is_final:
+        messages.info(request, f"The job had already {job.status}.")
+    elif pipeline.cancel(job):
+        messages.success(request, f"Cancelled; {job.credits_reserved} credits refunded.")
+    else:
+        messages.info(request, "The job already reached the provider; its images will be kept.")
+    return redirect("job-detail", slug, pk)

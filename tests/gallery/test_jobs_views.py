@@ -1,0 +1,224 @@
+"""Generate, the live refresh and the image files, through the views."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from PIL import Image as PILImage
+
+from gallery import ledger
+from gallery.models import Image, Job, Membership
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def funded(alice, team):
+    account = ledger.account_for(Membership.objects.get(user=alice, team=team))
+    ledger.grant(account=account, amount=1000, by=alice)
+    return account
+
+
+@pytest.fixture
+def no_queue(monkeypatch):
+    """Record what would be queued instead of queueing it."""
+    queued = []
+    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: queued.append(a))
+    return queued
+
+
+def generate(client, prompt="a lighthouse --ar 16:9", **headers):
+    data = {"prompt": prompt, "speed": "fast", "client_request_id": "req-1"}
+    return client.post("/t/acme/jobs/", data, headers=headers)
+
+
+def make_finished_job(user, team, *, status="completed", images=4) -> Job:
+    job = Job.objects.create(
+        team=team,
+        user=user,
+        provider="evolink",
+        operation="mj-v7",
+        prompt="a cat --ar 1:1",
+        status=status,
+        progress=100,
+        credits_reserved=79,
+        credits_charged=79,
+    )
+    for index in range(images):
+        data = io.BytesIO()
+        PILImage.new("RGB", (8, 8), (index * 60, 0, 0)).save(data, "WEBP")
+        name = default_storage.save(f"thumbs/t/{job.pk}-{index}.webp", ContentFile(data.getvalue()))
+        Image.objects.create(
+            job=job,
+            index=index,
+            status="stored",
+            upstream_url="https://x.org/a.png",
+            thumbnail=name,
+            original=name,
+            width=1024,
+            height=1024,
+        )
+    return job
+
+
+def test_generate_creates_a_job_reserves_and_queues_it(
+    alice_client, funded, no_queue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = generate(alice_client)
+    assert response.status_code == 302 and response.url == "/t/acme/"
+    job = Job.objects.get()
+    assert (job.status, job.credits_reserved, job.prompt) == (
+        "queued",
+        79,
+        "a lighthouse --ar 16:9",
+    )
+    assert no_queue == [("gallery.tasks.submit_job", job.pk)]
+    assert ledger.account_for(funded.membership).balance == 921
+
+
+def test_a_double_click_makes_one_job(alice_client, funded, no_queue):
+    generate(alice_client)
+    generate(alice_client)
+    assert Job.objects.count() == 1
+    assert funded.entries.filter(kind="reserve").count() == 1
+
+
+def test_generate_returns_the_new_card_and_balance_to_htmx(alice_client, funded, no_queue):
+    response = generate(alice_client, HX_Request="true")
+    html = response.content.decode()
+    job = Job.objects.get()
+    assert f'id="job-{job.pk}"' in html
+    assert 'hx-swap-oob="afterbegin:#job-grid"' in html
+    assert "<strong>921</strong> credits" in html
+    assert response.headers["HX-Trigger"] == '{"credits-changed": {}}'
+
+
+def test_a_prompt_error_is_shown_in_words_and_nothing_is_charged(alice_client, funded, no_queue):
+    response = generate(alice_client, prompt="a cat --s 5000", HX_Request="true")
+    assert response.status_code == 400
+    assert "--s must be between 0 and 1000 (got 5000)" in response.content.decode()
+    assert not Job.objects.exists() and not no_queue
+
+
+def test_without_credits_the_refusal_says_so(bob_client, no_queue):
+    response = generate(bob_client, HX_Request="true")
+    assert response.status_code == 402
+    assert "This costs 79 credits and you have 0" in response.content.decode()
+
+
+def test_a_viewer_cannot_generate(dave_client, no_queue):
+    response = generate(dave_client)
+    assert response.status_code == 403
+    assert not Job.objects.exists()
+
+
+def test_another_team_cannot_generate_here(carol_client, alice, no_queue):
+    assert generate(carol_client).status_code == 404
+
+
+def test_generate_rejects_get(alice_client):
+    assert alice_client.get("/t/acme/jobs/").status_code == 405
+
+
+def test_the_gallery_shows_cards_newest_first_with_thumbnails(alice_client, alice, bob, team):
+    old = make_finished_job(bob, team)
+    new = make_finished_job(alice, team)
+    html = alice_client.get("/t/acme/").content.decode()
+    assert html.index(f'id="job-{new.pk}"') < html.index(f'id="job-{old.pk}"')
+    assert html.count('loading="lazy"') == 8
+    assert 'width="512" height="512"' in html
+    assert "bob · mj-v7" in html
+
+
+def test_finished_cards_carry_no_trigger_and_the_page_polls_once(alice_client, alice, team):
+    done = make_finished_job(alice, team)
+    running = Job.objects.create(
+        team=team,
+        user=alice,
+        provider="evolink",
+        operation="mj-v7",
+        prompt="a dog",
+        status="running",
+        progress=40,
+        credits_reserved=79,
+    )
+    html = alice_client.get("/t/acme/").content.decode()
+    assert html.count("hx-trigger=") == 2  # the create bar's lint, and the one live element
+    assert f'?ids={running.pk}&amp;after={running.pk}"' in html
+    assert 'hx-trigger="every 2s"' in html
+    assert 'value="40"' in html
+    assert done.pk != running.pk
+
+
+def test_the_live_request_returns_changed_and_new_cards(alice_client, alice, bob, team):
+    running = Job.objects.create(
+        team=team,
+        user=alice,
+        provider="evolink",
+        operation="mj-v7",
+        prompt="a dog",
+        status="running",
+        progress=40,
+        credits_reserved=79,
+    )
+    Job.objects.filter(pk=running.pk).update(status="completed", credits_charged=79)
+    teammates = make_finished_job(bob, team)
+    response = alice_client.get(f"/t/acme/live/?ids={running.pk}&after={running.pk}")
+    html = response.content.decode()
+    assert f'id="job-{running.pk}" hx-swap-oob="true"' in html
+    assert f'id="job-{teammates.pk}"' in html and "afterbegin:#job-grid" in html
+    assert 'hx-trigger="every 10s"' in html  # nothing left in flight: slow down
+    assert f"after={teammates.pk}" in html
+
+
+def test_the_live_request_costs_the_same_queries_for_1_and_20_jobs(alice_client, alice, team):
+    def count(n):
+        jobs = [
+            Job.objects.create(
+                team=team,
+                user=alice,
+                provider="evolink",
+                operation="mj-v7",
+                status="running",
+                credits_reserved=1,
+            )
+            for _ in range(n)
+        ]
+        ids = ",".join(str(j.pk) for j in jobs)
+        with CaptureQueriesContext(connection) as ctx:
+            alice_client.get(f"/t/acme/live/?ids={ids}&after={jobs[-1].pk}")
+        return len(ctx.captured_queries)
+
+    count(1)  # the first request also makes alice's credit account
+    assert count(1) == count(20)
+
+
+def test_the_live_request_never_shows_another_teams_jobs(alice_client, carol, other_team, alice):
+    theirs = make_finished_job(carol, other_team)
+    html = alice_client.get(f"/t/acme/live/?ids={theirs.pk}&after=0").content.decode()
+    assert f"job-{theirs.pk}" not in html
+
+
+def test_images_are_served_to_the_team_only(alice_client, carol_client, client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    name = job.images.get().thumbnail.name
+    response = alice_client.get(f"/m/{name}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/webp"
+    assert "immutable" in response["Cache-Control"]
+    assert PILImage.open(io.BytesIO(b"".join(response.streaming_content))).size == (8, 8)
+    assert carol_client.get(f"/m/{name}").status_code == 404
+    assert client.get(f"/m/{name}").status_code == 302
+
+
+def test_a_private_job_is_hidden_from_teammates(alice, bob_client, team):
+    job = make_finished_job(alice, team, images=1)
+    Job.objects.filter(pk=job.pk).update(private=True)
+    assert f"job-{job.pk}" not in bob_client.get("/t/acme/").content.decode()
+    assert bob_client.get(f"/m/{job.images.get().thumbnail.name}").status_code == 404

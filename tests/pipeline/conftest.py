@@ -1,0 +1,37 @@
+"""Driving jobs through the pipeline as the worker and the poller would."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gallery import ledger, pipeline
+from gallery.models import Job, Membership
+from tests.conftest import control  # noqa: F401 - re-exported for the tests here
+
+
+@pytest.fixture
+def funded(alice, team):
+    """alice with 5,000 credits."""
+    account = ledger.account_for(Membership.objects.get(user=alice, team=team))
+    ledger.grant(account=account, amount=5000, by=alice, reason="test")
+    return account
+
+
+def run_until_final(job: Job, timeout: float = 20.0) -> Job:
+    """Do what the worker and the poller do, until the job ends."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status == Job.Status.QUEUED:
+            pipeline.run_submit(job.pk)
+        elif job.status == Job.Status.RUNNING:
+            Job.objects.filter(pk=job.pk).update(next_poll_at=None)
+            pipeline.refresh(job.pk)
+        elif job.status == Job.Status.INGESTING:
+            pipeline.ingest(job.pk)
+        else:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job.pk} still {job.status} after {timeout}s")
