@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from gallery.models import Invite, Membership, Price, PriceStatus, Team
+from gallery.models import (
+    CreditAccount,
+    Image,
+    Invite,
+    Job,
+    JobEvent,
+    LedgerEntry,
+    Membership,
+    Price,
+    PriceStatus,
+    Team,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -45,3 +56,95 @@ class PriceAdmin(admin.ModelAdmin):
             obj.status = PriceStatus.ADMIN
             obj.source = f"set by {request.user.username}"
         super().save_model(request, obj, form, change)
+
+
+class ImageInline(admin.TabularInline):
+    model = Image
+    extra = 0
+    fields = ["index", "status", "width", "height", "bytes", "sha256", "original", "thumbnail"]
+    readonly_fields = fields
+    can_delete = False
+
+
+class JobEventInline(admin.TabularInline):
+    model = JobEvent
+    extra = 0
+    fields = ["at", "kind", "message"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "team",
+        "user",
+        "operation",
+        "provider",
+        "status",
+        "credits_reserved",
+        "credits_charged",
+        "created",
+    ]
+    list_filter = ["status", "provider", "operation", "team"]
+    search_fields = ["prompt", "upstream_id", "user__username"]
+    # State moves only through the pipeline; the admin looks, it does not edit.
+    readonly_fields = [f.name for f in Job._meta.fields]
+    exclude = ["callback_token_hash"]
+    inlines = [ImageInline, JobEventInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["pk", "job", "index", "status", "width", "height", "bytes"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in Image._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(JobEvent)
+class JobEventAdmin(admin.ModelAdmin):
+    list_display = ["job", "at", "kind", "message"]
+    list_filter = ["kind"]
+    readonly_fields = ["job", "at", "kind", "message", "data"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(CreditAccount)
+class CreditAccountAdmin(admin.ModelAdmin):
+    list_display = ["membership", "balance", "monthly_limit", "max_in_flight"]
+    search_fields = ["membership__user__username", "membership__team__name"]
+    # The balance changes only through the ledger (the spend page's Grant and Adjust).
+    readonly_fields = ["membership", "balance", "created"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Append-only: visible, never added, changed or deleted here."""
+
+    list_display = ["created", "account", "kind", "amount", "balance_after", "job", "reason"]
+    list_filter = ["kind"]
+    search_fields = ["reason", "key", "account__membership__user__username"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -25,6 +25,7 @@ urlpatterns = [
     path("t/<slug:slug>/invites/<int:pk>/revoke/", teams.revoke_invite, name="revoke-invite"),
 ]
 
-# The credit pages live in their own URL module.
-if find_spec("gallery.urls_credits") is not None:
-    urlpatterns.append(path("", include("gallery.urls_credits")))
+# The credit pages and the team API live in their own URL modules.
+urlpatterns.append(path("", include("gallery.urls_credits")))
+if find_spec("gallery.urls_api") is not None:
+    urlpatterns.append(path("", include("gallery.urls_api")))

@@ -13,7 +13,8 @@ def get_membership(request: HttpRequest, slug: str) -> Membership:
     """The user's membership of the team in the URL, or 404 (never 403: a
     stranger must not learn that a team exists)."""
     membership = get_object_or_404(Membership.objects.for_user(request.user), team__slug=slug)
-    request.session["team"] = slug
+    if request.session.get("team") != slug:  # remember it for "/", without a write per page
+        request.session["team"] = slug
     return membership
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from gallery.models import Membership
+from gallery.models import LedgerEntry, Membership
 
 pytestmark = pytest.mark.db_sensitive
 
@@ -45,10 +45,16 @@ def test_admin_flag_promotes_an_existing_member():
 
 
 @pytest.mark.django_db
-def test_credits_and_token_say_they_are_not_available_yet():
-    out = add_member("demo", "erin", "--credits", "500", "--token")
-    assert "credits: not available yet" in out
-    assert "token: not available yet" in out
+def test_credits_are_granted_through_the_ledger_each_time():
+    assert "credits: granted 500, balance 500" in add_member("demo", "erin", "--credits", "500")
+    assert "credits: granted 250, balance 750" in add_member("demo", "erin", "--credits", "250")
+    entries = LedgerEntry.objects.filter(account__membership__user__username="erin")
+    assert sorted(entries.values_list("kind", "amount")) == [("grant", 250), ("grant", 500)]
+
+
+@pytest.mark.django_db
+def test_token_says_it_is_not_available_yet():
+    assert "token: not available yet" in add_member("demo", "erin", "--token")
 
 
 @pytest.mark.django_db

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.text import slugify
 
+from gallery import ledger
 from gallery.models import Membership, Role, Team
 
 
@@ -48,6 +49,9 @@ class Command(BaseCommand):
             if role and membership.role != role:
                 membership.role = role
                 membership.save(update_fields=["role"])
+            if opts["credits"] is not None:
+                account = ledger.account_for(membership)
+                ledger.grant(account=account, amount=opts["credits"], by=None, reason="add_member")
         self._report(team, user, membership, made_team, made_user, made_member, password, opts)
 
     def _report(self, team, user, membership, made_team, made_user, made_member, password, opts):
@@ -58,6 +62,7 @@ class Command(BaseCommand):
         if password and not opts["password"]:
             out.write(f"password: {password}")
         if opts["credits"] is not None:
-            out.write("credits: not available yet (the credit ledger is not built)")
+            balance = ledger.account_for(membership).balance
+            out.write(f"credits: granted {opts['credits']}, balance {balance}")
         if opts["token"]:
             out.write("token: not available yet (the team API is not built)")

@@ -1,0 +1,115 @@
+"""Forms of the credit pages: the ledger filter and the admins' credit actions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+
+from gallery.models import LedgerEntry
+from gallery.spend import Month
+
+# One action can move at most $100,000 worth; a slip of the finger is more
+# likely than a grant that big, and it keeps amounts far from integer limits.
+MAX_CREDITS = 100_000_000
+MAX_IN_FLIGHT = 50
+
+
+class MonthField(forms.CharField):
+    """`YYYY-MM`, as `<input type="month">` sends it; cleans to a Month."""
+
+    widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
+    default_error_messages = {"invalid": "Enter a month as YYYY-MM, e.g. 2026-11."}
+
+    def to_python(self, value: str | None) -> Month | None:  # type: ignore[override]
+        value = super().to_python(value)
+        if not value:
+            return None
+        month = Month.parse(value)
+        if month is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return month
+
+
+class LedgerFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[("", "All kinds"), *LedgerEntry.Kind.choices], required=False, label="Kind"
+    )
+    month = MonthField(required=False, label="Month", widget=forms.Select)
+
+    def __init__(self, *args: Any, months: Iterable[Month] = (), **kwargs: Any) -> None:
+        """`months`: those the ledger has entries in, newest first, for the menu."""
+        super().__init__(*args, **kwargs)
+        options = list(months)
+        asked = Month.parse(self.data.get("month"))
+        if asked and asked not in options:  # a month typed into the URL stays visible
+            options = sorted([*options, asked], reverse=True)
+        choices = [("", "All months"), *((str(m), m.label) for m in options)]
+        self.fields["month"].widget.choices = choices
+
+
+class GrantForm(forms.Form):
+    amount = forms.IntegerField(
+        label="Credits to grant",
+        min_value=1,
+        max_value=MAX_CREDITS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "e.g. 1000"}),
+    )
+    reason = forms.CharField(label="Note", max_length=300, required=False)
+
+
+class AdjustForm(forms.Form):
+    amount = forms.IntegerField(
+        label="Change by",
+        min_value=-MAX_CREDITS,
+        max_value=MAX_CREDITS,
+        help_text="Negative takes credits away.",
+        widget=forms.NumberInput(attrs={"placeholder": "e.g. -250"}),
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=300,
+        error_messages={"required": "Say why: an adjustment needs a reason."},
+    )
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("Enter a change other than zero.")
+        return amount
+
+    def clean_reason(self) -> str:
+        # Whitespace alone is not a reason; the ledger would refuse it anyway.
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why: an adjustment needs a reason.")
+        return reason
+
+
+class LimitsForm(forms.Form):
+    monthly_limit = forms.IntegerField(
+        label="Monthly limit",
+        required=False,
+        min_value=0,
+        max_value=MAX_CREDITS,
+        help_text="Credits a month; blank for no limit.",
+        widget=forms.NumberInput(attrs={"placeholder": "No limit"}),
+    )
+    max_in_flight = forms.IntegerField(
+        label="Jobs at once",
+        min_value=0,
+        max_value=MAX_IN_FLIGHT,
+        help_text="0 pauses this member.",
+    )
+
+
+class TeamLimitForm(forms.Form):
+    monthly_limit = forms.IntegerField(
+        label="Team monthly limit",
+        required=False,
+        min_value=0,
+        max_value=MAX_CREDITS * 100,
+        help_text="Credits the whole team may spend a month; blank for no limit.",
+        widget=forms.NumberInput(attrs={"placeholder": "No limit"}),
+    )

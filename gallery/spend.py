@@ -1,0 +1,389 @@
+"""What a team spent: the dashboard's grouped queries and its chart geometry.
+
+Spend is what jobs cost: reservations less what settlements and refunds gave
+back (`LedgerQuerySet.spending()`). Each figure is one grouped SQL query, so a
+page costs the same number of queries for 2 members or 200. The geometry
+helpers are pure functions of numbers, so the charts are tested without a
+browser.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from gallery.models import LedgerEntry, Membership, Team
+from gallery.models.credits import DEFAULT_MAX_IN_FLIGHT
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# Characters that make a spreadsheet read a cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def current(cls) -> Month:
+        now = timezone.localtime()
+        return cls(now.year, now.month)
+
+    @classmethod
+    def parse(cls, value: str | None) -> Month | None:
+        """`2026-11` → Month; None for anything else."""
+        match = MONTH_RE.match((value or "").strip())
+        if not match:
+            return None
+        year, month = int(match[1]), int(match[2])
+        if not (1 <= month <= 12 and 2000 <= year <= 9999):
+            return None
+        return cls(year, month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        return f"{calendar.month_name[self.month]} {self.year}"
+
+    @property
+    def days(self) -> int:
+        return calendar.monthrange(self.year, self.month)[1]
+
+    @property
+    def start(self) -> datetime:
+        """Midnight on the 1st in the site's time zone, where the ledger's months start."""
+        return timezone.make_aware(datetime(self.year, self.month, 1))
+
+    @property
+    def end(self) -> datetime:
+        return self.next.start
+
+    @property
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+    @property
+    def next(self) -> Month:
+        return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
+
+
+def dollars(credits: int) -> str:
+    """Credits as money (1 credit = $0.001), for people: 12345 → "$12.35"."""
+    amount = (Decimal(credits) / 1000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"-${-amount:,}" if amount < 0 else f"${amount:,}"
+
+
+def share(part: int, whole: int) -> float:
+    """`part` as a percentage of `whole`, clamped to 0–100, for a bar's length."""
+    if whole <= 0 or part <= 0:
+        return 0.0
+    return round(min(100.0, 100 * part / whole), 2)
+
+
+def nice_ceiling(value: int) -> int:
+    """The smallest 1, 2, 2.5 or 5 × 10ⁿ at or above `value`: a chart's top gridline."""
+    if value <= 0:
+        return 10
+    magnitude = 1
+    while magnitude * 10 <= value:
+        magnitude *= 10
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return int(step * magnitude)
+    return 10 * magnitude  # pragma: no cover - the loop always returns
+
+
+# --- queries ---------------------------------------------------------------------------
+
+
+def team_entries(team: Team, month: Month):
+    """The team's ledger entries dated in `month`."""
+    return LedgerEntry.objects.filter(
+        account__membership__team=team, created__gte=month.start, created__lt=month.end
+    )
+
+
+@dataclass
+class Row:
+    """One line of a breakdown: who or what, and what it cost."""
+
+    label: str
+    credits: int
+    jobs: int = 0
+    percent: float = 0.0  # of the biggest row, for the bar
+    key: object = None
+
+    @property
+    def dollars(self) -> str:
+        return dollars(self.credits)
+
+
+def _spend_columns() -> dict:
+    return {
+        "credits": -Sum("amount"),
+        "jobs": Count("pk", filter=Q(kind=LedgerEntry.Kind.RESERVE)),
+    }
+
+
+def spent_by_member(team: Team, month: Month) -> dict[int, tuple[int, int]]:
+    """{membership id: (credits, jobs)} for the members who spent in `month`."""
+    rows = (
+        team_entries(team, month)
+        .spending()
+        .values("account__membership_id")
+        .annotate(**_spend_columns())
+        .order_by()
+    )
+    return {r["account__membership_id"]: (r["credits"] or 0, r["jobs"]) for r in rows}
+
+
+def member_breakdown(
+    memberships: Iterable[Membership], spent: dict[int, tuple[int, int]]
+) -> list[Row]:
+    """Every member, biggest spender first, with bars scaled to the biggest."""
+    rows = [
+        Row(m.user.username, *spent.get(m.pk, (0, 0)), key=m.pk)
+        for m in sorted(memberships, key=lambda m: m.user.username)
+    ]
+    rows.sort(key=lambda r: -r.credits)
+    return _scaled(rows)
+
+
+@dataclass
+class MemberCredit:
+    """A member's account as the admins' list shows it, with this month's spend."""
+
+    membership: Membership
+    balance: int
+    monthly_limit: int | None
+    max_in_flight: int
+    spent: int  # this calendar month, what the monthly limit counts
+
+    @property
+    def left(self) -> int | None:
+        return None if self.monthly_limit is None else max(0, self.monthly_limit - self.spent)
+
+    @property
+    def percent(self) -> float:
+        return share(self.spent, self.monthly_limit or 0)
+
+
+def member_credits(team: Team, spent_now: dict[int, tuple[int, int]], only: int | None = None):
+    """Each member's account (one query), joined to this month's spend.
+
+    A member who was never granted anything may have no account row yet: they
+    show a zero balance, and the first action on them creates it.
+    """
+    memberships = team.memberships.select_related("user", "account").order_by("user__username")
+    if only is not None:
+        memberships = memberships.filter(pk=only)
+    rows = []
+    for m in memberships:
+        account = getattr(m, "account", None)
+        rows.append(
+            MemberCredit(
+                membership=m,
+                balance=account.balance if account else 0,
+                monthly_limit=account.monthly_limit if account else None,
+                max_in_flight=account.max_in_flight if account else DEFAULT_MAX_IN_FLIGHT,
+                spent=spent_now.get(m.pk, (0, 0))[0],
+            )
+        )
+    return rows
+
+
+def spent_by_day(team: Team, month: Month) -> list[tuple[date, int]]:
+    """One (day, credits) per day of `month`, zeros included, days in the site's time zone."""
+    rows = (
+        team_entries(team, month)
+        .spending()
+        .annotate(day=TruncDate("created"))
+        .values("day")
+        .annotate(credits=-Sum("amount"))
+        .order_by()
+    )
+    found = {r["day"]: r["credits"] or 0 for r in rows}
+    days = (date(month.year, month.month, d) for d in range(1, month.days + 1))
+    return [(d, found.get(d, 0)) for d in days]
+
+
+def spent_by_operation_and_provider(team: Team, month: Month) -> tuple[list[Row], list[Row]]:
+    """Two breakdowns from one grouped query: per operation and per provider."""
+    rows = (
+        team_entries(team, month)
+        .spending()
+        .values("job__operation", "job__provider")
+        .annotate(**_spend_columns())
+        .order_by()
+    )
+    operations: dict[str, Row] = {}
+    providers: dict[str, Row] = {}
+    for r in rows:
+        for totals, name in ((operations, r["job__operation"]), (providers, r["job__provider"])):
+            row = totals.setdefault(name, Row(name, 0, 0, key=name))
+            row.credits += r["credits"] or 0
+            row.jobs += r["jobs"]
+    return (
+        _scaled(sorted(operations.values(), key=lambda r: (-r.credits, r.label))),
+        _scaled(sorted(providers.values(), key=lambda r: (-r.credits, r.label))),
+    )
+
+
+def _scaled(rows: list[Row]) -> list[Row]:
+    top = max((r.credits for r in rows), default=0)
+    for row in rows:
+        row.percent = share(row.credits, top)
+    return rows
+
+
+# --- the day chart ---------------------------------------------------------------------
+
+# The column chart is drawn in a 100-unit-high box, one 10-unit slot per day,
+# and stretched to its CSS size (preserveAspectRatio="none"): rectangles scale
+# cleanly, while the labels live in HTML so they never stretch.
+CHART_HEIGHT = 100
+SLOT = 10
+BAR = 7
+
+
+@dataclass(frozen=True)
+class Column:
+    day: date
+    credits: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+    @property
+    def dollars(self) -> str:
+        return dollars(self.credits)
+
+
+@dataclass
+class DayChart:
+    columns: list[Column]
+    top: int  # the value of the top gridline
+    width: int
+    height: int = CHART_HEIGHT
+    total: int = 0
+    busiest: Column | None = None
+    labels: list[str] = field(default_factory=list)  # one per day, most blank
+
+    @property
+    def mid(self) -> int:
+        return self.top // 2
+
+
+def day_chart(days: list[tuple[date, int]]) -> DayChart:
+    """Columns for a month of daily spend, scaled to a round top value.
+
+    Negative days (more refunded than reserved) draw as empty; a non-zero day
+    is at least one unit tall so it stays visible next to a big one.
+    """
+    top = nice_ceiling(max((c for _, c in days), default=0))
+    columns = []
+    for i, (day, credits) in enumerate(days):
+        height = 0.0
+        if credits > 0:
+            height = max(1.0, round(CHART_HEIGHT * credits / top, 2))
+        columns.append(
+            Column(
+                day=day,
+                credits=credits,
+                x=i * SLOT + (SLOT - BAR) / 2,
+                y=round(CHART_HEIGHT - height, 2),
+                width=BAR,
+                height=height,
+            )
+        )
+    busiest = max(columns, key=lambda c: c.credits, default=None)
+    last = len(days)
+    labels = [
+        str(i) if i in (1, 5, 10, 15, 20, 25) or i == last else "" for i in range(1, last + 1)
+    ]
+    return DayChart(
+        columns=columns,
+        top=top,
+        width=len(days) * SLOT,
+        total=sum(c for _, c in days),
+        busiest=busiest if busiest and busiest.credits > 0 else None,
+        labels=labels,
+    )
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+CSV_HEADER = [
+    "created",
+    "member",
+    "kind",
+    "amount",
+    "balance_after",
+    "job",
+    "operation",
+    "provider",
+    "reason",
+    "by",
+]
+
+
+def csv_rows(team: Team, month: Month) -> Iterator[list[str | int]]:
+    """The month's ledger, oldest first, streamed from the database in chunks."""
+    yield CSV_HEADER
+    entries = (
+        team_entries(team, month)
+        .order_by("created", "pk")
+        .values_list(
+            "created",
+            "account__membership__user__username",
+            "kind",
+            "amount",
+            "balance_after",
+            "job_id",
+            "job__operation",
+            "job__provider",
+            "reason",
+            "created_by__username",
+        )
+    )
+    for (
+        created,
+        member,
+        kind,
+        amount,
+        after,
+        job,
+        operation,
+        provider,
+        reason,
+        by,
+    ) in entries.iterator(chunk_size=500):
+        yield [
+            timezone.localtime(created).isoformat(),
+            _text_cell(member),
+            kind,
+            amount,
+            after,
+            job or "",
+            operation or "",
+            provider or "",
+            _text_cell(reason),
+            _text_cell(by or ""),
+        ]
+
+
+def _text_cell(value: str) -> str:
+    """Free text that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
