@@ -24,7 +24,8 @@ from functools import partial
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -189,6 +190,9 @@ def run_submit(job_id: int) -> None:
     if job.cancel_requested:
         cancel(job)
         return
+    if not has_capacity(job.provider):
+        park(job)
+        return
     if not job.claim_for_submit(timezone.now() + _recheck("SUBMIT_TIMEOUT")):
         return
     if job.submit_attempts > MAX_SUBMIT_ATTEMPTS:
@@ -229,6 +233,63 @@ def _submit_failed(job: Job, exc: ProviderError) -> None:
         fail(job, exc.kind, exc.code or "", message)
         return
     fail(job, exc.kind, exc.code or "", exc.message)
+
+
+# --- fairness ----------------------------------------------------------------------------
+#
+# A provider account runs a limited number of tasks at once. Jobs beyond
+# MJWEB_PROVIDER_CONCURRENCY wait "parked" (queued, no recheck time) and the
+# poller sends them as slots free up, taking each member's oldest waiting job
+# in turn, so one member's batch of twenty cannot hold up a teammate's one.
+# The check and the claim are not one statement, so two workers racing for
+# the last slot may overshoot it by one: a soft cap, which is what providers
+# enforce anyway (they answer 429 past theirs).
+
+
+def has_capacity(provider: str) -> bool:
+    busy = Job.objects.filter(provider=provider, status__in=UPSTREAM_BUSY).count()
+    return busy < settings.MJWEB_PROVIDER_CONCURRENCY
+
+
+UPSTREAM_BUSY = (Job.Status.SUBMITTING, Job.Status.RUNNING)
+
+
+def park(job: Job) -> None:
+    parked = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(next_poll_at=None)
+    if parked and not job.events.filter(kind="waiting").exists():
+        job.log("waiting", f"{job.provider} is busy; sent when a slot frees, members taking turns")
+
+
+def dispatch() -> int:
+    """Send parked jobs into free provider slots, members taking turns."""
+    sent = 0
+    parked = Job.objects.filter(status=Job.Status.QUEUED, next_poll_at__isnull=True)
+    for provider in parked.order_by().values_list("provider", flat=True).distinct():
+        busy = Job.objects.filter(provider=provider, status__in=UPSTREAM_BUSY).count()
+        free = settings.MJWEB_PROVIDER_CONCURRENCY - busy
+        if free <= 0:
+            continue
+        # Each member's n-th waiting job has turn n; within a turn, whoever was
+        # served longest ago (or never) goes first.
+        last_served = (
+            Job.objects.filter(user=OuterRef("user"), provider=provider, submitted_at__isnull=False)
+            .order_by("-submitted_at")
+            .values("submitted_at")[:1]
+        )
+        turn = Window(RowNumber(), partition_by=[F("user_id")], order_by=[F("created"), F("pk")])
+        turns = (
+            parked.filter(provider=provider)
+            .annotate(turn=turn, last_served=Subquery(last_served))
+            .order_by("turn", F("last_served").asc(nulls_first=True), "created", "pk")
+            .values_list("pk", flat=True)
+        )
+        recheck = timezone.now() + _recheck("QUEUE_RECHECK")
+        for pk in list(turns[:free]):
+            claimed = Job.objects.filter(pk=pk, status=Job.Status.QUEUED, next_poll_at__isnull=True)
+            if claimed.update(next_poll_at=recheck):
+                enqueue("submit_job", pk)
+                sent += 1
+    return sent
 
 
 def callback_url(job: Job, token: str) -> str | None:

@@ -189,6 +189,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 MJWEB_QUEUE_RECHECK = env_int("MJWEB_QUEUE_RECHECK", 60, minimum=1)
 MJWEB_SUBMIT_TIMEOUT = env_int("MJWEB_SUBMIT_TIMEOUT", 120, minimum=1)
 MJWEB_INGEST_RECHECK = env_int("MJWEB_INGEST_RECHECK", 60, minimum=1)
+# Upstream tasks in flight per provider (one account's concurrency); jobs beyond
+# it wait and are sent round-robin across members as slots free up.
+MJWEB_PROVIDER_CONCURRENCY = env_int("MJWEB_PROVIDER_CONCURRENCY", 10, minimum=1)
 
 # The upstream aggregators. Base URLs default to the real hosts; `make run`
 # points all three at the simulator, which serves each under its own prefix.

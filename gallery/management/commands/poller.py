@@ -50,6 +50,7 @@ class Command(BaseCommand):
         try:
             while not stop.is_set():
                 close_old_connections()
+                self._dispatch()
                 for job_id, provider in self._claim():
                     if job_id in busy:
                         continue
@@ -67,6 +68,12 @@ class Command(BaseCommand):
         finally:
             workers.shutdown(wait=True)
             self.stdout.write("poller stopped")
+
+    def _dispatch(self) -> None:
+        try:
+            pipeline.dispatch()
+        except Exception:
+            log.exception("dispatching waiting jobs failed; trying again next tick")
 
     def _claim(self) -> list[tuple[int, str]]:
         try:
