@@ -426,8 +426,15 @@ def ingest(job_id: int) -> None:
         return
     for image in job.images.filter(status=Image.Status.PENDING):
         _ingest_one(job, image)
-    if job.images.filter(status=Image.Status.PENDING).exists():
-        return  # a retry is due; the poller's recovery sweep comes back for it
+    pending = job.images.filter(status=Image.Status.PENDING)
+    if pending.exists():
+        # The sweep comes back for it, less often each time, until the links expire.
+        attempts = max(pending.values_list("fetch_attempts", flat=True))
+        wait = min(3600, 30 * 2**attempts)
+        Job.objects.filter(pk=job.pk, status=Job.Status.INGESTING).update(
+            next_poll_at=timezone.now() + timedelta(seconds=wait)
+        )
+        return
     finish(job)
 
 
@@ -529,14 +536,8 @@ def reap(now=None) -> int:
         count += 1
         if job.status == Job.Status.RUNNING:
             refresh(job.pk)
+            ingest(job.pk)  # if that last read found it complete
             job.refresh_from_db()
-        if job.status == Job.Status.INGESTING:
-            ingest(job.pk)
-            job.refresh_from_db()
-            if job.status == Job.Status.INGESTING:  # images still failing: keep what we have
-                job.images.filter(status=Image.Status.PENDING).update(status=Image.Status.LOST)
-                finish(job)
-                continue
-        if job.status in Job.IN_FLIGHT:
+        if job.status in (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.RUNNING):
             fail(job, Kind.UNAVAILABLE, "deadline", "The provider did not finish in time.")
     return count

@@ -25,7 +25,8 @@ urlpatterns = [
     path("t/<slug:slug>/invites/<int:pk>/revoke/", teams.revoke_invite, name="revoke-invite"),
 ]
 
-# The credit pages and the team API live in their own URL modules.
+# The credit pages, the team API and the image pages live in their own URL modules.
 urlpatterns.append(path("", include("gallery.urls_credits")))
-if find_spec("gallery.urls_api") is not None:
-    urlpatterns.append(path("", include("gallery.urls_api")))
+for module in ("gallery.urls_api", "gallery.urls_images"):
+    if find_spec(module) is not None:
+        urlpatterns.append(path("", include(module)))

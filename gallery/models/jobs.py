@@ -58,7 +58,11 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.filter(status=Job.Status.RUNNING, next_poll_at__lte=now or timezone.now())
 
     def past_deadline(self, now=None) -> JobQuerySet:
-        return self.in_flight().filter(deadline__lt=now or timezone.now())
+        """Jobs the upstream should have finished by now. Ingesting jobs are not
+        among them: the upstream did finish, and their images are retried until
+        the links expire."""
+        waiting = (JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING)
+        return self.filter(status__in=waiting, deadline__lt=now or timezone.now())
 
 
 class Job(models.Model):

@@ -191,3 +191,29 @@ def test_a_lost_submit_task_is_queued_again_by_the_sweep(
     with django_capture_on_commit_callbacks(execute=True):
         pipeline.sweep()
     assert ("gallery.tasks.submit_job", job.pk) in queued
+
+
+def test_an_unreachable_image_is_retried_with_backoff_not_lost(sim, funded, alice, team):
+    job = create(alice, team)
+    pipeline.run_submit(job.pk)
+    job.refresh_from_db()
+    fault(sim, "server_error", status=503, scope="files")
+    while job.status == "running":
+        Job.objects.filter(pk=job.pk).update(next_poll_at=None)
+        pipeline.refresh(job.pk)
+        job.refresh_from_db()
+    pipeline.ingest(job.pk)
+    job.refresh_from_db()
+    assert job.status == "ingesting"
+    assert job.images.filter(status="pending").count() == 4
+    assert job.next_poll_at > timezone.now() + timedelta(seconds=50)  # backing off
+    Job.objects.filter(pk=job.pk).update(deadline=timezone.now() - timedelta(hours=1))
+    pipeline.reap()  # past the job's deadline, but its links still live: keep trying
+    job.refresh_from_db()
+    assert job.status == "ingesting"
+    control(sim, "/_sim/faults", {"server_error": None})
+    pipeline.ingest(job.pk)
+    job.refresh_from_db()
+    assert job.status == "completed"
+    assert job.images.filter(status="stored").count() == 4
+    assert_clean(funded, charged=job.credits_reserved)
