@@ -72,8 +72,10 @@ def processes(env: dict, *commands: list[str]):
 
 def manage(env: dict, *args: str) -> str:
     result = subprocess.run(
-        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}")
     return result.stdout
 
 

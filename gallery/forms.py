@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
 from gallery.models import Role
@@ -23,6 +24,13 @@ class JoinForm(UserCreationForm):
 
 
 SPEEDS = [("draft", "Draft"), ("fast", "Fast"), ("turbo", "Turbo")]
+PROVIDER_LABELS = {"evolink": "evolink", "reapi": "reAPI", "vtrix": "Vtrix"}
+
+
+def configured_providers() -> list[str]:
+    """Providers this installation has a key for, the default first."""
+    names = [n for n, conf in settings.PROVIDERS.items() if conf.get("api_key")]
+    return sorted(names, key=lambda n: n != settings.MJWEB_PROVIDER)
 
 
 class CreateForm(forms.Form):
@@ -41,19 +49,32 @@ class CreateForm(forms.Form):
         ),
     )
     speed = forms.ChoiceField(label="Speed", choices=SPEEDS, initial="fast")
+    provider = forms.ChoiceField(label="Provider", required=False)
     # One per rendering of the form: a double-click or a retried POST makes one job.
     client_request_id = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
-    def to_request(self, provider: str) -> Request:
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = [(p, PROVIDER_LABELS[p]) for p in configured_providers()]
+        self.fields["provider"].initial = settings.MJWEB_PROVIDER
+
+    @property
+    def offers_providers(self) -> bool:
+        return len(self.fields["provider"].choices) > 1
+
+    def to_request(self, provider: str | None = None) -> Request:
         data = getattr(self, "cleaned_data", None) or self.data
+        chosen = data.get("provider") or ""
+        if chosen not in dict(self.fields["provider"].choices):
+            chosen = provider or settings.MJWEB_PROVIDER
         return Request(
             operation="mj-v7",
-            provider=provider,
+            provider=chosen,
             prompt=data.get("prompt", "") or "",
             speed=data.get("speed") or "fast",
         )
 
-    def to_draft(self, provider: str) -> Draft:
+    def to_draft(self, provider: str | None = None) -> Draft:
         return Draft(
             request=self.to_request(provider),
             prompt_raw=self.cleaned_data["prompt"],

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,6 +21,6 @@ def check_prompt(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = {
         "team": membership.team,
         "membership": membership,
-        "check": preview(form.to_request(settings.MJWEB_PROVIDER)),
+        "check": preview(form.to_request()),
     }
     return render(request, "gallery/index.html#prompt-check", ctx)

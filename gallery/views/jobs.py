@@ -3,7 +3,6 @@ from __future__ import annotations
 import mimetypes
 import uuid
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
@@ -20,6 +19,7 @@ from gallery.quotes import preview
 from gallery.views.helpers import get_membership
 
 PAGE_SIZE = 48
+ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
 
 
 def team_jobs(membership: Membership):
@@ -39,6 +39,7 @@ def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
         "jobs": jobs,
         "live": live_state(jobs),
         "balance": ledger.account_for(membership).balance,
+        "ratios": ASPECT_RATIOS,
         **extra,
     }
 
@@ -57,7 +58,11 @@ def live_state(jobs: list[Job]) -> dict:
 def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     jobs = list(team_jobs(membership)[:PAGE_SIZE])
-    form = CreateForm(initial={"client_request_id": uuid.uuid4().hex})
+    initial = {
+        "client_request_id": uuid.uuid4().hex,
+        "prompt": request.GET.get("prompt", "")[:8192],
+    }
+    form = CreateForm(initial=initial)
     ctx = _page_context(membership, jobs, nav="gallery", form=form, check=None)
     return render(request, "gallery/index.html", ctx)
 
@@ -69,7 +74,7 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
     job, problem = None, ""
     if form.is_valid():
         try:
-            job = pipeline.create(membership, form.to_draft(settings.MJWEB_PROVIDER))
+            job = pipeline.create(membership, form.to_draft())
         except pipeline.Refused as refused:
             problem, status = refused.message, refused.status
     else:
@@ -81,7 +86,7 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
         ctx.update(nav="gallery", form=form, check=None, problem=problem)
         return render(request, "gallery/index.html", ctx, status=status)
     ctx = _page_context(membership, [job] if job else [], form=form, problem=problem)
-    ctx["check"] = preview(form.to_request(settings.MJWEB_PROVIDER)) if job else None
+    ctx["check"] = preview(form.to_request()) if job else None
     # The page's refresh request must now ask about the new job too.
     ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]))
     response = render(request, "gallery/index.html#created", ctx, status=200 if job else status)

@@ -34,5 +34,15 @@ def test_the_price_doubles_when_the_prompt_gains_oref(page: Page, live_server, a
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "create-bar-oref.png")
 
+    page.get_by_role("button", name="Aspect ratio 16:9").click()
+    expect(prompt).to_have_value(
+        "a lighthouse at dusk --s 500 --oref https://example.com/ref.png --ar 16:9"
+    )
+    expect(page.get_by_role("button", name="Aspect ratio 16:9")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.get_by_role("button", name="Aspect ratio 1:1").click()
+    expect(prompt).to_have_value("a lighthouse at dusk --s 500 --oref https://example.com/ref.png")
+
     page.get_by_label("Speed").select_option("turbo")
     expect(page.get_by_text("--oref only works at fast speed (the speed is turbo)")).to_be_visible()

@@ -222,3 +222,32 @@ def test_a_private_job_is_hidden_from_teammates(alice, bob_client, team):
     Job.objects.filter(pk=job.pk).update(private=True)
     assert f"job-{job.pk}" not in bob_client.get("/t/acme/").content.decode()
     assert bob_client.get(f"/m/{job.images.get().thumbnail.name}").status_code == 404
+
+
+def test_the_create_bar_offers_a_provider_only_when_several_are_configured(alice_client, settings):
+    settings.PROVIDERS = {
+        "evolink": {"base_url": "https://e.example", "api_key": "k"},
+        "reapi": {"base_url": "https://r.example", "api_key": ""},
+        "vtrix": {"base_url": "https://v.example", "api_key": ""},
+    }
+    assert 'id="id_provider"' not in alice_client.get("/t/acme/").content.decode()
+    settings.PROVIDERS["vtrix"]["api_key"] = "k"
+    html = alice_client.get("/t/acme/").content.decode()
+    assert '<option value="evolink" selected>evolink</option>' in html
+    assert '<option value="vtrix">Vtrix</option>' in html
+
+
+def test_generate_uses_the_chosen_provider(alice_client, funded, no_queue, settings):
+    settings.PROVIDERS = {
+        name: {"base_url": f"https://{name}.example", "api_key": "k"}
+        for name in ("evolink", "reapi", "vtrix")
+    }
+    data = {"prompt": "a cat", "speed": "fast", "provider": "reapi", "client_request_id": "r"}
+    alice_client.post("/t/acme/jobs/", data)
+    job = Job.objects.get()
+    assert (job.provider, job.credits_reserved) == ("reapi", 88)
+
+
+def test_use_again_prefills_the_prompt(alice_client):
+    html = alice_client.get("/t/acme/", {"prompt": "a fox --ar 3:2"}).content.decode()
+    assert ">\na fox --ar 3:2</textarea>" in html
