@@ -11,6 +11,7 @@ server. Prints a table and returns the figures; `bench/run.py` collects them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -50,7 +51,11 @@ def wait_for(url: str, timeout: float = 30) -> None:
 def processes(env: dict, *commands: list[str]):
     procs = [
         subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         for cmd in commands
@@ -59,10 +64,8 @@ def processes(env: dict, *commands: list[str]):
         yield procs
     finally:
         for proc in procs:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for proc in procs:
             try:
                 proc.wait(timeout=15)
@@ -100,9 +103,22 @@ def run(jobs: int, duration: float, callbacks: bool) -> dict:
     manage(env, "createcachetable")
     manage(env, "add_member", "bench", "runner", "--credits", "1000000")
     commands = [
-        [PY, "-m", "simulator", "--port", str(sim_port), "--data-dir", str(scratch / "sim"),
-         "--quiet", "--long-side", "512", "--duration-fast", str(duration),
-         "--callback-delays", "1,2,4"],
+        [
+            PY,
+            "-m",
+            "simulator",
+            "--port",
+            str(sim_port),
+            "--data-dir",
+            str(scratch / "sim"),
+            "--quiet",
+            "--long-side",
+            "512",
+            "--duration-fast",
+            str(duration),
+            "--callback-delays",
+            "1,2,4",
+        ],
         [PY, "manage.py", "qcluster"],
         [PY, "manage.py", "poller"],
     ]
@@ -130,7 +146,7 @@ def run(jobs: int, duration: float, callbacks: bool) -> dict:
         latencies.append((visible - task["completed_at"]) * 1000)
         reads.append(task["poll_count"])
     latencies.sort()
-    p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)] if latencies else float("nan")
+    p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)] if latencies else float("nan")
     return {
         "jobs": len(latencies),
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),
@@ -167,7 +183,8 @@ c = Client()
 c.force_login(User.objects.get(username="runner"))
 visible, deadline = {}, time.time() + 120
 while len(visible) < len(ids) and time.time() < deadline:
-    html = c.get("/t/bench/live/", {"ids": ",".join(str(i) for i in ids if i not in visible)}).content.decode()
+    waiting = ",".join(str(i) for i in ids if i not in visible)
+    html = c.get("/t/bench/live/", {"ids": waiting}).content.decode()
     now = time.time()
     for i in ids:
         if i not in visible and f'id="job-{i}"' in html:
