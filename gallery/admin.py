@@ -1,6 +1,8 @@
 from django.contrib import admin
 
 from gallery.models import (
+    ApiTask,
+    ApiToken,
     CreditAccount,
     Image,
     Invite,
@@ -147,4 +149,41 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "prefix",
+        "membership",
+        "created",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["membership__team"]
+    search_fields = ["name", "prefix", "membership__user__username"]
+    readonly_fields = ["prefix", "digest", "created", "last_used_at", "revoked_at", "revoked_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # made on the tokens page or by add_member --token, and shown once there
+
+
+@admin.register(ApiTask)
+class ApiTaskAdmin(admin.ModelAdmin):
+    list_display = [
+        "job",
+        "token",
+        "callback_state",
+        "callback_attempts",
+        "callback_status",
+        "created",
+    ]
+    list_filter = ["callback_state"]
+    raw_id_fields = ["job", "token"]
+    readonly_fields = ["request_digest", "callback_claimed_at", "callback_delivered_at", "created"]
+
+    def has_add_permission(self, request) -> bool:
         return False

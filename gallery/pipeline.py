@@ -31,7 +31,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from gallery import images, ledger, operations
-from gallery.models import Image, Job, Membership
+from gallery.models import ApiTask, Image, Job, Membership
 from gallery.prompt import Issue
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
 from gallery.quotes import preview
@@ -471,6 +471,7 @@ def finish(job: Job) -> None:
         if not job.mark_completed(credits_charged=job.credits_reserved):
             return
         ledger.settle(job=job, account=account)
+        _announce_end(job)
     stored = job.images.filter(status=Image.Status.STORED).count()
     job.log("stored", f"{stored} image(s) stored, {job.credits_charged} credits charged")
 
@@ -485,6 +486,7 @@ def fail(job: Job, kind: str, code: str, message: str, snapshot: dict | None = N
         if not job.mark_failed(str(kind), code, message, snapshot):
             return
         entry = ledger.refund(job=job, account=account, reason=f"{job.operation} · failed: {kind}")
+        _announce_end(job)
     job.log("failed", message, kind=str(kind), code=code, refunded=entry.amount)
 
 
@@ -497,6 +499,7 @@ def cancel(job: Job) -> bool:
             )
             return False
         ledger.refund(job=job, account=account, reason=f"{job.operation} · cancelled")
+        _announce_end(job)
     job.log("cancelled", f"Refunded {job.credits_reserved} credits")
     return True
 
@@ -526,6 +529,12 @@ def sweep(now=None) -> int:
         fail(job, Kind.AMBIGUOUS, "interrupted", "Sending to the provider was interrupted.")
         moved += 1
     return moved + reap(now)
+
+
+def _announce_end(job: Job) -> None:
+    """A script that asked to be called back hears about the end, once it commits."""
+    if ApiTask.objects.filter(job=job).exclude(callback_url="").exists():
+        enqueue("deliver_callback", job.pk)
 
 
 def reap(now=None) -> int:

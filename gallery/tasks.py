@@ -6,7 +6,7 @@ worker never sees a job that the request creating it later rolled back.
 
 from __future__ import annotations
 
-from gallery import pipeline
+from gallery import api_callbacks, pipeline
 
 
 def submit_job(job_id: int) -> None:
@@ -19,3 +19,7 @@ def ingest_job(job_id: int) -> None:
 
 def refresh_job(job_id: int) -> None:
     pipeline.refresh(job_id)
+
+
+def deliver_callback(job_id: int) -> None:
+    api_callbacks.deliver(job_id)

@@ -4,8 +4,11 @@ from gallery.models.credits import CreditAccount, LedgerEntry, month_start
 from gallery.models.jobs import Image, Job, JobEvent
 from gallery.models.prices import Price, PriceStatus
 from gallery.models.teams import Invite, Membership, Role, Team, token_hash
+from gallery.models.tokens import ApiTask, ApiToken
 
 __all__ = [
+    "ApiTask",
+    "ApiToken",
     "CreditAccount",
     "Image",
     "Invite",

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from gallery.models import LedgerEntry, Membership
+from gallery.models import ApiToken, LedgerEntry, Membership
 
 pytestmark = pytest.mark.db_sensitive
 
@@ -53,8 +53,16 @@ def test_credits_are_granted_through_the_ledger_each_time():
 
 
 @pytest.mark.django_db
-def test_token_says_it_is_not_available_yet():
-    assert "token: not available yet" in add_member("demo", "erin", "--token")
+def test_token_prints_a_new_working_token_and_stores_only_its_digest():
+    out = add_member("demo", "erin", "--token")
+    plain = out.split("token: ")[1].split()[0]
+    assert plain.startswith("mjw_")
+    token = ApiToken.find(plain)
+    assert token is not None and token.is_active
+    assert token.membership == Membership.objects.get(user__username="erin")
+    assert plain not in {token.digest, token.prefix, token.name}
+    second = add_member("demo", "erin", "--token").split("token: ")[1].split()[0]
+    assert second != plain and ApiToken.objects.count() == 2
 
 
 @pytest.mark.django_db

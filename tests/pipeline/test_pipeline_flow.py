@@ -115,3 +115,24 @@ def test_the_in_flight_cap_refuses_a_fifth_job(sim, funded, alice, team):
     with pytest.raises(pipeline.Refused, match="already have 4 jobs running") as refused:
         create(alice, team, prompt="one too many")
     assert refused.value.status == 429
+
+
+def test_an_api_job_with_a_callback_url_is_announced_when_it_ends(
+    sim, funded, alice, team, monkeypatch, django_capture_on_commit_callbacks
+):
+    from gallery.models import ApiTask
+
+    queued = []
+    monkeypatch.setattr(
+        "gallery.pipeline.async_task", lambda name, pk, **kw: queued.append((name, pk))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        with_callback = create(alice, team, prompt="a heron")
+        without = create(alice, team, prompt="a crane")
+    ApiTask.objects.create(job=with_callback, callback_url="https://hooks.example.org/done")
+    ApiTask.objects.create(job=without)
+    with django_capture_on_commit_callbacks(execute=True):
+        for job in (with_callback, without):
+            run_until_final(job)
+    announced = [pk for name, pk in queued if name == "gallery.tasks.deliver_callback"]
+    assert announced == [with_callback.pk]

@@ -9,7 +9,21 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 pytestmark = pytest.mark.db_sensitive
 
-PUBLIC = {"login", "accept-invite", "healthz", "provider-callback"}
+# Sign-in is not needed here: the API authenticates by bearer token (401 JSON,
+# tested in tests/api), and signed image URLs carry their own proof.
+PUBLIC = {
+    "login",
+    "accept-invite",
+    "healthz",
+    "provider-callback",
+    "api-generations",
+    "api-task",
+    "api-balance",
+    "api-file",
+    "api-openapi",
+    "api-not-found",
+    "public-image",
+}
 SAMPLE_KWARGS = {"slug": "acme", "pk": 1, "token": "x" * 32}
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from gallery import ledger
-from gallery.models import Membership, Role, Team
+from gallery.models import ApiToken, Membership, Role, Team
 
 
 class Command(BaseCommand):
@@ -65,4 +65,6 @@ class Command(BaseCommand):
             balance = ledger.account_for(membership).balance
             out.write(f"credits: granted {opts['credits']}, balance {balance}")
         if opts["token"]:
-            out.write("token: not available yet (the team API is not built)")
+            # Shown once, like on the tokens page; only its digest is stored.
+            _token, plain = ApiToken.issue(membership, "add_member")
+            out.write(f"token: {plain}")

@@ -1,0 +1,527 @@
+"""The team API's translation layer: evolink's shapes in and out.
+
+    parse_body()      request bytes -> a JSON object, or ApiError 400
+    read_submission() that object -> a typed `Submission`, or ApiError 400
+    resolve_parent()  model_params.task_id (an mjweb task id) -> the job and image
+    to_draft()        a Submission -> the `pipeline.Draft` the web form also makes
+    task_body()       a Job -> evolink's task object (create, poll and callback)
+    refused()         a `pipeline.Refused` -> the ApiError evolink would answer
+
+Validation itself is not repeated here: the catalog and the prompt linter run
+inside `pipeline.create`, and their first issue becomes the 400's message and
+`param`. This module only refuses what they cannot be handed (a string where an
+object goes, a list where a number goes), so no body can reach them and crash.
+The views in `gallery.views.api` do the HTTP; the OpenAPI document in
+`gallery.openapi` describes exactly what is produced here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from gallery import netguard, operations, pipeline
+from gallery.models import Image, Job, Membership
+from gallery.prompt import Code, Issue, check_url
+
+# --- task ids -------------------------------------------------------------------------
+
+# evolink's ids look like "task-unified-1757165031-mjv7" and its docs say they
+# start with "task-unified-"; ours keep that prefix, so a script that checks it
+# still works, and "mjw-<job number>" says whose id it is.
+TASK_ID_PREFIX = "task-unified-mjw-"
+_TASK_ID = re.compile(r"task-unified-mjw-([1-9][0-9]{0,17})")
+
+
+def task_id(job_pk: int) -> str:
+    return f"{TASK_ID_PREFIX}{job_pk}"
+
+
+def job_pk(value: str) -> int | None:
+    """The job number in an mjweb task id, or None if it is not one."""
+    match = _TASK_ID.fullmatch(value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
+
+
+# --- errors ---------------------------------------------------------------------------
+
+# evolink's envelope: {"error": {"code", "message", "type"}} with these codes
+# and types (providers.md §2.1); `param` and `issues` are mjweb's additions.
+ERROR_TYPES: Mapping[str, str] = {
+    "invalid_request": "invalid_request_error",
+    "unauthorized": "authentication_error",
+    "insufficient_quota": "insufficient_quota",
+    "model_access_denied": "invalid_request_error",
+    "task_not_found": "invalid_request_error",
+    "not_found": "invalid_request_error",
+    "method_not_allowed": "invalid_request_error",
+    "rate_limit_exceeded": "rate_limit_error",
+    "internal_error": "api_error",
+}
+ERROR_STATUS: Mapping[str, int] = {
+    "invalid_request": 400,
+    "unauthorized": 401,
+    "insufficient_quota": 402,
+    "model_access_denied": 403,
+    "task_not_found": 404,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "rate_limit_exceeded": 429,
+    "internal_error": 500,
+}
+
+
+class ApiError(Exception):
+    """An answer in evolink's error envelope; `status` follows from `code`."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        param: str | None = None,
+        issues: tuple[Issue, ...] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message, self.param = code, message, param
+        self.issues = issues
+        self.headers = dict(headers or {})
+
+    @property
+    def status(self) -> int:
+        return ERROR_STATUS[self.code]
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "type": ERROR_TYPES[self.code],
+            "param": self.param,
+        }
+        if self.issues:
+            error["issues"] = [
+                {"code": str(i.code), "param": api_param(i.param), "message": i.message}
+                for i in self.issues
+            ]
+        return {"error": error}
+
+
+def invalid(message: str, param: str | None = None, issue_code: Code | None = None) -> ApiError:
+    issues = (Issue(issue_code, param or "", message),) if issue_code else ()
+    return ApiError("invalid_request", message, param=param, issues=issues)
+
+
+def api_param(param: str) -> str:
+    """The request field an issue names: the catalog's internal names become the
+    API's ("operation" is `model`, "params" is `model_params`); prompt flags
+    ("--ar") and field names ("task_id", "scale") are already what a client sent."""
+    return {"operation": "model", "params": "model_params"}.get(param, param)
+
+
+# The retry hint for the per-person in-flight cap: jobs take tens of seconds.
+IN_FLIGHT_RETRY_AFTER = 10
+
+
+def refused(exc: pipeline.Refused) -> ApiError:
+    """The pipeline's refusal as evolink would answer it."""
+    if exc.status == 402:
+        return ApiError("insufficient_quota", exc.message)
+    if exc.status == 403:
+        return ApiError("model_access_denied", exc.message)
+    if exc.status == 429:
+        headers = {"Retry-After": str(IN_FLIGHT_RETRY_AFTER)}
+        return ApiError("rate_limit_exceeded", exc.message, headers=headers)
+    if exc.issues:
+        first = exc.issues[0]
+        return ApiError(
+            "invalid_request", first.message, param=api_param(first.param), issues=exc.issues
+        )
+    return ApiError("invalid_request", exc.message, param="model")
+
+
+# --- reading a request ------------------------------------------------------------------
+
+MAX_IMAGE_URLS = 20  # the catalog allows one; past this the list is not even looked at
+MAX_CALLBACK_URL = 2048  # evolink's limit (providers.md §2.3)
+MAX_IDEMPOTENCY_KEY = 255
+_KEY_CHARS = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+# model_params other than these go to Request.params, where the catalog judges them.
+_SOURCE_FIELDS = ("task_id", "image_number", "speed")
+_STRING_PARAMS = ("type", "mode", "direction")
+_OBJECT_PARAMS = ("mask", "canvas", "img_pos")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A create request whose fields have the types the catalog expects."""
+
+    model: str
+    prompt: str = ""
+    image_urls: tuple[str, ...] = ()
+    task_id: str | None = None
+    image_number: int | None = None
+    speed: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    callback_url: str | None = None
+    provider: str | None = None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object; anything else is a 400, never a 500."""
+    try:
+        data = json.loads(raw, parse_constant=_no_constants)
+        # A "\ud800" escape decodes to a lone surrogate, which no database
+        # column can hold; find it here rather than at the INSERT.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeError and JSONDecodeError are ValueErrors
+        raise invalid("The request body must be valid JSON (UTF-8)") from None
+    if not isinstance(data, dict):
+        raise invalid("The request body must be a JSON object")
+    if _has_nul(data):
+        # PostgreSQL text and jsonb cannot hold U+0000; refuse it before any column must.
+        raise invalid("The request body must not contain NUL (\\u0000) characters")
+    return data
+
+
+def _has_nul(data: Any) -> bool:
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+def _string(data: Mapping[str, Any], name: str, param: str | None = None) -> str | None:
+    value = data.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise invalid(f"{param or name} must be a string", param or name, Code.INVALID_VALUE)
+
+
+def read_submission(data: Mapping[str, Any]) -> Submission:
+    model = data.get("model")
+    if not isinstance(model, str) or not 0 < len(model) <= 64:
+        raise invalid(
+            "model is required: one of " + ", ".join(operations.OPERATIONS),
+            "model",
+            Code.REQUIRED if model is None else Code.INVALID_VALUE,
+        )
+    prompt = _string(data, "prompt") or ""
+    urls = data.get("image_urls")
+    if urls is None:
+        urls = []
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+        raise invalid("image_urls must be a list of URLs", "image_urls", Code.INVALID_VALUE)
+    if len(urls) > MAX_IMAGE_URLS:
+        raise invalid(
+            f"image_urls takes at most {MAX_IMAGE_URLS} URLs", "image_urls", Code.TOO_MANY_VALUES
+        )
+    params = data.get("model_params")
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise invalid("model_params must be an object", "model_params", Code.INVALID_VALUE)
+    number = params.get("image_number")
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+        raise invalid("image_number must be 0, 1, 2 or 3", "image_number", Code.INVALID_CHOICE)
+    for name in _STRING_PARAMS:
+        _string(params, name)
+    for name in _OBJECT_PARAMS:
+        if params.get(name) is not None and not isinstance(params[name], dict):
+            raise invalid(f"{name} must be an object", name, Code.INVALID_VALUE)
+    return Submission(
+        model=model,
+        prompt=prompt,
+        image_urls=tuple(urls),
+        task_id=_string(params, "task_id"),
+        image_number=number,
+        speed=_string(params, "speed"),
+        params={k: v for k, v in params.items() if k not in _SOURCE_FIELDS and v is not None},
+        callback_url=_string(data, "callback_url"),
+        provider=_provider(data),
+    )
+
+
+def _provider(data: Mapping[str, Any]) -> str | None:
+    provider = _string(data, "provider")
+    if provider is not None and provider not in operations.PROVIDERS:
+        raise invalid(
+            "provider must be one of " + ", ".join(operations.PROVIDERS),
+            "provider",
+            Code.UNKNOWN_PROVIDER,
+        )
+    return provider
+
+
+def request_digest(data: Mapping[str, Any]) -> str:
+    """A fingerprint of a create request, to tell a retry from a reused key."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def client_request_id(key: str | None) -> str:
+    """The pipeline's dedup key for an Idempotency-Key header ("" without one).
+
+    Keys up to 59 characters are kept readable ("idem:" + key, 64 at most);
+    longer ones are hashed into the same 64 characters.
+    """
+    if key is None:
+        return ""
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not _KEY_CHARS.fullmatch(key):
+        raise invalid(
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters",
+            "Idempotency-Key",
+            Code.INVALID_VALUE,
+        )
+    if len(key) <= 59:
+        return "idem:" + key
+    return "idem:sha256:" + hashlib.sha256(key.encode()).hexdigest()[:52]
+
+
+def check_callback_url(url: str | None) -> None:
+    """evolink's rules for `callback_url` (providers.md §2.3): https, at most
+    2048 characters, not a private or local address. Judged here without DNS;
+    the delivery (`gallery.api_callbacks`) resolves the name and checks every
+    address again. A loopback upstream the operator configured (the
+    simulator) is the only exception, so the demo and tests can receive."""
+    if url is None:
+        return
+    if len(url) > MAX_CALLBACK_URL:
+        raise invalid(
+            f"callback_url is longer than {MAX_CALLBACK_URL} characters",
+            "callback_url",
+            Code.INVALID_URL,
+        )
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise invalid("callback_url is not a valid URL", "callback_url", Code.INVALID_URL) from None
+    if parsed.scheme in netguard.DEFAULT_PORTS and parsed.host:
+        host, port = parsed.host.lower(), parsed.port or netguard.DEFAULT_PORTS[parsed.scheme]
+        origin = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if origin in netguard.allowed_upstreams() and not parsed.userinfo:
+            return
+    if parsed.scheme != "https" or parsed.userinfo:
+        raise invalid(
+            "callback_url must be an https:// URL without a user name or password",
+            "callback_url",
+            Code.INVALID_URL,
+        )
+    problem = check_url(url)
+    if problem is not None:
+        code, reason = problem
+        raise invalid(f"callback_url {reason}", "callback_url", code)
+
+
+# --- parents ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parent:
+    job: Job
+    image: Image | None  # None when the job has no image at that number (yet)
+
+
+def resolve_parent(membership: Membership, submission: Submission) -> Parent | None:
+    """The job named by model_params.task_id, among the jobs this person may see
+    in this team. Another team's task gets the same answer as a missing one."""
+    if not submission.task_id:
+        return None
+    pk = job_pk(submission.task_id)
+    job = (
+        Job.objects.visible_to(membership.user)
+        .filter(team=membership.team, pk=pk)
+        .select_related("team")
+        .first()
+        if pk
+        else None
+    )
+    if job is None:
+        raise invalid(
+            f"No task {submission.task_id[:80]!r} in this team; task_id must be the id of a "
+            "completed mjweb task (task-unified-mjw-…)",
+            "task_id",
+            Code.INVALID_VALUE,
+        )
+    number = submission.image_number if submission.image_number is not None else 0
+    image = job.images.filter(index=number).first() if number in operations.IMAGE_NUMBERS else None
+    return Parent(job, image)
+
+
+def to_request(submission: Submission, parent: Parent | None) -> operations.Request:
+    if submission.provider:
+        provider = submission.provider
+    elif parent is not None:
+        provider = parent.job.provider  # an edit goes where its parent was made
+    else:
+        provider = settings.MJWEB_PROVIDER
+    parent_task = None
+    if parent is not None:
+        parent_task = parent.job.upstream_id or submission.task_id
+    elif submission.task_id:
+        parent_task = submission.task_id
+    return operations.Request(
+        operation=submission.model,
+        provider=provider,
+        prompt=submission.prompt,
+        image_urls=submission.image_urls,
+        parent_task_id=parent_task,
+        image_number=submission.image_number,
+        speed=submission.speed,
+        params=dict(submission.params),
+    )
+
+
+def to_draft(submission: Submission, parent: Parent | None, client_request: str) -> pipeline.Draft:
+    """The Draft the pipeline validates; a parent without the asked-for image is
+    judged by the catalog here (not completed yet, fewer images) and refused."""
+    request = to_request(submission, parent)
+    if parent is not None and parent.image is None:
+        facts = operations.ParentFacts(
+            provider=parent.job.provider,
+            operation=parent.job.operation,
+            speed=parent.job.speed or None,
+            image_count=parent.job.images.count(),
+            completed=parent.job.status == Job.Status.COMPLETED,
+        )
+        issues = tuple(i for i in operations.validate(request, facts) if i.severity == "error") or (
+            Issue(Code.NO_SUCH_IMAGE, "image_number", "The parent task has no such image"),
+        )
+        raise refused(pipeline.Refused(issues[0].message, issues=issues))
+    return pipeline.Draft(
+        request=request,
+        prompt_raw=submission.prompt,
+        parent=parent.image if parent else None,
+        client_request_id=client_request,
+    )
+
+
+# --- answering ------------------------------------------------------------------------
+
+STATUSES: Mapping[str, str] = {
+    Job.Status.QUEUED: "pending",
+    Job.Status.SUBMITTING: "processing",
+    Job.Status.RUNNING: "processing",
+    Job.Status.INGESTING: "processing",  # images are being stored; results come with "completed"
+    Job.Status.COMPLETED: "completed",
+    Job.Status.FAILED: "failed",
+    Job.Status.CANCELLED: "failed",  # evolink has no "cancelled"; its error code says so
+}
+# evolink's task error codes (providers.md §2.2) for the pipeline's error kinds.
+TASK_ERROR_CODES: Mapping[str, str] = {
+    "invalid_request": "invalid_parameters",
+    "content_policy": "content_policy_violation",
+    "auth": "service_error",
+    "access_denied": "service_error",
+    "insufficient_quota": "service_error",
+    "rate_limited": "resource_exhausted",
+    "unavailable": "service_unavailable",
+    "not_found": "resource_not_found",
+    "ambiguous": "service_error",
+}
+# Shown until the provider gives its own estimate; evolink's example figure.
+DEFAULT_ESTIMATE_SECONDS = 45
+
+
+def task_error(job: Job) -> dict[str, str] | None:
+    if job.status == Job.Status.CANCELLED:
+        message = "The task was cancelled."
+        return {"code": "request_cancelled", "message": message, "type": "task_error"}
+    if job.status != Job.Status.FAILED:
+        return None
+    if job.error_code == "deadline":
+        code = "generation_timeout"
+    else:
+        code = TASK_ERROR_CODES.get(job.error_kind, "unknown_error")
+    return {"code": code, "message": job.error_message or "The task failed.", "type": "task_error"}
+
+
+def task_body(job: Job, file_url: Callable[[Image], str]) -> dict[str, Any]:
+    """evolink's task object for `job`: the create answer, the poll answer and
+    the callback body are all this. `results` lists mjweb's own copies of the
+    images (`file_url`), which do not expire, in grid order."""
+    estimate = (job.snapshot or {}).get("estimated_seconds") or DEFAULT_ESTIMATE_SECONDS
+    completed = job.status == Job.Status.COMPLETED
+    results = []
+    if completed:
+        stored = [i for i in job.images.all() if i.status == Image.Status.STORED]
+        results = [file_url(i) for i in sorted(stored, key=lambda i: i.index)]
+    return {
+        "id": task_id(job.pk),
+        "object": "image.generation.task",
+        "model": job.operation,
+        "status": STATUSES[job.status],
+        "progress": 100 if completed else min(int(job.progress), 99),
+        "created": int(job.created.timestamp()),
+        "type": "image",
+        "provider": job.provider,
+        "task_info": {
+            "can_cancel": job.status == Job.Status.QUEUED,
+            "estimated_time": max(0, round(float(estimate))),
+        },
+        "results": results,
+        "error": task_error(job),
+        "usage": {
+            "billing_rule": "per_call",
+            "credits_reserved": job.credits_reserved,
+            "credits_charged": job.credits_charged,
+            "user_group": "default",
+        },
+    }
+
+
+# --- result files ----------------------------------------------------------------------
+
+# Result URLs are capabilities, as evolink's CDN links are: a plain GET with no
+# header fetches them, so a script that downloads `results` works unchanged.
+# Unlike evolink's they never expire; they cannot be forged (HMAC with
+# SECRET_KEY) and stop working when the image's job is deleted.
+_FILES_SALT = "gallery.api.files"
+_FILE_NAME = re.compile(r"([1-9][0-9]{0,17})\.([A-Za-z0-9_-]{20,100})(\.[a-z0-9]{1,5})?")
+
+
+def _signer() -> signing.Signer:
+    return signing.Signer(salt=_FILES_SALT, sep=".")
+
+
+def file_name(image: Image) -> str:
+    """The last path segment of an image's API URL: "<pk>.<signature>.<ext>"."""
+    ext = image.original.name.rpartition(".")[2].lower() if "." in image.original.name else "png"
+    return f"{_signer().sign(str(image.pk))}.{ext}"
+
+
+def file_url(base_url: str, image: Image) -> str:
+    """An image's permanent API URL under `base_url` (the site as the client sees it)."""
+    return base_url.rstrip("/") + reverse("api-file", args=[file_name(image)])
+
+
+def image_pk_from(name: str) -> int | None:
+    """The image number of a genuine file name, or None (forged, mangled)."""
+    match = _FILE_NAME.fullmatch(name)
+    if not match:
+        return None
+    try:
+        return int(_signer().unsign(f"{match.group(1)}.{match.group(2)}"))
+    except signing.BadSignature:
+        return None

@@ -1,0 +1,355 @@
+"""The team API: evolink's endpoints, answered for a team member's personal token.
+
+    POST /api/v1/images/generations   create a task (a job in the team gallery)
+    GET  /api/v1/tasks/<task_id>      read it
+    GET  /api/v1/balance              the token owner's credits and limits
+    GET  /api/v1/files/<name>         a result image (the URL is the credential)
+    GET  /api/v1/openapi.json         the OpenAPI 3.1 document; /api/docs/ renders it
+
+Every request is authenticated by `Authorization: Bearer mjw_…` alone: no
+session, so no CSRF exposure. The token acts as its owner in its team, and
+every lookup starts from what that person may see there: another team's task
+is answered like a missing one (404), never 403. Each token has a request
+budget per window in the shared cache (429 with Retry-After); creation also
+meets the pipeline's per-person in-flight cap and the ledger's budgets, the
+same as the web form.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import time
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.storage import default_storage
+from django.db import IntegrityError
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from gallery import api, ledger, openapi, pipeline
+from gallery.api import ApiError, invalid
+from gallery.models import ApiTask, ApiToken, Image, Job, Membership
+
+log = logging.getLogger(__name__)
+
+# Requests per token per window; a poll every second and a few creations fit.
+DEFAULT_RATE_LIMIT = 120
+DEFAULT_RATE_WINDOW = 60
+MAX_TOKEN_LENGTH = 200  # ours are 47 characters; anything far longer is not one
+
+View = Callable[..., HttpResponse]
+
+
+def error_response(error: ApiError) -> JsonResponse:
+    response = JsonResponse(error.body(), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def api_endpoint(*methods: str) -> Callable[[View], View]:
+    """JSON in and out, in evolink's error envelope, whatever goes wrong."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @login_not_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in methods:
+                response = error_response(
+                    ApiError("method_not_allowed", f"Use {' or '.join(methods)} here")
+                )
+                response["Allow"] = ", ".join(methods)
+            else:
+                try:
+                    response = view(request, *args, **kwargs)
+                except ApiError as exc:
+                    response = error_response(exc)
+                except Exception:
+                    # Still evolink's envelope, so a client's error handling holds.
+                    log.exception("Team API request failed: %s %s", request.method, request.path)
+                    response = error_response(ApiError("internal_error", "Internal server error"))
+            if not response.has_header("Cache-Control"):
+                response["Cache-Control"] = "no-store"
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+# --- authentication and rate limits ---------------------------------------------------
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mjweb"'}
+
+
+def authenticate(request: HttpRequest) -> ApiToken:
+    """The active token in the Authorization header, or ApiError 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, plain = header.strip().partition(" ")
+    plain = plain.strip()
+    if not header:
+        raise ApiError(
+            "unauthorized",
+            "Missing Authorization header; send 'Authorization: Bearer <token>'",
+            headers=_CHALLENGE,
+        )
+    if scheme.lower() != "bearer" or not plain:
+        raise ApiError(
+            "unauthorized",
+            "The Authorization header must be 'Bearer <token>'",
+            headers=_CHALLENGE,
+        )
+    token = ApiToken.find(plain) if len(plain) <= MAX_TOKEN_LENGTH else None
+    if token is None or not token.membership.user.is_active:
+        raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)
+    if token.revoked_at is not None:
+        raise ApiError("unauthorized", "This token was revoked", headers=_CHALLENGE)
+    if token.is_expired:
+        raise ApiError("unauthorized", "This token has expired", headers=_CHALLENGE)
+    token.touch()
+    return token
+
+
+def rate_limit() -> tuple[int, int]:
+    limit = getattr(settings, "MJWEB_API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    window = getattr(settings, "MJWEB_API_RATE_WINDOW", DEFAULT_RATE_WINDOW)
+    return limit, window
+
+
+def throttle(token: ApiToken) -> dict[str, str]:
+    """Count the request against the token's window; ApiError 429 past the limit.
+
+    A fixed window in the shared cache (the database, or Redis), so every web
+    process counts together. The database cache's increment is not atomic:
+    under a burst a few requests may slip past the limit, never fewer.
+    """
+    limit, window = rate_limit()
+    now = time.time()
+    key = f"api-rate:{token.pk}:{int(now // window)}"
+    if cache.add(key, 1, timeout=window + 5):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the entry expired between add() and incr()
+            cache.set(key, 1, timeout=window + 5)
+            count = 1
+    headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, limit - count))}
+    if count > limit:
+        wait = max(1, int(window - now % window) + 1)
+        raise ApiError(
+            "rate_limit_exceeded",
+            f"Too many requests: a token may make {limit} per {window} s. Try again in {wait} s.",
+            headers={**headers, "Retry-After": str(wait)},
+        )
+    return headers
+
+
+def _task_response(request: HttpRequest, job: Job, headers: dict[str, str]) -> JsonResponse:
+    base = request.build_absolute_uri("/")
+    response = JsonResponse(api.task_body(job, lambda image: api.file_url(base, image)))
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+# --- endpoints --------------------------------------------------------------------------
+
+
+@api_endpoint("POST")
+def create_generation(request: HttpRequest) -> HttpResponse:
+    token = authenticate(request)
+    headers = throttle(token)
+    membership = token.membership
+    try:
+        data = api.parse_body(request.body)
+    except RequestDataTooBig:
+        raise invalid("The request body is too large") from None
+    submission = api.read_submission(data)
+    key = api.client_request_id(request.headers.get("Idempotency-Key"))
+    digest = api.request_digest(data)
+    if replay := _replay(request, membership, key, digest, headers):
+        return replay
+    api.check_callback_url(submission.callback_url)
+    draft = api.to_draft(submission, api.resolve_parent(membership, submission), key)
+    try:
+        job = pipeline.create(membership, draft)
+    except pipeline.Refused as exc:
+        raise api.refused(exc) from None
+    except IntegrityError:
+        # The same key in flight twice (the other request won), or used before
+        # in another of this person's teams: the job table keys it per person.
+        if replay := _replay(request, membership, key, digest, headers):
+            return replay
+        raise invalid(
+            "This Idempotency-Key was already used for a task in another team",
+            "Idempotency-Key",
+        ) from None
+    url = submission.callback_url or ""
+    ApiTask.objects.get_or_create(
+        job=job,
+        defaults={
+            "token": token,
+            "request_digest": digest,
+            "callback_url": url,
+            "callback_state": ApiTask.CallbackState.PENDING if url else "",
+        },
+    )
+    return _task_response(request, job, headers)
+
+
+def _replay(
+    request: HttpRequest, membership: Membership, key: str, digest: str, headers: dict[str, str]
+) -> JsonResponse | None:
+    """The task an Idempotency-Key already made, as it is now; nothing is charged."""
+    if not key:
+        return None
+    job = (
+        Job.objects.filter(user=membership.user, team=membership.team, client_request_id=key)
+        .select_related("api_task")
+        .first()
+    )
+    if job is None:
+        return None
+    made_by_api = getattr(job, "api_task", None)
+    if made_by_api is not None and made_by_api.request_digest not in ("", digest):
+        raise invalid(
+            "This Idempotency-Key was already used with a different request; "
+            "use a new key for a new task",
+            "Idempotency-Key",
+        )
+    response = _task_response(request, job, headers)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@api_endpoint("GET")
+def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
+    token = authenticate(request)
+    headers = throttle(token)
+    membership = token.membership
+    pk = api.job_pk(task_id)
+    job = (
+        Job.objects.visible_to(membership.user)
+        .filter(team_id=membership.team_id, pk=pk)
+        .prefetch_related("images")
+        .first()
+        if pk
+        else None
+    )
+    if job is None:
+        raise ApiError("task_not_found", "Task not found")
+    return _task_response(request, job, headers)
+
+
+@api_endpoint("GET")
+def balance(request: HttpRequest) -> HttpResponse:
+    token = authenticate(request)
+    headers = throttle(token)
+    membership = token.membership
+    team = membership.team
+    account = ledger.account_for(membership)
+    spent = ledger.spent_this_month(account)
+    team_spent = ledger.team_spent_this_month(team) if team.monthly_limit is not None else 0
+    limit, window = rate_limit()
+    body = {
+        "object": "balance",
+        "team": team.slug,
+        "user": membership.user.get_username(),
+        "role": membership.role,
+        "credits": account.balance,
+        "reserved": ledger.reserved_total(account),
+        "spent_this_month": spent,
+        "in_flight": Job.objects.filter(
+            team=team, user=membership.user, status__in=Job.IN_FLIGHT
+        ).count(),
+        "limits": {
+            "monthly": account.monthly_limit,
+            "monthly_remaining": _left(account.monthly_limit, spent),
+            "team_monthly": team.monthly_limit,
+            "team_monthly_remaining": _left(team.monthly_limit, team_spent),
+            "max_in_flight": account.max_in_flight,
+            "requests_per_window": limit,
+            "window_seconds": window,
+        },
+    }
+    response = JsonResponse(body)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _left(limit: int | None, spent: int) -> int | None:
+    return None if limit is None else max(0, limit - spent)
+
+
+@api_endpoint("GET", "HEAD")
+def result_file(request: HttpRequest, name: str) -> HttpResponse:
+    """A stored image, for whoever holds its signed URL (see `api.file_name`)."""
+    pk = api.image_pk_from(name)
+    image = (
+        Image.objects.filter(pk=pk, status=Image.Status.STORED, job__deleted_at__isnull=True)
+        .exclude(original="")
+        .first()
+        if pk
+        else None
+    )
+    if image is None:
+        raise ApiError("not_found", "No such file")
+    try:
+        handle = default_storage.open(image.original.name)
+    except FileNotFoundError:
+        raise ApiError("not_found", "No such file") from None
+    kind = mimetypes.guess_type(image.original.name)[0] or "application/octet-stream"
+    ext = image.original.name.rpartition(".")[2]
+    filename = f"{api.task_id(image.job_id)}-{image.index}.{ext}"
+    response = FileResponse(handle, content_type=kind, filename=filename)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    # The name never changes and names one image; the URL is a credential, so
+    # browsers may keep it but shared caches may not.
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@api_endpoint("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Anything else under /api/v1/ answers in the API's envelope, not an HTML page."""
+    raise ApiError("not_found", "No such endpoint")
+
+
+# --- the document and its page ------------------------------------------------------------
+
+
+@api_endpoint("GET")
+def openapi_json(request: HttpRequest) -> HttpResponse:
+    document = openapi.build(request.build_absolute_uri("/").rstrip("/"))
+    response = JsonResponse(document, json_dumps_params={"indent": 2})
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """The document as a page. Behind sign-in like the rest of the site; the
+    JSON itself stays public, for tools that cannot sign in."""
+    base = request.build_absolute_uri("/").rstrip("/")
+    context = {"nav": "api-docs", **openapi.docs_context(openapi.build(base), base)}
+    # The header shows the team used last, as on the team pages.
+    memberships = Membership.objects.for_user(request.user)
+    membership = (
+        memberships.filter(team__slug=request.session.get("team", "")).first()
+        or memberships.order_by("created", "pk").first()
+    )
+    if membership is not None:
+        context.update(membership=membership, team=membership.team)
+    return render(request, "gallery/api_docs.html", context)
