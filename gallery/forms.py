@@ -80,3 +80,12 @@ class CreateForm(forms.Form):
             prompt_raw=self.cleaned_data["prompt"],
             client_request_id=self.cleaned_data.get("client_request_id", ""),
         )
+
+
+class CollectionForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=80)
+    private = forms.BooleanField(
+        label="Private",
+        required=False,
+        help_text="Only you will see it; otherwise the whole team can add to it",
+    )

@@ -2,7 +2,7 @@ from importlib.util import find_spec
 
 from django.urls import include, path
 
-from gallery.views import accounts, callbacks, create, jobs, teams
+from gallery.views import accounts, callbacks, create, jobs, organise, teams
 
 urlpatterns = [
     path("", teams.home, name="home"),
@@ -20,6 +20,17 @@ urlpatterns = [
     path("t/<slug:slug>/jobs/<int:pk>/cancel/", jobs.cancel_job, name="cancel-job"),
     path("m/<path:name>", jobs.media, name="media"),
     path("t/<slug:slug>/check/", create.check_prompt, name="check-prompt"),
+    path("t/<slug:slug>/jobs/<int:pk>/star/", organise.toggle_star, name="star-job"),
+    path("t/<slug:slug>/jobs/<int:pk>/delete/", organise.delete_job, name="delete-job"),
+    path("t/<slug:slug>/jobs/<int:pk>/restore/", organise.restore_job, name="restore-job"),
+    path("t/<slug:slug>/jobs/<int:pk>/private/", organise.toggle_private, name="private-job"),
+    path("t/<slug:slug>/jobs/<int:pk>/collect/", organise.collect, name="collect-job"),
+    path("t/<slug:slug>/collections/", organise.collections, name="collections"),
+    path("t/<slug:slug>/collections/<int:pk>/", organise.collection, name="collection"),
+    path("t/<slug:slug>/images/<int:pk>/share/", organise.share_image, name="share-image"),
+    path("t/<slug:slug>/shares/<int:pk>/revoke/", organise.revoke_share, name="revoke-share"),
+    path("s/<str:share>/", organise.shared, name="shared"),
+    path("s/<str:share>/<str:size>", organise.shared_file, name="shared-file"),
     path("t/<slug:slug>/members/", teams.members, name="members"),
     path("t/<slug:slug>/members/invite/", teams.create_invite, name="create-invite"),
     path("t/<slug:slug>/invites/<int:pk>/revoke/", teams.revoke_invite, name="revoke-invite"),

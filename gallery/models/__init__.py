@@ -2,6 +2,7 @@
 
 from gallery.models.credits import CreditAccount, LedgerEntry, month_start
 from gallery.models.jobs import Image, Job, JobEvent
+from gallery.models.organise import Collection, CollectionItem, ShareLink, Star
 from gallery.models.prices import Price, PriceStatus
 from gallery.models.teams import Invite, Membership, Role, Team, token_hash
 from gallery.models.tokens import ApiTask, ApiToken
@@ -9,6 +10,8 @@ from gallery.models.tokens import ApiTask, ApiToken
 __all__ = [
     "ApiTask",
     "ApiToken",
+    "Collection",
+    "CollectionItem",
     "CreditAccount",
     "Image",
     "Invite",
@@ -19,6 +22,8 @@ __all__ = [
     "Price",
     "PriceStatus",
     "Role",
+    "ShareLink",
+    "Star",
     "Team",
     "month_start",
     "token_hash",

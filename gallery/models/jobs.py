@@ -54,6 +54,16 @@ class JobQuerySet(models.QuerySet["Job"]):
     def finished(self) -> JobQuerySet:
         return self.filter(status__in=Job.FINAL)
 
+    def search(self, text: str) -> JobQuerySet:
+        """Jobs whose prompt has every word of `text`."""
+        qs = self
+        for word in text.split()[:8]:
+            qs = qs.filter(prompt__icontains=word)
+        return qs
+
+    def starred_by(self, user) -> JobQuerySet:
+        return self.filter(stars__user=user)
+
     def due_for_poll(self, now=None) -> JobQuerySet:
         return self.filter(status=Job.Status.RUNNING, next_poll_at__lte=now or timezone.now())
 
@@ -170,6 +180,22 @@ class Job(models.Model):
         if won:
             self.refresh_from_db(fields=list(changes))
         return bool(won)
+
+    def can_manage(self, user, *, is_admin: bool) -> bool:
+        """Deleting and restoring: the author, or a team admin."""
+        return self.user_id == user.pk or is_admin
+
+    def soft_delete(self) -> bool:
+        return bool(
+            Job.objects.filter(pk=self.pk, deleted_at__isnull=True).update(
+                deleted_at=timezone.now()
+            )
+        )
+
+    def restore(self) -> bool:
+        return bool(
+            Job.objects.filter(pk=self.pk, deleted_at__isnull=False).update(deleted_at=None)
+        )
 
     def new_callback_token(self) -> str:
         """A fresh secret for this job's callback URL; only its hash is kept."""

@@ -2,19 +2,22 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from gallery import ledger, pipeline
 from gallery.forms import CreateForm
-from gallery.models import Image, Job, Membership
+from gallery.models import Collection, Image, Job, Membership, Star
+from gallery.operations import OPERATIONS
 from gallery.quotes import preview
 from gallery.views.helpers import get_membership
 
@@ -24,12 +27,41 @@ ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
 
 def team_jobs(membership: Membership):
     """The team's jobs this user may see, with what a card shows, in two queries."""
+    mine = Star.objects.filter(user=membership.user, job=OuterRef("pk"))
     return (
         Job.objects.visible_to(membership.user)
         .filter(team=membership.team)
         .select_related("user")
         .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("index")))
+        .annotate(starred=Exists(mine))
     )
+
+
+FILTERS = ("who", "starred", "op", "since", "until", "q")
+
+
+def apply_filters(jobs, params, user):
+    """The gallery's filters, shared by the page and its live refresh."""
+    who = params.get("who", "")
+    if who == "mine":
+        jobs = jobs.filter(user=user)
+    elif who and who != "everyone":
+        jobs = jobs.filter(user__username=who)
+    if params.get("starred"):
+        jobs = jobs.starred_by(user)
+    if params.get("op") in OPERATIONS:
+        jobs = jobs.filter(operation=params["op"])
+    for key, lookup in (("since", "created__date__gte"), ("until", "created__date__lte")):
+        day = parse_date(params.get(key, "") or "")
+        if day:
+            jobs = jobs.filter(**{lookup: day})
+    if params.get("q", "").strip():
+        jobs = jobs.search(params["q"][:200])
+    return jobs
+
+
+def filter_query(params) -> str:
+    return urlencode({k: params[k] for k in FILTERS if params.get(k)})
 
 
 def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
@@ -57,13 +89,15 @@ def live_state(jobs: list[Job]) -> dict:
 @require_GET
 def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
-    jobs = list(team_jobs(membership)[:PAGE_SIZE])
+    jobs = list(apply_filters(team_jobs(membership), request.GET, request.user)[:PAGE_SIZE])
     initial = {
         "client_request_id": uuid.uuid4().hex,
         "prompt": request.GET.get("prompt", "")[:8192],
     }
     form = CreateForm(initial=initial)
     ctx = _page_context(membership, jobs, nav="gallery", form=form, check=None)
+    ctx.update(filters=request.GET, filter_qs=filter_query(request.GET), operations=OPERATIONS)
+    ctx["members"] = membership.team.memberships.select_related("user").order_by("user__username")
     return render(request, "gallery/index.html", ctx)
 
 
@@ -87,6 +121,7 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "gallery/index.html", ctx, status=status)
     ctx = _page_context(membership, [job] if job else [], form=form, problem=problem)
     ctx["check"] = preview(form.to_request()) if job else None
+    ctx["next_client_id"] = uuid.uuid4().hex  # the next Generate is a new job
     # The page's refresh request must now ask about the new job too.
     ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]))
     response = render(request, "gallery/index.html#created", ctx, status=200 if job else status)
@@ -99,8 +134,8 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:PAGE_SIZE]
     after = int(request.GET["after"]) if request.GET.get("after", "").isdigit() else None
-    jobs = team_jobs(membership)
-    changed = list(jobs.filter(pk__in=ids)) if ids else []
+    jobs = apply_filters(team_jobs(membership), request.GET, request.user)
+    changed = list(team_jobs(membership).filter(pk__in=ids)) if ids else []
     new = (
         list(jobs.filter(pk__gt=after).exclude(pk__in=ids)[:PAGE_SIZE]) if after is not None else []
     )
@@ -108,6 +143,7 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     state = live_state(everything)
     state["after"] = max(after or 0, state["after"])
     ctx = _page_context(membership, changed, new_jobs=new, live=state)
+    ctx["filter_qs"] = filter_query(request.GET)
     return render(request, "gallery/index.html#live-update", ctx)
 
 
@@ -135,9 +171,21 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """One job: its images, what it cost, and every event, so a person can see
     why it took long or failed."""
     membership = get_membership(request, slug)
-    job = get_object_or_404(team_jobs(membership).prefetch_related("events"), pk=pk)
+    job = get_object_or_404(
+        Job.objects.filter(team=membership.team)
+        .select_related("user", "parent")
+        .prefetch_related("events", "images__share_links"),
+        pk=pk,
+    )
+    can_manage = job.can_manage(request.user, is_admin=membership.is_admin)
+    hidden = job.private and job.user_id != request.user.pk
+    if hidden or (job.deleted_at and not can_manage):
+        raise Http404("No such job")  # a deleted job stays restorable by its author or an admin
     ctx = {"membership": membership, "team": membership.team, "job": job, "nav": "gallery"}
-    ctx["can_cancel"] = not job.is_final and (job.user_id == request.user.pk or membership.is_admin)
+    ctx["can_cancel"] = not job.is_final and can_manage
+    ctx["can_manage"] = can_manage
+    ctx["starred"] = job.stars.filter(user=request.user).exists()
+    ctx["boards"] = Collection.objects.visible_to(request.user, membership.team)
     return render(request, "gallery/job.html", ctx)
 
 

@@ -251,3 +251,12 @@ def test_generate_uses_the_chosen_provider(alice_client, funded, no_queue, setti
 def test_use_again_prefills_the_prompt(alice_client):
     html = alice_client.get("/t/acme/", {"prompt": "a fox --ar 3:2"}).content.decode()
     assert ">\na fox --ar 3:2</textarea>" in html
+
+
+def test_each_htmx_generate_hands_the_form_a_new_request_id(alice_client, funded, no_queue):
+    first = generate(alice_client, HX_Request="true").content.decode()
+    fresh = first.split('id="id_client_request_id" value="')[1].split('"')[0]
+    assert fresh and fresh != "req-1"
+    data = {"prompt": "a second lighthouse", "speed": "fast", "client_request_id": fresh}
+    alice_client.post("/t/acme/jobs/", data, headers={"HX-Request": "true"})
+    assert Job.objects.count() == 2

@@ -23,6 +23,8 @@ PUBLIC = {
     "api-openapi",
     "api-not-found",
     "public-image",
+    "shared",
+    "shared-file",
 }
 SAMPLE_KWARGS = {"slug": "acme", "pk": 1, "token": "x" * 32}
 

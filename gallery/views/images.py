@@ -1,0 +1,668 @@
+"""The image page and the edits made from it.
+
+    image          one image large: download, prompt (copy, use again), what it
+                   cost, its lineage, and a button for every edit the catalog
+                   allows on it, each with its price or the reason it is off
+    edit_image     a pressed button becomes a job through the pipeline
+    image_price    the live price and problems of one edit form, as it is filled in
+    image_children the "made from this image" list, polled while one is running
+    public_image   a stored file at a signed, expiring URL, for the upstream
+
+Every lookup starts from the images of jobs the user may see in the team of
+the URL, so a stranger gets 404 and a viewer sees no edit controls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from gallery import ledger, pipeline, public_urls, uploads
+from gallery.models import Image, Job, Membership
+from gallery.operations import OPERATIONS, VTRIX_MASK_SIZE, Request
+from gallery.quotes import Preview, preview
+from gallery.views.helpers import get_membership
+
+# The edits the page offers, in the order of its panel (issue 8). Upload &
+# paint starts from an uploaded file, not from an image of the gallery.
+PAGE_OPERATIONS = (
+    "mj-v7-upscale",
+    "mj-v7-variation",
+    "mj-v7-remix",
+    "mj-v7-pan",
+    "mj-v7-outpaint",
+    "mj-v7-inpaint",
+    "mj-v7-edit",
+    "mj-v7-enhance",
+    "mj-v7-retexture",
+    "mj-v7-remove-bg",
+)
+# The forms of the page, which say where an answer goes; only these become ids.
+FORMS = frozenset(
+    (
+        "upscale",
+        "vary",
+        "remix",
+        "pan",
+        "zoom",
+        "region",
+        "edit",
+        "enhance",
+        "retexture",
+        "removebg",
+    )
+)
+# (value, arrow, visible name) laid out as a d-pad by the stylesheet.
+PAN_DIRECTIONS = (
+    ("up", "↑", "Up"),
+    ("left", "←", "Left"),
+    ("right", "→", "Right"),
+    ("down", "↓", "Down"),
+)
+RETEXTURE_ONLY_UPSCALE = "A retextured image can only be upscaled"
+MAX_LINEAGE = 50  # parent links followed; far more than any real chain
+MAX_MASK_NUMBERS = 4000  # a freehand mask is simplified to far fewer points
+_CLIENT_ID = re.compile(r"^[0-9a-f]{8,32}$")
+
+
+class BadInput(Exception):
+    """A form field could not be read; the message says which, in words."""
+
+
+# --- what the user may see -------------------------------------------------------
+
+
+def team_images(membership: Membership) -> QuerySet[Image]:
+    """Images of the team's jobs this user may see (not others' private or deleted ones)."""
+    jobs = Job.objects.visible_to(membership.user).filter(team=membership.team)
+    return Image.objects.filter(job__in=jobs).select_related("job", "job__user")
+
+
+def neighbours(membership: Membership, image: Image) -> tuple[Image | None, Image | None]:
+    """The stored images before and after this one in gallery order (newest
+    job first, then image 1-4), for the ←/→ links."""
+    stored = team_images(membership).filter(status=Image.Status.STORED)
+    job = image.job
+    newer = (
+        Q(job__created__gt=job.created)
+        | Q(job__created=job.created, job__pk__gt=job.pk)
+        | Q(job=job, index__lt=image.index)
+    )
+    older = (
+        Q(job__created__lt=job.created)
+        | Q(job__created=job.created, job__pk__lt=job.pk)
+        | Q(job=job, index__gt=image.index)
+    )
+    before = stored.filter(newer).order_by("job__created", "job__pk", "-index").first()
+    after = stored.filter(older).order_by("-job__created", "-job__pk", "index").first()
+    return before, after
+
+
+# --- lineage ---------------------------------------------------------------------------
+
+
+def describe(job: Job) -> str:
+    """What a job did, as its button was named: "Upscale (Creative)", "Pan left"."""
+    spec = OPERATIONS.get(job.operation)
+    if spec is None:
+        return job.operation
+    params = job.params or {}
+    if job.operation == "mj-v7":
+        return "Draft" if job.speed == "draft" else "Generate"
+    if job.operation == "mj-v7-upscale":
+        return "Upscale (Creative)" if params.get("type") == "creative" else "Upscale (Subtle)"
+    if job.operation == "mj-v7-variation":
+        return f"Vary ({str(params.get('type', 'subtle')).capitalize()})"
+    if job.operation == "mj-v7-remix":
+        return f"Remix ({str(params.get('mode', 'strong')).capitalize()})"
+    if job.operation == "mj-v7-pan":
+        return f"Pan {params.get('direction', 'down')} ×{params.get('scale', 1.5)}"
+    if job.operation == "mj-v7-outpaint":
+        return f"Zoom out {params.get('scale', 1.5)}×"
+    return spec.label
+
+
+def source_of(visible: QuerySet[Image], job: Job) -> Image | None:
+    """The image a job started from: its parent, or for retexture and
+    remove-background (which have none) the image behind its signed source URL."""
+    if job.parent_id:
+        return visible.filter(pk=job.parent_id).first()
+    for url in job.source_urls or ():
+        name = public_urls.name_from_url(str(url))
+        if name:
+            return visible.filter(original=name).order_by("pk").first()
+    return None
+
+
+def ancestors(membership: Membership, image: Image) -> list[Image]:
+    """The chain this image was made from, first prompt first, nearest last."""
+    visible = team_images(membership)
+    chain: list[Image] = []
+    current = image
+    for _ in range(MAX_LINEAGE):
+        parent = source_of(visible, current.job)
+        if parent is None or parent in chain or parent == image:
+            break
+        chain.append(parent)
+        current = parent
+    return chain[::-1]
+
+
+@dataclass
+class Child:
+    job: Job
+    title: str
+    images: list[Image] = field(default_factory=list)
+
+
+def children(membership: Membership, image: Image) -> list[Child]:
+    """Jobs made from this image, oldest first: edits naming it as parent, and
+    retextures / background removals that were sent its signed URL."""
+    made_from = Q(parent=image)
+    if image.original:
+        made_from |= Q(parent__isnull=True, source_urls__icontains=image.original.name)
+    jobs = (
+        Job.objects.visible_to(membership.user)
+        .filter(team=membership.team)
+        .filter(made_from)
+        .select_related("user")
+        .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("index")))
+        .order_by("created", "pk")
+    )
+    return [Child(job, describe(job), list(job.images.all())) for job in jobs]
+
+
+def children_context(membership: Membership, image: Image) -> dict[str, Any]:
+    made = children(membership, image)
+    # Only while one is running does the list poll; a finished list is static.
+    return {"children": made, "children_busy": any(not c.job.is_final for c in made)}
+
+
+def shown_params(job: Job) -> list[str]:
+    """The job's settings as chips; the editors' geometry is summarised, not dumped."""
+    shown = []
+    for key, value in (job.params or {}).items():
+        if key == "image_number":
+            continue
+        if key == "mask" and isinstance(value, dict):
+            count = len(value.get("areas") or ())
+            plural = "" if count == 1 else "s"
+            shown.append(f"mask: {count} area{plural}" if count else "mask: image")
+        elif key in ("canvas", "img_pos") and isinstance(value, dict):
+            where = f" at {value.get('x')}, {value.get('y')}" if "x" in value else ""
+            shown.append(f"{key}: {value.get('width')}×{value.get('height')}{where}")
+        else:
+            shown.append(f"{key}: {value}")
+    return shown
+
+
+# --- the buttons ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    """One edit button: its price, or why it is off."""
+
+    key: str
+    operation: str
+    label: str
+    credits: int | None = None
+    estimate: bool = False
+    reason: str = ""  # why a rule forbids it; "" when it may be pressed
+
+
+# (key, operation, label, params for the price): the price of Pan and Zoom out
+# does not depend on direction or scale, so one figure stands for the group.
+BUTTONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("upscale_standard", "mj-v7-upscale", "Upscale (Subtle)", {"type": "standard"}),
+    ("upscale_creative", "mj-v7-upscale", "Upscale (Creative)", {"type": "creative"}),
+    ("vary_subtle", "mj-v7-variation", "Vary (Subtle)", {"type": "subtle"}),
+    ("vary_strong", "mj-v7-variation", "Vary (Strong)", {"type": "strong"}),
+    ("remix", "mj-v7-remix", "Remix", {"mode": "strong"}),
+    ("pan", "mj-v7-pan", "Pan", {"direction": "left"}),
+    ("zoom", "mj-v7-outpaint", "Zoom out", {"scale": 2}),
+    ("vary_region", "mj-v7-inpaint", "Vary region", {}),
+    ("edit", "mj-v7-edit", "Edit", {}),
+    ("enhance", "mj-v7-enhance", "Enhance", {}),
+    ("retexture", "mj-v7-retexture", "Retexture", {}),
+    ("remove_bg", "mj-v7-remove-bg", "Remove background", {}),
+)
+# Stand-ins for what the person still has to fill in, so that only the rules
+# about this image (and the price) decide whether a button is on.
+_STAND_IN_MASK = {"areas": [{"width": 1024, "height": 1024, "points": [0, 0, 0, 512, 512, 512]}]}
+_STAND_INS: dict[str, dict[str, Any]] = {
+    "mj-v7-inpaint": {"mask": _STAND_IN_MASK},
+    "mj-v7-edit": {
+        "canvas": {"width": 1024, "height": 1024},
+        "img_pos": {"width": 512, "height": 512, "x": 256, "y": 256},
+    },
+}
+
+
+def buttons(image: Image) -> dict[str, Button]:
+    """Every button the image's provider offers, keyed for the template; an
+    operation the provider lacks has no button at all."""
+    job = image.job
+    facts = pipeline.parent_facts(image)
+    result = {}
+    for key, operation, label, params in BUTTONS:
+        if operation not in OPERATIONS or job.provider not in OPERATIONS[operation].models:
+            continue
+        spec = OPERATIONS[operation]
+        request = base_request(
+            image,
+            operation,
+            prompt="a stand-in prompt" if spec.prompt == "required" else "",
+            params={**_STAND_INS.get(operation, {}), **params},
+        )
+        check = preview(request, facts if spec.needs_parent else None)
+        reason = page_rule(image, operation) or (check.errors[0].message if check.errors else "")
+        if not reason and check.quote is None:
+            reason = check.price_problem
+        quote = check.quote
+        result[key] = Button(
+            key=key,
+            operation=operation,
+            label=label,
+            credits=quote.credits if quote else None,
+            estimate=bool(quote and quote.estimate),
+            reason=reason,
+        )
+    return result
+
+
+def page_rule(image: Image, operation: str) -> str:
+    """Rules the catalog cannot see, for edits that take this image by URL
+    (the catalog only knows parents): why `operation` is off, or ""."""
+    if operation not in ("mj-v7-retexture", "mj-v7-remove-bg"):
+        return ""
+    if image.job.operation == "mj-v7-retexture":
+        return RETEXTURE_ONLY_UPSCALE
+    if image.status != Image.Status.STORED:
+        return "The image is not stored yet, so it cannot be sent"
+    return ""
+
+
+# --- reading an edit form ------------------------------------------------------------
+
+
+def base_request(
+    image: Image,
+    operation: str,
+    *,
+    prompt: str = "",
+    params: dict[str, Any] | None = None,
+    speed: str | None = None,
+) -> Request:
+    """The request for `operation` on this image: a parent edit names the
+    parent's upstream task and the image's slot; retexture and remove-background
+    get the image itself, at a signed public URL, and no parent."""
+    job = image.job
+    spec = OPERATIONS[operation]
+    common: dict[str, Any] = {
+        "operation": operation,
+        "provider": job.provider,
+        "prompt": prompt,
+        "speed": speed,
+        "params": params or {},
+    }
+    if spec.needs_parent:
+        return Request(**common, parent_task_id=job.upstream_id or None, image_number=image.index)
+    source = public_urls.signed_url(image.original.name) if image.original else ""
+    return Request(**common, image_urls=(source,) if source else ())
+
+
+def request_from(image: Image, data: QueryDict) -> Request:
+    """The request a submitted edit form asks for; BadInput names a field it cannot read."""
+    operation = data.get("operation", "")
+    if operation not in PAGE_OPERATIONS:
+        raise BadInput("Choose one of the edits on this page")
+    spec = OPERATIONS[operation]
+    prompt = data.get("prompt", "").strip() if spec.prompt != "absent" else ""
+    speed = (data.get("speed") or None) if spec.speeds else None
+    params = _PARAMS[operation](image, data)
+    return base_request(image, operation, prompt=prompt, params=params, speed=speed)
+
+
+def _number(raw: str | None, label: str) -> int | float:
+    try:
+        value = Decimal((raw or "").strip().replace(",", "."))
+    except InvalidOperation:
+        raise BadInput(f"{label} must be a number") from None
+    if not value.is_finite():
+        raise BadInput(f"{label} must be a number")
+    # JSON numbers as the adapters send them: 2, not 2.0; 1.5 as written.
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _whole(raw: str | None, label: str) -> int:
+    value = _number(raw, label)
+    if not isinstance(value, int):
+        raise BadInput(f"{label} must be a whole number of pixels")
+    return value
+
+
+def _json_object(raw: str, label: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise BadInput(f"The {label} could not be read; set it again") from None
+    if not isinstance(value, dict):
+        raise BadInput(f"The {label} could not be read; set it again")
+    return value
+
+
+def _scale(image: Image, data: QueryDict) -> dict[str, Any]:
+    # A preset button sends its factor; "custom" (or the live price, which
+    # sends no button) reads the custom field.
+    raw = data.get("scale") or "custom"
+    if raw == "custom":
+        return {"scale": _number(data.get("custom_scale"), "The zoom")}
+    return {"scale": _number(raw, "The zoom")}
+
+
+def _pan(image: Image, data: QueryDict) -> dict[str, Any]:
+    return {
+        "direction": data.get("direction", "down"),
+        "scale": _number(data.get("scale") or "1.5", "The pan scale"),
+    }
+
+
+def _mask(image: Image, data: QueryDict, *, required: bool) -> dict[str, Any] | None:
+    """The drawn mask (JSON from the editor), or the no-JavaScript rectangle."""
+    raw = data.get("mask", "").strip()
+    if raw:
+        mask = _json_object(raw, "mask")
+        areas = mask.get("areas")
+        if (
+            isinstance(areas, list)
+            and sum(len(a.get("points") or ()) for a in areas if isinstance(a, dict))
+            > MAX_MASK_NUMBERS
+        ):
+            raise BadInput("The mask has too many points; draw simpler shapes")
+    elif any(data.get(f"rect_{k}") for k in ("width", "height")):
+        mask = {"areas": [_rectangle(image, data)]}
+    elif required:
+        raise BadInput("Draw the area to change on the image first")
+    else:
+        return None
+    if image.job.provider == "vtrix":
+        mask = _fit_vtrix(mask)
+    return mask
+
+
+def _rectangle(image: Image, data: QueryDict) -> dict[str, Any]:
+    width, height = image.width or 1024, image.height or 1024
+    x = max(0, _whole(data.get("rect_x") or "0", "The rectangle's x"))
+    y = max(0, _whole(data.get("rect_y") or "0", "The rectangle's y"))
+    w = _whole(data.get("rect_width"), "The rectangle's width")
+    h = _whole(data.get("rect_height"), "The rectangle's height")
+    right, bottom = min(width, x + w), min(height, y + h)
+    if right <= x or bottom <= y:
+        raise BadInput(f"The rectangle must lie inside the image ({width}×{height} pixels)")
+    return {"width": width, "height": height, "points": [x, y, right, y, right, bottom, x, bottom]}
+
+
+def _fit_vtrix(mask: dict[str, Any]) -> dict[str, Any]:
+    """Vtrix wants each area's frame 500-4096 px a side; a smaller (or larger)
+    image's areas are scaled, points and frame together, so they cover the same part."""
+    low, high = VTRIX_MASK_SIZE
+    areas = mask.get("areas")
+    if not isinstance(areas, list):
+        return mask
+    fitted = []
+    for area in areas:
+        w, h, points = area.get("width"), area.get("height"), area.get("points")
+        if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
+            fitted.append(area)
+            continue
+        if not isinstance(points, list) or not all(isinstance(p, int | float) for p in points):
+            fitted.append(area)
+            continue
+        factor = max(1.0, low / min(w, h))
+        factor = min(factor, high / max(w, h))
+        fitted.append(
+            {
+                "width": round(w * factor),
+                "height": round(h * factor),
+                "points": [round(p * factor) for p in points],
+            }
+        )
+    return {**mask, "areas": fitted}
+
+
+# The canvas editor's numeric fields, read when its JSON is missing (no JavaScript).
+_CANVAS_FIELDS = (
+    ("width", "canvas_width", "The canvas width"),
+    ("height", "canvas_height", "The canvas height"),
+)
+_IMG_POS_FIELDS = (
+    ("width", "img_width", "The image width"),
+    ("height", "img_height", "The image height"),
+    ("x", "img_x", "The image's x"),
+    ("y", "img_y", "The image's y"),
+)
+
+
+def _box(data: QueryDict, name: str, fields: tuple[tuple[str, str, str], ...]) -> dict[str, Any]:
+    """A JSON box from the canvas editor, or the numeric fields without JavaScript."""
+    raw = data.get(name, "").strip()
+    if raw:
+        return _json_object(raw, name.replace("_", " "))
+    return {key: _whole(data.get(field_name), label) for key, field_name, label in fields}
+
+
+def _edit(image: Image, data: QueryDict) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "canvas": _box(data, "canvas", _CANVAS_FIELDS),
+        "img_pos": _box(data, "img_pos", _IMG_POS_FIELDS),
+    }
+    mask = _mask(image, data, required=False)
+    if mask is not None:
+        params["mask"] = mask
+    return params
+
+
+_PARAMS = {
+    "mj-v7-upscale": lambda image, data: {"type": data.get("type", "standard")},
+    "mj-v7-variation": lambda image, data: {"type": data.get("type", "subtle")},
+    "mj-v7-remix": lambda image, data: {"mode": data.get("mode", "strong")},
+    "mj-v7-pan": _pan,
+    "mj-v7-outpaint": _scale,
+    "mj-v7-inpaint": lambda image, data: {"mask": _mask(image, data, required=True)},
+    "mj-v7-edit": _edit,
+    "mj-v7-enhance": lambda image, data: {},
+    "mj-v7-retexture": lambda image, data: {},
+    "mj-v7-remove-bg": lambda image, data: {},
+}
+
+
+def client_request_id(data: QueryDict, request: Request) -> str:
+    """The form's one-time id plus a digest of what was asked: a double click
+    makes one job, but pressing "Upscale (Creative)" after "Upscale (Subtle)"
+    on the same form makes two."""
+    form_id = data.get("client_request_id", "")
+    if not _CLIENT_ID.match(form_id):
+        return ""
+    asked = json.dumps(
+        [request.operation, request.prompt, request.speed, request.params, request.image_number],
+        sort_keys=True,
+        default=str,
+    )
+    return f"{form_id}-{hashlib.sha256(asked.encode()).hexdigest()[:16]}"
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+def _page(membership: Membership, image: Image, **extra: Any) -> dict:
+    before, after = neighbours(membership, image)
+    lineage = ancestors(membership, image)
+    prompt_job = next(
+        (i.job for i in [image, *lineage[::-1]] if i.job.prompt), image.job
+    )  # an upscale has no prompt of its own: show the one it descends from
+    ctx = {
+        "membership": membership,
+        "team": membership.team,
+        "nav": "gallery",
+        "balance": ledger.account_for(membership).balance,
+        "image": image,
+        "job": image.job,
+        "title": describe(image.job),
+        "prompt_job": prompt_job,
+        "before": before,
+        "after": after,
+        "prompt_title": describe(prompt_job),
+        "lineage": [(i, describe(i.job)) for i in lineage],
+        **children_context(membership, image),
+        "shown_params": shown_params(image.job),
+        "download_name": download_name(image),
+        "ops": buttons(image) if membership.can_create else {},
+        "pan_directions": PAN_DIRECTIONS,
+        "form_id": uuid.uuid4().hex,
+        **canvas_defaults(image),
+        **extra,
+    }
+    return ctx
+
+
+def download_name(image: Image) -> str:
+    extension = image.original.name.rsplit(".", 1)[-1] if image.original else "png"
+    return f"mjweb-{image.job_id}-{image.index + 1}.{extension}"
+
+
+def canvas_defaults(image: Image) -> dict[str, dict[str, int]]:
+    """Where the canvas editor starts: the image at its size, centred on a
+    canvas half as large again, room to extend on every side."""
+    width, height = image.width or 1024, image.height or 1024
+    canvas = {"width": round(width * 1.5), "height": round(height * 1.5)}
+    place = {
+        "width": width,
+        "height": height,
+        "x": (canvas["width"] - width) // 2,
+        "y": (canvas["height"] - height) // 2,
+    }
+    return {"canvas": canvas, "img_pos": place}
+
+
+@require_GET
+def image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = get_membership(request, slug)
+    found = get_object_or_404(team_images(membership), pk=pk)
+    return render(request, "gallery/image.html", _page(membership, found))
+
+
+@require_POST
+def edit_image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """One edit of this image becomes a job, or is refused in words."""
+    membership = get_membership(request, slug)
+    found = get_object_or_404(team_images(membership), pk=pk)
+    form = _form_key(request.POST)
+    job, problem, status = None, "", 200
+    try:
+        job = _submit(membership, found, request.POST)
+    except BadInput as exc:
+        problem, status = str(exc), 400
+    except pipeline.Refused as refused:
+        problem, status = refused.message, refused.status
+    if not request.htmx:
+        if job is not None:
+            return redirect("job-detail", slug, job.pk)
+        ctx = _page(membership, found, result_form=form, problem=problem)
+        return render(request, "gallery/image.html", ctx, status=status)
+    ctx = {
+        "team": membership.team,
+        "image": found,
+        "created": job,
+        "created_title": describe(job) if job else "",
+        "problem": problem,
+        "result_form": form,
+        **(children_context(membership, found) if job else {}),
+    }
+    response = render(request, "gallery/image.html#edit-result", ctx, status=status)
+    return trigger_client_event(response, "credits-changed") if job else response
+
+
+def _form_key(data: QueryDict) -> str:
+    key = data.get("form", "")
+    return key if key in FORMS else ""
+
+
+def _submit(membership: Membership, image: Image, data: QueryDict) -> Job:
+    if not membership.can_create:
+        raise pipeline.Refused("Viewers cannot edit images", status=403)
+    edit = request_from(image, data)
+    rule = page_rule(image, edit.operation)
+    if rule:
+        raise pipeline.Refused(rule)
+    draft = pipeline.Draft(
+        request=edit,
+        prompt_raw=edit.prompt,
+        parent=image if OPERATIONS[edit.operation].needs_parent else None,
+        client_request_id=client_request_id(data, edit),
+    )
+    return pipeline.create(membership, draft)
+
+
+@require_GET
+def image_price(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """What the edit form would cost and what is wrong with it, as it is filled in."""
+    membership = get_membership(request, slug)
+    found = get_object_or_404(team_images(membership), pk=pk)
+    check: Preview | None = None
+    problem = ""
+    if not membership.can_create:
+        problem = "Viewers cannot edit images"
+    else:
+        try:
+            edit = request_from(found, request.GET)
+        except BadInput as exc:
+            problem = str(exc)
+        else:
+            problem = page_rule(found, edit.operation)
+            parent = OPERATIONS[edit.operation].needs_parent
+            check = preview(edit, pipeline.parent_facts(found) if parent else None)
+    ctx = {"check": check, "problem": problem, "form": _form_key(request.GET)}
+    return render(request, "gallery/image.html#edit-check", ctx)
+
+
+@require_GET
+def image_children(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = get_membership(request, slug)
+    found = get_object_or_404(team_images(membership), pk=pk)
+    ctx = {"team": membership.team, "image": found, **children_context(membership, found)}
+    return render(request, "gallery/image.html#children", ctx)
+
+
+@login_not_required
+@require_GET
+def public_image(request: HttpRequest, token: str, name: str) -> HttpResponse:
+    """A stored file for the upstream, which has no session: the signature in
+    the URL is the permission, for 24 hours (gallery.public_urls)."""
+    left = public_urls.seconds_left(token, name)
+    if left is None or ".." in name.split("/"):
+        raise Http404("No such image")
+    try:
+        handle = default_storage.open(name)
+    except (FileNotFoundError, OSError, ValueError):
+        raise Http404("No such image") from None
+    extension = name.rsplit(".", 1)[-1] if "." in name else ""
+    response = FileResponse(handle)
+    for header, value in uploads.serve_headers(extension, filename=name.rsplit("/", 1)[-1]).items():
+        response[header] = value
+    # Not in shared caches, and never past the link's own end.
+    response["Cache-Control"] = f"private, max-age={left}"
+    return response

@@ -1,0 +1,179 @@
+"""Stars, delete with undo, private jobs, collections and public share links."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gallery import uploads
+from gallery.forms import CollectionForm
+from gallery.models import Collection, CollectionItem, Image, Job, Membership, ShareLink, Star
+from gallery.views.helpers import get_membership
+from gallery.views.jobs import team_jobs
+
+
+def _job(
+    request: HttpRequest, slug: str, pk: int, *, deleted: bool = False
+) -> tuple[Membership, Job]:
+    """A job of the team this user may see: shared, or their own private one."""
+    membership = get_membership(request, slug)
+    jobs = Job.objects.filter(team=membership.team, deleted_at__isnull=not deleted)
+    jobs = jobs.filter(Q(private=False) | Q(user=request.user))
+    return membership, get_object_or_404(jobs, pk=pk)
+
+
+@require_POST
+def toggle_star(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership, job = _job(request, slug, pk)
+    star, created = Star.objects.get_or_create(user=request.user, job=job)
+    if not created:
+        star.delete()
+    if request.htmx:
+        job.starred = created
+        return render(
+            request, "gallery/index.html#star-button", {"job": job, "team": membership.team}
+        )
+    return redirect("gallery", slug)
+
+
+@require_POST
+def delete_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership, job = _job(request, slug, pk)
+    if not job.can_manage(request.user, is_admin=membership.is_admin):
+        raise PermissionDenied("Only the author or a team admin can delete a job")
+    if not job.is_final:
+        raise PermissionDenied("A job still in progress cannot be deleted; cancel it first")
+    job.soft_delete()
+    if request.htmx:
+        return render(
+            request, "gallery/index.html#deleted-card", {"job": job, "team": membership.team}
+        )
+    messages.success(request, "Deleted. Restore it here if that was a mistake.")
+    return redirect("job-detail", slug, pk)
+
+
+@require_POST
+def restore_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership, job = _job(request, slug, pk, deleted=True)
+    if not job.can_manage(request.user, is_admin=membership.is_admin):
+        raise PermissionDenied("Only the author or a team admin can restore a job")
+    job.restore()
+    if request.htmx:
+        ctx = {"job": team_jobs(membership).get(pk=job.pk), "team": membership.team}
+        return render(request, "gallery/index.html#job-card", {**ctx, "membership": membership})
+    messages.success(request, "Restored.")
+    return redirect("gallery", slug)
+
+
+@require_POST
+def toggle_private(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    _, job = _job(request, slug, pk)
+    if job.user_id != request.user.pk:
+        raise PermissionDenied("Only the author can make a job private or shared")
+    Job.objects.filter(pk=job.pk).update(private=not job.private)
+    messages.success(
+        request, "Shared with the team." if job.private else "Only you can see it now."
+    )
+    return redirect("job-detail", slug, pk)
+
+
+@require_http_methods(["GET", "POST"])
+def collections(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug)
+    form = CollectionForm(request.POST or None)
+    if request.method == "POST":
+        if not membership.can_create:
+            raise PermissionDenied("Viewers cannot make collections")
+        if form.is_valid():
+            board = Collection.objects.create(
+                team=membership.team, owner=request.user, **form.cleaned_data
+            )
+            return redirect("collection", slug, board.pk)
+    boards = Collection.objects.visible_to(request.user, membership.team).select_related("owner")
+    ctx = {"membership": membership, "team": membership.team, "boards": boards, "form": form}
+    return render(
+        request,
+        "gallery/collections.html",
+        {**ctx, "nav": "collections"},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_GET
+def collection(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = get_membership(request, slug)
+    board = get_object_or_404(Collection.objects.visible_to(request.user, membership.team), pk=pk)
+    jobs = list(team_jobs(membership).filter(collections=board))
+    ctx = {"membership": membership, "team": membership.team, "board": board, "jobs": jobs}
+    return render(request, "gallery/collection.html", {**ctx, "nav": "collections"})
+
+
+@require_POST
+def collect(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Add a job to a collection (or take it out with remove=1)."""
+    membership, job = _job(request, slug, pk)
+    if not membership.can_create:
+        raise PermissionDenied("Viewers cannot change collections")
+    boards = Collection.objects.visible_to(request.user, membership.team)
+    board = get_object_or_404(boards, pk=request.POST.get("collection") or 0)
+    if request.POST.get("remove"):
+        CollectionItem.objects.filter(collection=board, job=job).delete()
+        messages.success(request, f"Removed from {board.name}.")
+        return redirect("collection", slug, board.pk)
+    CollectionItem.objects.get_or_create(
+        collection=board, job=job, defaults={"added_by": request.user}
+    )
+    messages.success(request, f"Added to {board.name}.")
+    return redirect("job-detail", slug, job.pk)
+
+
+@require_POST
+def share_image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = get_membership(request, slug)
+    image = get_object_or_404(
+        Image.objects.filter(job__in=team_jobs(membership), status=Image.Status.STORED), pk=pk
+    )
+    link = ShareLink.objects.active().filter(image=image).first()
+    link = link or ShareLink.objects.create(image=image, created_by=request.user)
+    messages.success(request, f"Anyone with this link can see image {image.index + 1}:")
+    return redirect("job-detail", slug, image.job_id)
+
+
+@require_POST
+def revoke_share(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = get_membership(request, slug)
+    link = get_object_or_404(ShareLink.objects.filter(image__job__in=team_jobs(membership)), pk=pk)
+    link.revoke()
+    messages.success(request, "The share link no longer works.")
+    return redirect("job-detail", slug, link.image.job_id)
+
+
+@login_not_required
+@require_GET
+def shared(request: HttpRequest, share: str) -> HttpResponse:
+    """The public, read-only page of one shared image."""
+    link = get_object_or_404(ShareLink.objects.active().select_related("image__job"), slug=share)
+    return render(request, "gallery/shared.html", {"link": link, "image": link.image})
+
+
+@login_not_required
+@require_GET
+def shared_file(request: HttpRequest, share: str, size: str) -> HttpResponse:
+    link = get_object_or_404(ShareLink.objects.active().select_related("image"), slug=share)
+    if size not in ("full", "thumb"):
+        raise Http404("No such size")
+    field = link.image.original if size == "full" else link.image.thumbnail
+    if not field.name:
+        raise Http404("No such image")
+    extension = field.name.rsplit(".", 1)[-1]
+    response = FileResponse(default_storage.open(field.name))
+    for header, value in uploads.serve_headers(extension).items():
+        response[header] = value
+    response["Cache-Control"] = "private, no-cache"  # a revoked link must stop working at once
+    return response

@@ -1,0 +1,202 @@
+"""Stars, filters and search, delete with undo, private jobs, collections and
+public share links."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from gallery.models import Collection, Job, ShareLink, Star
+from tests.gallery.test_jobs_views import make_finished_job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_star_toggles_and_answers_htmx_with_the_button(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    html = alice_client.post(
+        f"/t/acme/jobs/{job.pk}/star/", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert 'aria-pressed="true"' in html and "Unstar this job" in html
+    assert Star.objects.filter(user=alice, job=job).exists()
+    alice_client.post(f"/t/acme/jobs/{job.pk}/star/")
+    assert not Star.objects.exists()
+
+
+def test_a_star_is_per_person(alice_client, bob_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    alice_client.post(f"/t/acme/jobs/{job.pk}/star/")
+    assert "Unstar this job" in alice_client.get("/t/acme/").content.decode()
+    assert "Unstar this job" not in bob_client.get("/t/acme/").content.decode()
+
+
+def test_starring_another_teams_job_is_404(carol_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    assert carol_client.post(f"/t/other/jobs/{job.pk}/star/").status_code == 404
+    assert carol_client.post(f"/t/acme/jobs/{job.pk}/star/").status_code == 404
+
+
+def test_star_rejects_get(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    assert alice_client.get(f"/t/acme/jobs/{job.pk}/star/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"who": "mine"}, {"alice cat", "alice upscale"}),
+        ({"who": "bob"}, {"bob dog", "old fox"}),
+        ({"starred": "1"}, {"bob dog"}),
+        ({"q": "DOG"}, {"bob dog"}),
+        ({"q": "cat alice"}, {"alice cat"}),
+        ({"op": "mj-v7-upscale"}, {"alice upscale"}),
+        ({"since": "2001-01-01", "until": "2001-12-31"}, {"old fox"}),
+        ({}, {"alice cat", "bob dog", "alice upscale", "old fox"}),
+    ],
+)
+def test_the_gallery_filters_and_searches(alice_client, alice, bob, team, query, expected):
+    def job(user, prompt, **fields):
+        made = make_finished_job(user, team, images=1)
+        Job.objects.filter(pk=made.pk).update(prompt=prompt, **fields)
+        return made
+
+    job(alice, "alice cat")
+    dog = job(bob, "bob dog")
+    job(alice, "alice upscale", operation="mj-v7-upscale")
+    job(bob, "old fox", created=timezone.now().replace(year=2001))
+    Star.objects.create(user=alice, job=dog)
+    html = alice_client.get("/t/acme/", query).content.decode()
+    shown = {p for p in ("alice cat", "bob dog", "alice upscale", "old fox") if f">{p}</a>" in html}
+    assert shown == expected
+
+
+def test_the_live_refresh_keeps_the_filter(alice_client, alice, bob, team):
+    make_finished_job(bob, team, images=1)
+    html = alice_client.get("/t/acme/live/", {"after": 0, "who": "mine"}).content.decode()
+    assert "job-card" not in html
+    assert "who=mine" in html
+
+
+def test_the_author_deletes_and_undoes(alice_client, bob_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    html = alice_client.post(
+        f"/t/acme/jobs/{job.pk}/delete/", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "Deleted." in html and "Undo" in html
+    assert f'id="job-{job.pk}"' not in bob_client.get("/t/acme/").content.decode()
+    assert bob_client.get(f"/t/acme/jobs/{job.pk}/").status_code == 404
+    restored = alice_client.post(f"/t/acme/jobs/{job.pk}/restore/", headers={"HX-Request": "true"})
+    assert 'class="job-card status-completed"' in restored.content.decode()
+    assert f'id="job-{job.pk}"' in bob_client.get("/t/acme/").content.decode()
+
+
+def test_without_javascript_delete_leads_to_a_restore_button(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    page = alice_client.post(f"/t/acme/jobs/{job.pk}/delete/", follow=True).content.decode()
+    assert "This job was deleted" in page and ">Restore</button>" in page
+
+
+def test_a_teammate_cannot_delete_but_an_admin_can(alice_client, bob_client, bob, team):
+    job = make_finished_job(bob, team, images=1)
+    other = make_finished_job(bob, team, images=1)
+    assert alice_client.post(f"/t/acme/jobs/{job.pk}/delete/").status_code == 302
+    from tests.conftest import add, make_user
+
+    erin = make_user("erin")
+    add(team, erin, "member")
+    erin_client = Client()
+    erin_client.force_login(erin)
+    assert erin_client.post(f"/t/acme/jobs/{other.pk}/delete/").status_code == 403
+    assert Job.objects.get(pk=other.pk).deleted_at is None
+    assert bob_client.get("/t/acme/").status_code == 200
+
+
+def test_a_running_job_cannot_be_deleted(alice_client, alice, team):
+    job = make_finished_job(alice, team, status="running", images=0)
+    assert alice_client.post(f"/t/acme/jobs/{job.pk}/delete/").status_code == 403
+
+
+def test_private_hides_a_job_from_teammates_until_shared_again(
+    alice_client, bob_client, alice, team
+):
+    job = make_finished_job(alice, team, images=1)
+    alice_client.post(f"/t/acme/jobs/{job.pk}/private/")
+    assert bob_client.get(f"/t/acme/jobs/{job.pk}/").status_code == 404
+    assert (
+        "Private: only you can see this job." in alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
+    )
+    assert bob_client.post(f"/t/acme/jobs/{job.pk}/private/").status_code == 404
+    alice_client.post(f"/t/acme/jobs/{job.pk}/private/")
+    assert bob_client.get(f"/t/acme/jobs/{job.pk}/").status_code == 200
+
+
+def test_only_the_author_can_make_a_job_private(bob_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    assert bob_client.post(f"/t/acme/jobs/{job.pk}/private/").status_code == 403
+
+
+def test_collections_team_boards_and_private_ones(
+    alice_client, bob_client, dave_client, alice, team
+):
+    job = make_finished_job(alice, team, images=1)
+    response = alice_client.post("/t/acme/collections/", {"name": "Moodboard"})
+    board = Collection.objects.get(name="Moodboard")
+    assert response.url == f"/t/acme/collections/{board.pk}/"
+    alice_client.post("/t/acme/collections/", {"name": "Secret", "private": "on"})
+    assert "Moodboard" in bob_client.get("/t/acme/collections/").content.decode()
+    assert "Secret" not in bob_client.get("/t/acme/collections/").content.decode()
+    bob_client.post(f"/t/acme/jobs/{job.pk}/collect/", {"collection": board.pk})
+    page = alice_client.get(f"/t/acme/collections/{board.pk}/").content.decode()
+    assert "a cat" in page and "1 job" in page
+    secret = Collection.objects.get(name="Secret")
+    assert (
+        bob_client.post(f"/t/acme/jobs/{job.pk}/collect/", {"collection": secret.pk}).status_code
+        == 404
+    )
+    assert dave_client.post("/t/acme/collections/", {"name": "x"}).status_code == 403
+    alice_client.post(f"/t/acme/jobs/{job.pk}/collect/", {"collection": board.pk, "remove": "1"})
+    assert "0 jobs" in alice_client.get(f"/t/acme/collections/{board.pk}/").content.decode()
+
+
+def test_a_collection_needs_a_name(alice_client):
+    response = alice_client.post("/t/acme/collections/", {"name": ""})
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+
+
+def test_another_teams_collection_is_404(carol_client, alice, team):
+    board = Collection.objects.create(team=team, owner=alice, name="Ours")
+    assert carol_client.get(f"/t/acme/collections/{board.pk}/").status_code == 404
+    assert carol_client.get(f"/t/other/collections/{board.pk}/").status_code == 404
+
+
+def test_a_share_link_works_signed_out_until_revoked(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    image = job.images.get()
+    alice_client.post(f"/t/acme/images/{image.pk}/share/")
+    link = ShareLink.objects.get(image=image)
+    page = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
+    assert f"/s/{link.slug}/" in page
+    public = Client()
+    assert "a cat" in public.get(f"/s/{link.slug}/").content.decode()
+    file = public.get(f"/s/{link.slug}/full")
+    assert file.status_code == 200
+    assert file["X-Content-Type-Options"] == "nosniff"
+    alice_client.post(f"/t/acme/shares/{link.pk}/revoke/")
+    assert public.get(f"/s/{link.slug}/").status_code == 404
+    assert public.get(f"/s/{link.slug}/full").status_code == 404
+
+
+def test_sharing_another_teams_image_is_404(carol_client, alice, team):
+    image = make_finished_job(alice, team, images=1).images.get()
+    assert carol_client.post(f"/t/other/images/{image.pk}/share/").status_code == 404
+    assert not ShareLink.objects.exists()
+
+
+def test_a_deleted_jobs_share_link_stops_working(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    link = ShareLink.objects.create(image=job.images.get(), created_by=alice)
+    job.soft_delete()
+    assert Client().get(f"/s/{link.slug}/").status_code == 404
+    assert Client().get(f"/s/{link.slug}/other").status_code == 404
