@@ -123,9 +123,8 @@ def test_private_hides_a_job_from_teammates_until_shared_again(
     job = make_finished_job(alice, team, images=1)
     alice_client.post(f"/t/acme/jobs/{job.pk}/private/")
     assert bob_client.get(f"/t/acme/jobs/{job.pk}/").status_code == 404
-    assert (
-        "Private: only you can see this job." in alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
-    )
+    page = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
+    assert "Private: only you can see this job." in page
     assert bob_client.post(f"/t/acme/jobs/{job.pk}/private/").status_code == 404
     alice_client.post(f"/t/acme/jobs/{job.pk}/private/")
     assert bob_client.get(f"/t/acme/jobs/{job.pk}/").status_code == 200
