@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from gallery.models import Membership
+from gallery.models import CreditAccount, Membership
 
 
 def site(request: HttpRequest) -> dict:
@@ -16,3 +16,29 @@ def teams(request: HttpRequest) -> dict:
     return {
         "my_memberships": SimpleLazyObject(lambda: list(Membership.objects.for_user(request.user)))
     }
+
+
+def header_balance(request: HttpRequest) -> dict:
+    """The user's balance in the team being viewed, for the header, queried only
+    if the page shows it (the view has put the team in the session by then)."""
+
+    def lookup() -> int | None:
+        slug = request.session.get("team") if hasattr(request, "session") else None
+        if not slug or not request.user.is_authenticated:
+            return None
+        rows = CreditAccount.objects.filter(
+            membership__user=request.user, membership__team__slug=slug
+        ).values_list("balance", flat=True)
+        return next(iter(rows), 0)
+
+    return {"header_balance": SimpleLazyObject(lambda: _Box(lookup()))}
+
+
+class _Box:
+    """SimpleLazyObject needs an object; this one renders as its value."""
+
+    def __init__(self, value: int | None) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return "" if self.value is None else str(self.value)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("t/<slug:slug>/jobs/<int:pk>/cancel/", jobs.cancel_job, name="cancel-job"),
     path("m/<path:name>", jobs.media, name="media"),
     path("t/<slug:slug>/check/", create.check_prompt, name="check-prompt"),
+    path("t/<slug:slug>/uploads/", create.upload_reference, name="upload-reference"),
     path("t/<slug:slug>/jobs/<int:pk>/star/", organise.toggle_star, name="star-job"),
     path("t/<slug:slug>/jobs/<int:pk>/delete/", organise.delete_job, name="delete-job"),
     path("t/<slug:slug>/jobs/<int:pk>/restore/", organise.restore_job, name="restore-job"),

@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "gallery.context_processors.site",
                 "gallery.context_processors.teams",
+                "gallery.context_processors.header_balance",
             ],
             "loaders": [
                 (

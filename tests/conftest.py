@@ -21,6 +21,12 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Stored images of a test go to its own folder, never into var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 def make_user(username: str) -> User:
     return User.objects.create_user(username, f"{username}@example.org", PASSWORD)
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from gallery import public_urls, uploads
 from gallery.forms import CreateForm
 from gallery.quotes import preview
 from gallery.views.helpers import get_membership
@@ -24,3 +27,32 @@ def check_prompt(request: HttpRequest, slug: str) -> HttpResponse:
         "check": preview(form.to_request()),
     }
     return render(request, "gallery/index.html#prompt-check", ctx)
+
+
+@require_POST
+def upload_reference(request: HttpRequest, slug: str) -> HttpResponse:
+    """A reference image for the prompt (image prompt, --sref or --oref): checked,
+    stripped of metadata, stored under its hash, and handed back as a signed URL
+    the provider can fetch for the next 24 hours."""
+    membership = get_membership(request, slug)
+    if not membership.can_create:
+        raise PermissionDenied("Viewers cannot generate")
+    upload = request.FILES.get("image")
+    if upload is None:
+        return _upload_answer(
+            request, membership, error="Choose an image file to upload.", status=400
+        )
+    try:
+        clean = uploads.clean_upload(upload)
+    except uploads.UploadRejected as exc:
+        return _upload_answer(request, membership, error=exc.message, status=400)
+    name = f"uploads/{clean.sha256[:2]}/{clean.sha256}.{clean.extension}"
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(clean.data))
+    url = public_urls.signed_url(name)
+    return _upload_answer(request, membership, url=url, size=(clean.width, clean.height))
+
+
+def _upload_answer(request, membership, *, url="", size=(0, 0), error="", status=200):
+    ctx = {"team": membership.team, "upload_url": url, "upload_size": size, "upload_error": error}
+    return render(request, "gallery/index.html#upload-result", ctx, status=status)

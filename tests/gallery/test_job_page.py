@@ -74,3 +74,9 @@ def test_cancelling_a_running_job_only_asks(alice_client, alice, team):
 def test_cancel_rejects_get(alice_client, alice, team):
     job = queued_job(alice, team)
     assert alice_client.get(f"/t/acme/jobs/{job.pk}/cancel/").status_code == 405
+
+
+def test_the_header_shows_the_balance_on_every_team_page(alice_client, alice, team):
+    job = queued_job(alice, team)  # granted 1000, reserved 79
+    for url in (f"/t/acme/jobs/{job.pk}/", "/t/acme/members/", "/t/acme/collections/"):
+        assert "<strong>921</strong> credits" in alice_client.get(url).content.decode(), url

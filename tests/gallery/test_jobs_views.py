@@ -260,3 +260,19 @@ def test_each_htmx_generate_hands_the_form_a_new_request_id(alice_client, funded
     data = {"prompt": "a second lighthouse", "speed": "fast", "client_request_id": fresh}
     alice_client.post("/t/acme/jobs/", data, headers={"HX-Request": "true"})
     assert Job.objects.count() == 2
+
+
+def test_the_gallery_page_costs_the_same_queries_for_1_and_50_jobs(alice_client, alice, bob, team):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = alice_client.get("/t/acme/")
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    make_finished_job(alice, team)
+    alice_client.get("/t/acme/")  # the first visit also makes alice's credit account
+    one = count()
+    for n in range(49):
+        make_finished_job(bob if n % 2 else alice, team)
+    assert count() == one
+    assert one <= 12, f"{one} queries"
