@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from gallery import ledger, pipeline
+from gallery import ledger, pipeline, throttle
 from gallery.forms import CreateForm
 from gallery.models import Collection, Image, Job, Membership, Star
 from gallery.operations import OPERATIONS
@@ -22,6 +22,7 @@ from gallery.quotes import preview
 from gallery.views.helpers import get_membership
 
 PAGE_SIZE = 48
+SUBMITS_PER_MINUTE = 30  # per member; the in-flight cap bounds spend, this bounds requests
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
 
 
@@ -104,6 +105,13 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def create_job(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
+    verdict = throttle.hit(f"submit:{request.user.pk}", limit=SUBMITS_PER_MINUTE, window=60)
+    if not verdict.allowed:
+        response = HttpResponse(
+            f"Too many jobs at once: wait {verdict.retry_after} seconds.", status=429
+        )
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
     form = CreateForm(request.POST)
     job, problem = None, ""
     if form.is_valid():
