@@ -3,6 +3,8 @@ from django.contrib import admin
 from gallery.models import (
     ApiTask,
     ApiToken,
+    Collection,
+    CollectionItem,
     CreditAccount,
     Image,
     Invite,
@@ -12,6 +14,8 @@ from gallery.models import (
     Membership,
     Price,
     PriceStatus,
+    ShareLink,
+    Star,
     Team,
 )
 
@@ -187,3 +191,35 @@ class ApiTaskAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(Star)
+class StarAdmin(admin.ModelAdmin):
+    list_display = ["user", "job", "created"]
+    raw_id_fields = ["job"]
+
+
+class CollectionItemInline(admin.TabularInline):
+    model = CollectionItem
+    extra = 0
+    raw_id_fields = ["job"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "owner", "private", "created"]
+    list_filter = ["team", "private"]
+    inlines = [CollectionItemInline]
+
+
+@admin.register(CollectionItem)
+class CollectionItemAdmin(admin.ModelAdmin):
+    list_display = ["collection", "job", "added_by", "added"]
+    raw_id_fields = ["job"]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = ["image", "created_by", "created", "revoked_at"]
+    readonly_fields = ["slug", "created"]
+    raw_id_fields = ["image"]

@@ -21,10 +21,12 @@ def check_prompt(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied("Viewers cannot generate")
     form = CreateForm(request.POST)
     form.is_valid()  # the linter reports prompt problems; the form only bounds sizes
+    # Nothing typed yet is not a mistake: say nothing until there is a prompt.
+    typed = bool(str(request.POST.get("prompt", "")).strip())
     ctx = {
         "team": membership.team,
         "membership": membership,
-        "check": preview(form.to_request()),
+        "check": preview(form.to_request()) if typed else None,
     }
     return render(request, "gallery/index.html#prompt-check", ctx)
 

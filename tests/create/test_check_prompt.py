@@ -83,3 +83,9 @@ def test_another_team_gets_404(carol_client, alice):
 def test_the_gallery_page_has_the_create_bar_for_members_only(alice_client, dave_client):
     assert 'aria-label="Create"' in alice_client.get("/t/acme/").content.decode()
     assert 'aria-label="Create"' not in dave_client.get("/t/acme/").content.decode()
+
+
+def test_an_empty_prompt_is_not_scolded_before_anything_is_typed(alice_client):
+    html = check(alice_client, "   ").content.decode()
+    assert "lint-error" not in html and "credits" not in html
+    assert "disabled" not in html
