@@ -105,6 +105,8 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def create_job(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
+    if not membership.can_create:
+        raise PermissionDenied("Viewers cannot generate")
     verdict = throttle.hit(f"submit:{request.user.pk}", limit=SUBMITS_PER_MINUTE, window=60)
     if not verdict.allowed:
         response = HttpResponse(

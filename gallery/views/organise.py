@@ -136,6 +136,8 @@ def collect(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def share_image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = get_membership(request, slug)
+    if not membership.can_create:
+        raise PermissionDenied("Viewers cannot publish the team's images")
     image = get_object_or_404(
         Image.objects.filter(job__in=team_jobs(membership), status=Image.Status.STORED), pk=pk
     )
@@ -148,6 +150,8 @@ def share_image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def revoke_share(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = get_membership(request, slug)
+    if not membership.can_create:
+        raise PermissionDenied("Viewers cannot change what the team shares")
     link = get_object_or_404(ShareLink.objects.filter(image__job__in=team_jobs(membership)), pk=pk)
     link.revoke()
     messages.success(request, "The share link no longer works.")

@@ -1,0 +1,69 @@
+"""The objects the access matrix visits, and a client per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.test import Client
+
+from gallery import ledger
+from gallery.models import ApiToken, Collection, Invite, Membership, ShareLink
+from gallery.public_urls import signed_url
+from tests.gallery.test_jobs_views import make_finished_job
+
+ROLES = ("admin", "member", "viewer", "stranger", "anonymous", "revoked_token")
+
+
+@dataclass
+class World:
+    kwargs: dict[str, dict]
+    users: dict
+    revoked_token: str
+
+    def client(self, role: str) -> Client:
+        """A fresh client per cell: a cell that signs out must not sign out the next."""
+        if role == "anonymous":
+            return Client()
+        if role == "revoked_token":
+            return Client(HTTP_AUTHORIZATION=f"Bearer {self.revoked_token}")
+        client = Client()
+        client.force_login(self.users[role])
+        return client
+
+
+def build(alice, bob, carol, dave, team) -> World:
+    """alice (admin) owns a finished job; bob is a member, dave a viewer, carol a stranger."""
+    job = make_finished_job(alice, team, images=1)
+    image = job.images.get()
+    invite, invite_token = Invite.create(team=team, role="member", note="x", created_by=alice)
+    board = Collection.objects.create(team=team, owner=alice, name="Board")
+    share = ShareLink.objects.create(image=image, created_by=alice)
+    bobs = Membership.objects.get(user=bob, team=team)
+    ledger.grant(account=ledger.account_for(bobs), amount=100, by=alice)
+    token, _ = ApiToken.issue(bobs, "script")
+    revoked, revoked_plain = ApiToken.issue(bobs, "old")
+    revoked.revoke(by=bob)
+    public = signed_url(image.original.name).split("/p/", 1)[1]
+    slug = {"slug": team.slug}
+    kwargs = {
+        "job": {**slug, "pk": job.pk},
+        "image": {**slug, "pk": image.pk},
+        "invite": {**slug, "pk": invite.pk},
+        "invite_token": {"token": invite_token},
+        "board": {**slug, "pk": board.pk},
+        "share_pk": {**slug, "pk": share.pk},
+        "share": {"share": share.slug},
+        "share_file": {"share": share.slug, "size": "full"},
+        "member": {**slug, "pk": bobs.pk},
+        "token": {**slug, "pk": token.pk},
+        "media": {"name": image.thumbnail.name},
+        "public": {"token": public.split("/", 1)[0], "name": public.split("/", 1)[1]},
+        "callback": {"provider": "evolink", "job_id": job.pk, "token": "wrong"},
+        "task": {"task_id": f"task-unified-mjw-{job.pk}"},
+        "file": {"name": "x.png"},
+        "rest": {"rest": "nowhere"},
+        "team": slug,
+        "none": {},
+    }
+    users = {"admin": alice, "member": bob, "viewer": dave, "stranger": carol}
+    return World(kwargs, users, revoked_plain)

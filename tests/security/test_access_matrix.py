@@ -1,0 +1,143 @@
+"""Every URL the site and the API expose × every kind of visitor × GET and POST.
+
+The routes are enumerated from the URL conf, so a new URL without a row here
+fails. Each cell runs on a fresh client inside a transaction that is rolled
+back, so no cell changes what the next one sees. Columns, in order: team admin
+(alice, who owns the job), member (bob), viewer (dave), a member of another
+team (carol), anonymous, and a revoked API token. Another team's objects
+answer 404, never 403, so their existence is not confirmed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from tests.security.access_world import ROLES, build
+from tests.teams.test_access import named_routes
+
+pytestmark = pytest.mark.django_db
+
+#   route: ("GET: admin member viewer stranger anonymous revoked", "POST: …")
+EXPECTED = {
+    "accept-invite": ("200 200 200 200 200 200", "302 302 302 302 200 200"),
+    "adjust-credits": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
+    "api-balance": ("401 401 401 401 401 401", "405 405 405 405 405 405"),
+    "api-docs": ("200 200 200 200 302 302", "405 405 405 405 302 302"),
+    "api-file": ("404 404 404 404 404 404", "405 405 405 405 405 405"),
+    "api-generations": ("405 405 405 405 405 405", "401 401 401 401 401 401"),
+    "api-not-found": ("404 404 404 404 404 404", "404 404 404 404 404 404"),
+    "api-openapi": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
+    "api-task": ("401 401 401 401 401 401", "405 405 405 405 405 405"),
+    "balance": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "cancel-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "check-prompt": ("405 405 405 405 302 302", "200 200 403 404 302 302"),
+    "collect-job": ("405 405 405 405 302 302", "404 404 403 404 302 302"),
+    "collection": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "collections": ("200 200 200 404 302 302", "200 200 403 404 302 302"),
+    "create-invite": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
+    "create-job": ("405 405 405 405 302 302", "400 400 403 404 302 302"),
+    "create-token": ("405 405 405 405 302 302", "400 400 400 404 302 302"),
+    "delete-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "edit-image": ("405 405 405 405 302 302", "400 400 403 404 302 302"),
+    "gallery": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "grant-credits": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
+    "healthz": ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    "home": ("302 302 302 302 302 302", "405 405 405 405 302 302"),
+    "image": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "image-children": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "image-price": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "job-detail": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "live": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "login": ("302 302 302 302 200 200", "302 302 302 302 200 200"),
+    "logout": ("405 405 405 405 302 302", "302 302 302 302 302 302"),
+    "media": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "members": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "my-credits": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "password_change": ("200 200 200 200 302 302", "200 200 200 200 302 302"),
+    "password_change_done": ("200 200 200 200 302 302", "405 405 405 405 302 302"),
+    "private-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "provider-callback": ("405 405 405 405 405 405", "404 404 404 404 404 404"),
+    "public-image": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
+    "restore-job": ("405 405 405 405 302 302", "404 404 404 404 302 302"),
+    "revoke-invite": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "revoke-share": ("405 405 405 405 302 302", "302 302 403 404 302 302"),
+    "revoke-token": ("405 405 405 405 302 302", "302 302 404 404 302 302"),
+    "set-limits": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
+    "share-image": ("405 405 405 405 302 302", "302 302 403 404 302 302"),
+    "shared": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
+    "shared-file": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
+    "spend": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    "spend-csv": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    "star-job": ("405 405 405 405 302 302", "302 302 302 404 302 302"),
+    "team-limit": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "tokens": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "upload-reference": ("405 405 405 405 302 302", "400 400 403 404 302 302"),
+}
+
+# Which sample objects each route's URL names (the rest take the team slug).
+ARGS = {
+    "accept-invite": "invite_token",
+    "provider-callback": "callback",
+    "media": "media",
+    "job-detail": "job",
+    "cancel-job": "job",
+    "star-job": "job",
+    "delete-job": "job",
+    "restore-job": "job",
+    "private-job": "job",
+    "collect-job": "job",
+    "collection": "board",
+    "share-image": "image",
+    "revoke-share": "share_pk",
+    "shared": "share",
+    "shared-file": "share_file",
+    "revoke-invite": "invite",
+    "grant-credits": "member",
+    "adjust-credits": "member",
+    "set-limits": "member",
+    "api-task": "task",
+    "api-file": "file",
+    "api-not-found": "rest",
+    "revoke-token": "token",
+    "image": "image",
+    "edit-image": "image",
+    "image-price": "image",
+    "image-children": "image",
+    "public-image": "public",
+}
+NO_ARGS = {
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "home",
+    "healthz",
+    "api-generations",
+    "api-balance",
+    "api-openapi",
+    "api-docs",
+}
+
+
+def test_every_route_has_a_row():
+    assert sorted(set(named_routes()) - set(EXPECTED)) == []
+    assert sorted(set(EXPECTED) - set(named_routes())) == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_cell_answers_as_expected(name, alice, bob, carol, dave, team):
+    world = build(alice, bob, carol, dave, team)
+    kind = ARGS.get(name, "none" if name in NO_ARGS else "team")
+    url = reverse(name, kwargs=world.kwargs[kind])
+    actual = []
+    for method in ("get", "post"):
+        cells = []
+        for role in ROLES:
+            client = world.client(role)
+            with transaction.atomic():
+                cells.append(str(getattr(client, method)(url).status_code))
+                transaction.set_rollback(True)
+        actual.append(" ".join(cells))
+    assert tuple(actual) == EXPECTED[name], f"{name} {url}"
