@@ -12,6 +12,7 @@ help:
 	@echo "make serve   migrate and run web + workers with the environment as given"
 	@echo "make test    install what the tests need and run the whole suite"
 	@echo "make lint    ruff check and format check"
+	@echo "make bench   measure against DESIGN.md §6; writes bench/results.json"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "mjweb needs Python 3.11 or newer"'
@@ -31,6 +32,9 @@ serve: install
 
 test: install
 	bin/test
+
+bench: install
+	$(VENV)/bin/python bench/run.py
 
 lint: install
 	$(VENV)/bin/ruff check .
