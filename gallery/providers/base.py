@@ -80,13 +80,10 @@ RETRYABLE_KINDS = frozenset({Kind.RATE_LIMITED, Kind.UNAVAILABLE})
 ADMIN_KINDS = frozenset({Kind.AUTH, Kind.ACCESS_DENIED, Kind.INSUFFICIENT_QUOTA})
 
 
-@dataclass(frozen=True)
-class TaskError:
-    """Why a task failed upstream (or why a request was refused)."""
+class _Classified:
+    """What a failure's kind means for the pipeline; shared by TaskError and ProviderError."""
 
     kind: Kind
-    code: str | None  # the provider's own code, as text ("80006", "content_policy_violation")
-    message: str  # the provider's message, safe to show
 
     @property
     def permanent(self) -> bool:
@@ -99,6 +96,15 @@ class TaskError:
     @property
     def admin_attention(self) -> bool:
         return self.kind in ADMIN_KINDS
+
+
+@dataclass(frozen=True)
+class TaskError(_Classified):
+    """Why a task failed upstream (or why a request was refused)."""
+
+    kind: Kind
+    code: str | None  # the provider's own code, as text ("80006", "content_policy_violation")
+    message: str  # the provider's message, safe to show
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ class Snapshot:
         return self.status in TERMINAL
 
 
-class ProviderError(Exception):
+class ProviderError(_Classified, Exception):
     """Anything that went wrong talking to a provider, classified for the pipeline.
 
     `message` is the provider's own text (or ours), safe to show: API keys are
@@ -191,18 +197,6 @@ class ProviderError(Exception):
                 self.provider,
             ),
         )
-
-    @property
-    def permanent(self) -> bool:
-        return self.kind in PERMANENT_KINDS
-
-    @property
-    def retryable(self) -> bool:
-        return self.kind in RETRYABLE_KINDS
-
-    @property
-    def admin_attention(self) -> bool:
-        return self.kind in ADMIN_KINDS
 
     @property
     def ambiguous(self) -> bool:
