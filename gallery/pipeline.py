@@ -34,7 +34,7 @@ from gallery import images, ledger, operations
 from gallery.models import ApiTask, Image, Job, Membership
 from gallery.prompt import Issue
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
-from gallery.quotes import preview
+from gallery.quotes import preview, trusted_prefixes
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def create(membership: Membership, draft: Draft) -> Job:
             parent=draft.parent,
             source_urls=list(request.image_urls),
             prompt_raw=draft.prompt_raw,
-            prompt=_normalised(request),
+            prompt=operations.normalized(request, trusted_url_prefixes=trusted_prefixes()).prompt,
             params={**request.params, **_parent_params(request)},
             speed=request.effective_speed() or "",
             client_request_id=draft.client_request_id,
@@ -144,15 +144,6 @@ def _existing_for_client_request(membership: Membership, key: str) -> Job | None
     return Job.objects.filter(
         user=membership.user, team=membership.team, client_request_id=key
     ).first()
-
-
-def _normalised(request: operations.Request) -> str:
-    from gallery.prompt import lint
-
-    if not request.prompt:
-        return ""
-    result = lint(request.prompt, operation=request.operation, speed=request.effective_speed())
-    return result.normalized or request.prompt
 
 
 def _parent_params(request: operations.Request) -> dict:
@@ -466,7 +457,7 @@ def _ingest_one(job: Job, image: Image) -> None:
 def finish(job: Job) -> None:
     """Settle a fully ingested job: the full price, even if moderation or an
     expired URL left fewer images (the provider charged for the request)."""
-    account = ledger.account_for(Membership.objects.get(team=job.team_id, user=job.user_id))
+    account = _account_of(job)
     with transaction.atomic():
         if not job.mark_completed(credits_charged=job.credits_reserved):
             return
@@ -479,9 +470,14 @@ def finish(job: Job) -> None:
 # --- ending -----------------------------------------------------------------------------------
 
 
+def _account_of(job: Job):
+    """The credit account the job was reserved from."""
+    return ledger.account_for(Membership.objects.get(team=job.team_id, user=job.user_id))
+
+
 def fail(job: Job, kind: str, code: str, message: str, snapshot: dict | None = None) -> None:
     """Fail and refund, once."""
-    account = ledger.account_for(Membership.objects.get(team=job.team_id, user=job.user_id))
+    account = _account_of(job)
     with transaction.atomic():
         if not job.mark_failed(str(kind), code, message, snapshot):
             return
@@ -491,7 +487,7 @@ def fail(job: Job, kind: str, code: str, message: str, snapshot: dict | None = N
 
 
 def cancel(job: Job) -> bool:
-    account = ledger.account_for(Membership.objects.get(team=job.team_id, user=job.user_id))
+    account = _account_of(job)
     with transaction.atomic():
         if not job.cancel():
             job.log(

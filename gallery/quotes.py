@@ -26,10 +26,13 @@ class Preview:
         return not self.errors and self.quote is not None
 
 
+def trusted_prefixes() -> tuple[str, ...]:
+    """This site's own public URLs (signed references), which pass the address check."""
+    return (settings.MJWEB_PUBLIC_URL + "/",)
+
+
 def preview(request: operations.Request, parent: operations.ParentFacts | None = None) -> Preview:
-    issues = operations.validate(
-        request, parent, trusted_url_prefixes=(settings.MJWEB_PUBLIC_URL + "/",)
-    )
+    issues = operations.validate(request, parent, trusted_url_prefixes=trusted_prefixes())
     errors = tuple(i for i in issues if i.severity == "error")
     warnings = tuple(i for i in issues if i.severity == "warning")
     try:

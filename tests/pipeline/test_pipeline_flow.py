@@ -136,3 +136,10 @@ def test_an_api_job_with_a_callback_url_is_announced_when_it_ends(
             run_until_final(job)
     announced = [pk for name, pk in queued if name == "gallery.tasks.deliver_callback"]
     assert announced == [with_callback.pk]
+
+
+def test_a_prompt_on_our_own_reference_url_is_sent_normalised(funded, alice, team, settings):
+    settings.MJWEB_PUBLIC_URL = "http://127.0.0.1:8000"
+    reference = "http://127.0.0.1:8000/p/tok/uploads/ab/abc.png"
+    job = create(alice, team, prompt=f"{reference} a cat --fast --stylize 50")
+    assert job.prompt == f"{reference} a cat --s 50"  # speed flag dropped, alias canonical
