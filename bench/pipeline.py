@@ -11,114 +11,44 @@ server. Prints a table and returns the figures; `bench/run.py` collects them.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
-PY = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-@contextmanager
-def processes(env: dict, *commands: list[str]):
-    procs = [
-        subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for cmd in commands
-    ]
-    try:
-        yield procs
-    finally:
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-
-
-def manage(env: dict, *args: str) -> str:
-    result = subprocess.run(
-        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode:
-        raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
+from stack import (
+    PY,
+    free_port,
+    manage,
+    percentile,
+    prepare,
+    processes,
+    scratch_env,
+    simulator_command,
+    wait_for,
+)
 
 
 def run(jobs: int, duration: float, callbacks: bool) -> dict:
-    scratch = Path(tempfile.mkdtemp(prefix="mjweb-bench-"))
     sim_port, web_port = free_port(), free_port()
     sim = f"http://127.0.0.1:{sim_port}"
-    env = {
-        **os.environ,
-        "DEBUG": "True",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "MJWEB_VAR_DIR": str(scratch),
-        "MEDIA_ROOT": str(scratch / "media"),
-        "MJWEB_PUBLIC_URL": f"http://127.0.0.1:{web_port}" if callbacks else "http://127.0.0.1:1",
-        "EVOLINK_BASE_URL": f"{sim}/evolink",
-        "EVOLINK_API_KEY": "sim-key",
-        "MJWEB_PROVIDER_CONCURRENCY": str(jobs),
-        "MJWEB_WORKERS": "2",
-    }
-    env.pop("DATABASE_URL", None)
-    manage(env, "migrate", "-v0")
-    manage(env, "createcachetable")
+    env, scratch = scratch_env(
+        "bench",
+        EVOLINK_BASE_URL=f"{sim}/evolink",
+        EVOLINK_API_KEY="sim-key",
+        MJWEB_PROVIDER_CONCURRENCY=str(jobs),
+        MJWEB_WORKERS="2",
+    )
+    if callbacks:
+        env["MJWEB_PUBLIC_URL"] = f"http://127.0.0.1:{web_port}"
+    prepare(env)
     manage(env, "add_member", "bench", "runner", "--credits", "1000000")
     commands = [
-        [
-            PY,
-            "-m",
-            "simulator",
-            "--port",
-            str(sim_port),
-            "--data-dir",
-            str(scratch / "sim"),
-            "--quiet",
-            "--long-side",
-            "512",
-            "--duration-fast",
-            str(duration),
-            "--callback-delays",
-            "1,2,4",
-        ],
+        simulator_command(
+            sim_port,
+            scratch / "sim",
+            *("--long-side", "512", "--duration-fast", str(duration), "--callback-delays", "1,2,4"),
+        ),
         [PY, "manage.py", "qcluster"],
         [PY, "manage.py", "poller"],
     ]
@@ -145,8 +75,7 @@ def run(jobs: int, duration: float, callbacks: bool) -> dict:
             continue
         latencies.append((visible - task["completed_at"]) * 1000)
         reads.append(task["poll_count"])
-    latencies.sort()
-    p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)] if latencies else float("nan")
+    p95 = percentile(latencies, 0.95)
     return {
         "jobs": len(latencies),
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),

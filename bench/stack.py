@@ -1,0 +1,116 @@
+"""Plumbing shared by the bench and soak scripts: a scratch site on loopback.
+
+Each script gets its own temporary directory (SQLite database, media, the
+simulator's files) unless DATABASE_URL is set, free loopback ports, and
+process groups that are always stopped, even when the measurement fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def scratch_env(prefix: str, **extra: str) -> tuple[dict, Path]:
+    """Environment for a throwaway site. SQLite in a temp dir unless the
+    caller's environment has DATABASE_URL (then that database is used)."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"mjweb-{prefix}-"))
+    env = {
+        **os.environ,
+        "DEBUG": "True",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "MJWEB_VAR_DIR": str(scratch),
+        "MEDIA_ROOT": str(scratch / "media"),
+        "MJWEB_PUBLIC_URL": "http://127.0.0.1:1",
+        **extra,
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env, scratch
+
+
+def simulator_command(port: int, data_dir: Path, *args: str) -> list[str]:
+    where = ["--port", str(port), "--data-dir", str(data_dir)]
+    return [PY, "-m", "simulator", *where, "--quiet", *args]
+
+
+@contextmanager
+def processes(env: dict, *commands: list[str], log_dir: Path | None = None):
+    """Start each command in its own process group; stop them all on exit."""
+    procs = []
+    for n, cmd in enumerate(commands):
+        out = subprocess.DEVNULL
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            name = "-".join(Path(part).stem for part in cmd[1:3])
+            out = open(log_dir / f"{n}-{name}.log", "wb")  # noqa: SIM115
+        procs.append(
+            subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        )
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def manage(env: dict, *args: str, timeout: float = 600) -> str:
+    result = subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def prepare(env: dict) -> None:
+    """Migrate the scratch database and create the cache table."""
+    manage(env, "migrate", "-v0")
+    manage(env, "createcachetable")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..1); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, round(q * len(ordered)) - 1)]
