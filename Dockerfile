@@ -17,7 +17,7 @@ COPY pyproject.toml README.md ./
 RUN mkdir mjweb gallery simulator && touch mjweb/__init__.py gallery/__init__.py simulator/__init__.py \
  && pip install . && pip uninstall -y mjweb && rm -rf mjweb gallery simulator build
 
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 COPY bin bin
 COPY mjweb mjweb
 COPY gallery gallery

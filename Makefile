@@ -5,7 +5,7 @@ VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: help install run serve test lint format bench clean
+.PHONY: help install run serve test lint format bench soak clean
 
 help:
 	@echo "make run     start mjweb with demo data on http://127.0.0.1:$${MJWEB_PORT:-8000}"
@@ -13,6 +13,7 @@ help:
 	@echo "make test    install what the tests need and run the whole suite"
 	@echo "make lint    ruff check and format check"
 	@echo "make bench   measure against DESIGN.md §6; writes bench/results.json"
+	@echo "make soak    20 members for 5 minutes with upstream faults; writes bench/soak.json"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "mjweb needs Python 3.11 or newer"'
@@ -35,6 +36,9 @@ test: install
 
 bench: install
 	$(VENV)/bin/python bench/run.py
+
+soak: install
+	$(VENV)/bin/python bench/soak.py --members 20 --seconds $${SOAK_SECONDS:-300} --json bench/soak.json
 
 lint: install
 	$(VENV)/bin/ruff check .

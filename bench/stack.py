@@ -7,6 +7,7 @@ process groups that are always stopped, even when the measurement fails.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -17,6 +18,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -42,9 +44,12 @@ def wait_for(url: str, timeout: float = 30) -> None:
 
 
 def scratch_env(prefix: str, **extra: str) -> tuple[dict, Path]:
-    """Environment for a throwaway site. SQLite in a temp dir unless the
-    caller's environment has DATABASE_URL (then that database is used)."""
+    """Environment for a throwaway site: SQLite in a temp dir, or, when the
+    caller's environment has DATABASE_URL, a new database on that server,
+    dropped when this script ends. Never the caller's own database."""
     scratch = Path(tempfile.mkdtemp(prefix=f"mjweb-{prefix}-"))
+    if os.environ.get("DATABASE_URL"):
+        extra.setdefault("DATABASE_URL", scratch_postgres(os.environ["DATABASE_URL"], prefix))
     env = {
         **os.environ,
         "DEBUG": "True",
@@ -56,6 +61,24 @@ def scratch_env(prefix: str, **extra: str) -> tuple[dict, Path]:
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env, scratch
+
+
+def scratch_postgres(url: str, prefix: str) -> str:
+    """CREATE a database for one run next to the one in `url`; DROP it at exit."""
+    import psycopg  # only needed for PostgreSQL runs
+
+    parts = urlsplit(url)
+    name = f"mjweb_{prefix}_{os.getpid()}_{int(time.time())}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with contextlib.suppress(psycopg.Error), psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    atexit.register(drop)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def simulator_command(port: int, data_dir: Path, *args: str) -> list[str]:

@@ -1,0 +1,492 @@
+"""Load and soak: simulated team members use the whole site while the
+upstream misbehaves, then everything must add up.
+
+Starts a scratch site on loopback — the simulator with a fault mix, gunicorn
+(as `make serve` runs it), the django-q2 cluster and the poller — and lets
+MEMBERS people sign in through the real form and, for SECONDS, browse the
+gallery, keep its live refresh going, check and Generate prompts, open jobs,
+images and thumbnails, star, cancel, read their credits, and use the API with
+their tokens. A member of another team keeps trying the team's URLs.
+
+Every response is classified: expected (the page, a clear refusal such as the
+in-flight cap) or an error (any 5xx, a timeout, a broken connection, an
+unexpected status, another team's object answering anything but 404). Faults
+are injected only upstream, so the site itself must show no errors at all.
+
+When the time is up, submissions stop, every job must reach a final state
+within the drain time, `check_ledger` must be clean, and every stored image
+must be on disk. Prints a table and writes the figures as JSON.
+
+    .venv/bin/python bench/soak.py [--members 20] [--seconds 300] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import shutil
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from stack import (
+    PY,
+    ROOT,
+    free_port,
+    manage,
+    percentile,
+    prepare,
+    processes,
+    scratch_env,
+    simulator_command,
+    wait_for,
+)
+
+TEAM = "soak"
+PASSWORD = "soak-password-1"  # noqa: S105 — a throwaway site on loopback
+
+# Injected upstream: about one request or task in ten misbehaves in some way.
+FAULTS = [
+    "server_error:fraction=0.05,status=503,scope=poll",
+    "rate_limit:fraction=0.03,retry_after=1,scope=poll",
+    "server_error:fraction=0.03,status=502,scope=create",
+    "server_error:fraction=0.05,scope=files",
+    "task_failure:fraction=0.05,code=generation_failed",
+    "moderation:fraction=0.05,images=2",
+    "callback_duplicate:fraction=0.2",
+    "callback_out_of_order:fraction=0.1",
+    "drop:fraction=0.02,when=after,scope=create",
+]
+
+PROMPTS = [
+    "a lighthouse at dusk, oil painting --ar 16:9",
+    "isometric tiny greenhouse, soft light --s 250",
+    "portrait of a fox in a tweed jacket --ar 3:4",
+    "brutalist library interior, morning haze --chaos 10",
+    "watercolour map of an invented island --ar 4:3",
+    "macro photo of frost on a leaf --raw",
+    "retro travel poster for the moon --ar 2:3 --s 400",
+    "a bowl of ramen, studio lighting, top view",
+]
+# Prompt markers the simulator obeys: the app must refund these, not error.
+MARKED = ["[sim:fail]", "[sim:images=2]", "[sim:fail=content_policy_violation]"]
+BAD_PROMPTS = ["--ar 99:1 a cat", "a cat --chaos 500", "--v 6 a dog"]
+
+JOB_ID = re.compile(r'id="job-(\d+)"')
+IMAGE_ID = re.compile(r'href="/t/[\w-]+/images/(\d+)/"')
+THUMB = re.compile(r'src="(/m/[^"]+)"')
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+ALERT = re.compile(r'role="alert"[^>]*>([^<]+)<')
+CLIENT_ID = re.compile(r'name="client_request_id" value="([0-9a-f]+)"')
+
+
+@dataclass
+class Record:
+    action: str
+    status: int
+    ms: float
+    error: str = ""
+
+
+@dataclass
+class Tally:
+    records: list[Record] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, record: Record) -> None:
+        with self.lock:
+            self.records.append(record)
+
+
+class Member(threading.Thread):
+    """One person: signs in, then does what people do, with think time."""
+
+    def __init__(self, name: str, token: str, base: str, until: float, tally: Tally, seed: int):
+        super().__init__(name=name, daemon=True)
+        self.username, self.token, self.base = name, token, base
+        self.until, self.tally = until, tally
+        self.rng = random.Random(seed)
+        self.http = httpx.Client(base_url=base, timeout=30, follow_redirects=False)
+        self.csrf = ""
+        self.job_ids: list[int] = []
+        self.image_ids: list[int] = []
+        self.thumbs: list[str] = []
+        self.api_tasks: list[str] = []
+        self.after = 0
+
+    # --- measuring -------------------------------------------------------------------------
+
+    def call(
+        self, action: str, method: str, url: str, expect=(200,), **kw
+    ) -> httpx.Response | None:
+        started = time.perf_counter()
+        try:
+            response = self.http.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            ms = (time.perf_counter() - started) * 1000
+            self.tally.add(Record(action, 0, ms, f"{type(exc).__name__}: {exc}"))
+            return None
+        ms = (time.perf_counter() - started) * 1000
+        problem = "" if response.status_code in expect else f"unexpected {response.status_code}"
+        if problem:
+            said = ALERT.search(response.text)
+            problem += f" on {method} {url}: {said.group(1) if said else response.text[:200]!r}"
+        self.tally.add(Record(action, response.status_code, ms, problem))
+        return response if not problem else None
+
+    def remember(self, html: str) -> None:
+        self.job_ids = sorted({*self.job_ids, *map(int, JOB_ID.findall(html))})[-200:]
+        self.image_ids = sorted({*self.image_ids, *map(int, IMAGE_ID.findall(html))})[-200:]
+        self.thumbs = list(dict.fromkeys(self.thumbs + THUMB.findall(html)))[-100:]
+        if self.job_ids:
+            self.after = max(self.after, max(self.job_ids))
+        found = CSRF.search(html)
+        if found:
+            self.csrf = found.group(1)
+
+    # --- what a person does ----------------------------------------------------------------
+
+    def sign_in(self) -> bool:
+        page = self.call("sign-in page", "GET", "/accounts/login/")
+        if page is None:
+            return False
+        self.remember(page.text)
+        data = {"username": self.username, "password": PASSWORD, "csrfmiddlewaretoken": self.csrf}
+        return (
+            self.call("sign in", "POST", "/accounts/login/", expect=(302,), data=data) is not None
+        )
+
+    def gallery(self) -> None:
+        page = self.call("gallery", "GET", f"/t/{TEAM}/")
+        if page is not None:
+            self.remember(page.text)
+
+    def live(self) -> None:
+        ids = ",".join(str(i) for i in self.job_ids[-48:])
+        params = {"ids": ids, "after": str(self.after)}
+        page = self.call("live refresh", "GET", f"/t/{TEAM}/live/", params=params, headers=HX)
+        if page is not None:
+            self.remember(page.text)
+
+    def generate(self) -> None:
+        page = self.call("gallery", "GET", f"/t/{TEAM}/")
+        if page is None:
+            return
+        self.remember(page.text)
+        prompt = self.rng.choice(PROMPTS)
+        if self.rng.random() < 0.15:  # text goes before the parameters
+            words, _, params = prompt.partition(" --")
+            prompt = f"{words} {self.rng.choice(MARKED)}" + (f" --{params}" if params else "")
+        speed = self.rng.choice(["fast", "fast", "draft", "turbo"])
+        found = CLIENT_ID.search(page.text)
+        data = {"prompt": prompt, "speed": speed, "csrfmiddlewaretoken": self.csrf}
+        data["client_request_id"] = found.group(1) if found else ""
+        # A clear refusal (the in-flight cap, the per-minute limit) is an answer, not an error.
+        made = self.call(
+            "generate", "POST", f"/t/{TEAM}/jobs/", expect=(200, 402, 409, 429), data=data,
+            headers={**HX, "X-CSRFToken": self.csrf},
+        )  # fmt: skip
+        if made is not None:
+            self.remember(made.text)
+
+    def check_prompt(self) -> None:
+        prompt = self.rng.choice(PROMPTS + BAD_PROMPTS)
+        data = {"prompt": prompt, "speed": "fast", "csrfmiddlewaretoken": self.csrf}
+        headers = {**HX, "X-CSRFToken": self.csrf}
+        self.call("check prompt", "POST", f"/t/{TEAM}/check/", data=data, headers=headers)
+
+    def job_page(self) -> None:
+        if self.job_ids:
+            job = self.rng.choice(self.job_ids)
+            # A job may have been made private or deleted by its author meanwhile.
+            self.call("job page", "GET", f"/t/{TEAM}/jobs/{job}/", expect=(200, 404))
+
+    def image_page(self) -> None:
+        if self.image_ids:
+            image = self.rng.choice(self.image_ids)
+            self.call("image page", "GET", f"/t/{TEAM}/images/{image}/", expect=(200, 404))
+
+    def thumbnail(self) -> None:
+        if self.thumbs:
+            self.call("thumbnail", "GET", self.rng.choice(self.thumbs), expect=(200, 404))
+
+    def star(self) -> None:
+        if self.job_ids:
+            job = self.rng.choice(self.job_ids)
+            headers = {**HX, "X-CSRFToken": self.csrf}
+            self.call("star", "POST", f"/t/{TEAM}/jobs/{job}/star/", headers=headers,
+                      data={"csrfmiddlewaretoken": self.csrf}, expect=(200, 404))  # fmt: skip
+
+    def credits(self) -> None:
+        self.call("my credits", "GET", f"/t/{TEAM}/credits/")
+
+    def api(self) -> None:
+        auth = {"Authorization": f"Bearer {self.token}"}
+        if self.api_tasks and self.rng.random() < 0.6:
+            task = self.rng.choice(self.api_tasks)
+            self.call("api task", "GET", f"/api/v1/tasks/{task}", headers=auth)
+        elif self.rng.random() < 0.5:
+            self.call("api balance", "GET", "/api/v1/balance", headers=auth)
+        else:
+            body = {"model": "mj-v7", "prompt": self.rng.choice(PROMPTS), "speed": "draft"}
+            made = self.call("api generate", "POST", "/api/v1/images/generations",
+                             json=body, headers=auth, expect=(200, 402, 409, 429))  # fmt: skip
+            if made is not None and made.status_code == 200:
+                self.api_tasks.append(made.json()["id"])
+
+    def cancel(self) -> None:
+        # Cancel one of the newest jobs: often still queued, sometimes already done.
+        mine = self.job_ids[-3:]
+        if mine:
+            job = self.rng.choice(mine)
+            data = {"csrfmiddlewaretoken": self.csrf}
+            self.call("cancel", "POST", f"/t/{TEAM}/jobs/{job}/cancel/", data=data,
+                      expect=(302, 403, 404))  # fmt: skip
+
+    ACTIONS = [
+        (gallery, 10),
+        (live, 30),
+        (generate, 10),
+        (check_prompt, 8),
+        (job_page, 8),
+        (image_page, 8),
+        (thumbnail, 10),
+        (star, 3),
+        (credits, 4),
+        (api, 8),
+        (cancel, 1),
+    ]
+
+    def run(self) -> None:
+        if not self.sign_in():
+            return
+        self.gallery()
+        actions, weights = zip(*self.ACTIONS, strict=True)
+        while time.monotonic() < self.until:
+            self.rng.choices(actions, weights)[0](self)
+            time.sleep(self.rng.uniform(0.5, 2.0))
+        self.http.close()
+
+
+HX = {"HX-Request": "true"}
+
+
+class Outsider(Member):
+    """A member of another team who keeps guessing this team's URLs: 404 every time."""
+
+    def run(self) -> None:
+        if not self.sign_in():
+            return
+        while time.monotonic() < self.until:
+            job = self.rng.randint(1, 400)
+            for url in (f"/t/{TEAM}/", f"/t/{TEAM}/jobs/{job}/", f"/t/{TEAM}/images/{job}/"):
+                self.call("outsider probe", "GET", url, expect=(404,))
+            self.call("outsider api", "GET", f"/api/v1/tasks/task-{job}",
+                      headers={"Authorization": f"Bearer {self.token}"}, expect=(404,))  # fmt: skip
+            time.sleep(self.rng.uniform(0.5, 2.0))
+        self.http.close()
+
+
+# Runs inside `manage.py shell`: the people, their credits and their tokens.
+PEOPLE = """
+import io, json
+from django.core.management import call_command
+from gallery.models import CreditAccount
+tokens = {}
+for team, name, admin in PEOPLE_LIST:
+    out = io.StringIO()
+    call_command("add_member", team, name, password=PASSWORD, credits=CREDITS, token=True,
+                 admin=admin, stdout=out)
+    tokens[name] = [w for w in out.getvalue().split() if w.startswith("mjw_")][0]
+print(json.dumps(tokens))
+"""
+
+# Runs inside `manage.py shell`: the end state.
+AUDIT = """
+import json
+from django.core.files.storage import default_storage
+from django.db.models import Count
+from gallery.models import Image, Job
+from gallery.management.commands.check_ledger import ledger_problems
+stored = Image.objects.filter(status="stored")
+missing = [i.pk for i in stored.iterator() if not (
+    default_storage.exists(i.original.name) and default_storage.exists(i.thumbnail.name))]
+print(json.dumps({
+    "jobs": dict(Job.objects.values_list("status").annotate(n=Count("pk")).order_by()),
+    "not_final": list(Job.objects.exclude(status__in=Job.FINAL).values_list("pk", flat=True)),
+    "images": dict(Image.objects.values_list("status").annotate(n=Count("pk")).order_by()),
+    "missing_files": missing,
+    "ledger_problems": ledger_problems(),
+    "refunded_failures": Job.objects.filter(status="failed", entries__kind="refund").count(),
+    "failed": Job.objects.filter(status="failed").count(),
+}))
+"""
+
+AUDIT_NOT_FINAL = """
+from gallery.models import Job
+print(Job.objects.exclude(status__in=Job.FINAL).count())
+"""
+
+
+def run(members: int, seconds: float, drain: float, seed: int) -> dict:
+    sim_port, web_port = free_port(), free_port()
+    sim, web = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{web_port}"
+    env, scratch = scratch_env(
+        "soak",
+        EVOLINK_BASE_URL=f"{sim}/evolink",
+        REAPI_BASE_URL=f"{sim}/reapi",
+        EVOLINK_API_KEY="sim-key",
+        REAPI_API_KEY="sim-key",
+        MJWEB_PUBLIC_URL=web,  # evolink calls back; reAPI is polled
+        MJWEB_QUEUE_RECHECK="5",
+        MJWEB_SUBMIT_TIMEOUT="15",
+        MJWEB_INGEST_RECHECK="5",
+        MJWEB_WORKERS="2",
+    )
+    prepare(env)
+    people = [(TEAM, f"m{n:02d}", n == 1) for n in range(1, members + 1)]
+    people.append(("elsewhere", "outsider", True))
+    script = (
+        PEOPLE.replace("PEOPLE_LIST", repr(people))
+        .replace("PASSWORD", repr(PASSWORD))
+        .replace("CREDITS", "100000")
+    )
+    tokens = json.loads(manage(env, "shell", "-c", script).strip().splitlines()[-1])
+    faults = [arg for spec in FAULTS for arg in ("--fault", spec)]
+    commands = [
+        simulator_command(
+            sim_port,
+            scratch / "sim",
+            *("--long-side", "256", "--duration-fast", "5", "--duration-turbo", "3"),
+            *("--duration-draft", "2", "--fault-seed", str(seed), *faults),
+            *("--request-log-size", "1000000"),
+        ),
+        [
+            str(Path(PY).parent / "gunicorn"),
+            "mjweb.wsgi",
+            *("--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4"),
+            *("--config", str(ROOT / "gunicorn.conf.py")),
+        ],
+        [PY, "manage.py", "qcluster"],
+        [PY, "manage.py", "poller"],
+    ]
+    tally = Tally()
+    with processes(env, *commands, log_dir=scratch / "logs"):
+        wait_for(f"{sim}/_sim/health")
+        wait_for(f"{web}/healthz")
+        print(f"  site up at {web}; {members} members for {seconds:g} s", file=sys.stderr)
+        started = time.monotonic()
+        until = started + seconds
+        crowd = [
+            Member(name, tokens[name], web, until, tally, seed * 1000 + n)
+            for n, (_, name, _) in enumerate(people[:-1])
+        ]
+        crowd.append(Outsider("outsider", tokens["outsider"], web, until, tally, seed))
+        for person in crowd:
+            person.start()
+        for person in crowd:
+            person.join(timeout=seconds + 120)
+        browsing = time.monotonic() - started
+        drained_at = time.monotonic() + drain
+        left = -1
+        while time.monotonic() < drained_at:
+            left = int(manage(env, "shell", "-c", AUDIT_NOT_FINAL).strip().splitlines()[-1])
+            if left == 0:
+                break
+            time.sleep(2)
+        drain_s = drain - max(0.0, drained_at - time.monotonic())
+        injected = httpx.get(f"{sim}/_sim/requests", timeout=30).json()["requests"]
+    audit = json.loads(manage(env, "shell", "-c", AUDIT).strip().splitlines()[-1])
+    ledger_ok = not audit["ledger_problems"]
+    return summarise(tally, audit, browsing, drain_s, ledger_ok, injected, scratch)
+
+
+def summarise(tally, audit, browsing, drain_s, ledger_ok, log, scratch) -> dict:
+    by_action = defaultdict(list)
+    for r in tally.records:
+        by_action[r.action].append(r)
+    errors = [r for r in tally.records if r.error]
+    rows = []
+    for action, records in sorted(by_action.items()):
+        ms = [r.ms for r in records]
+        bad = sum(1 for r in records if r.error)
+        rows.append((action, len(records), statistics.median(ms), percentile(ms, 0.95), bad))
+    all_ms = [r.ms for r in tally.records]
+    injected = sum(1 for entry in log if entry.get("fault"))
+    figures = {
+        "requests": len(tally.records),
+        "requests_per_s": round(len(tally.records) / browsing, 1),
+        "page_ms_p50": round(statistics.median(all_ms), 1) if all_ms else None,
+        "page_ms_p95": round(percentile(all_ms, 0.95), 1),
+        "errors": len(errors),
+        "error_rate": round(len(errors) / max(1, len(tally.records)), 5),
+        "jobs": audit["jobs"],
+        "jobs_completed": audit["jobs"].get("completed", 0),
+        "jobs_not_final": len(audit["not_final"]),
+        "failed_and_refunded": audit["refunded_failures"],
+        "failed": audit["failed"],
+        "images": audit["images"],
+        "images_missing_files": len(audit["missing_files"]),
+        "ledger_ok": ledger_ok,
+        "ledger_problems": audit["ledger_problems"][:20],
+        "upstream_faults_seen": injected,
+        "browsing_s": round(browsing, 1),
+        "drain_s": round(drain_s, 1),
+        "by_action": {
+            a: {"n": n, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "errors": bad}
+            for a, n, p50, p95, bad in rows
+        },
+        "first_errors": [f"{r.action}: {r.error}" for r in errors[:20]],
+        "scratch": str(scratch),
+    }
+    print(f"\n{'action':18} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
+    for action, n, p50, p95, bad in rows:
+        print(f"{action:18} {n:>6} {p50:>8.1f} {p95:>8.1f} {bad:>7}")
+    print(
+        f"\n{figures['requests']} requests ({figures['requests_per_s']}/s), "
+        f"p50 {figures['page_ms_p50']} ms, p95 {figures['page_ms_p95']} ms, "
+        f"{figures['errors']} errors; jobs {audit['jobs']}; images {audit['images']}; "
+        f"{injected} upstream faults answered; drain {figures['drain_s']} s; "
+        f"ledger {'clean' if ledger_ok else 'BROKEN'}; "
+        f"{figures['jobs_not_final']} jobs not final; "
+        f"{figures['images_missing_files']} stored images missing files"
+    )
+    for line in figures["first_errors"]:
+        print(f"  error: {line}")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--drain", type=float, default=120, help="seconds allowed to finish")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    figures = run(args.members, args.seconds, args.drain, args.seed)
+    if healthy(figures):  # otherwise keep the logs and files for a look
+        shutil.rmtree(figures["scratch"], ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    return figures
+
+
+def healthy(figures: dict) -> bool:
+    return (
+        figures["errors"] == 0
+        and figures["ledger_ok"]
+        and figures["jobs_not_final"] == 0
+        and figures["images_missing_files"] == 0
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(0 if healthy(main()) else 1)
