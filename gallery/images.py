@@ -69,7 +69,11 @@ def download(url: str, *, max_bytes: int = MAX_BYTES, timeout: float = 60.0) -> 
 
 
 def inspect(data: bytes) -> tuple[str, int, int]:
-    """(extension, width, height) of a real, fully decodable image, or ImageFetchError."""
+    """(extension, width, height) of a real image of a sane size, or ImageFetchError.
+
+    Pillow's verify() checks the structure (for PNG, every chunk's CRC) without
+    decoding the pixels; `store` decodes them once, making the thumbnail.
+    """
     try:
         with PILImage.open(io.BytesIO(data), formats=list(FORMATS)) as probe:
             width, height, fmt = probe.width, probe.height, probe.format
@@ -99,14 +103,28 @@ def make_thumbnail(data: bytes, size: int = THUMB_SIZE) -> bytes:
 
 
 def store(data: bytes, storage: Storage | None = None) -> StoredImage:
-    """Verify and keep `data` with its thumbnail; idempotent by content hash."""
+    """Verify and keep `data` with its thumbnail; idempotent by content hash.
+
+    The thumbnail is made before anything is written: its full decode is the
+    last check, so an image whose pixel data is broken (a valid structure
+    around a corrupt stream) is refused like any other bad image, and leaves
+    no original behind.
+    """
     storage = storage or default_storage
     ext, width, height = inspect(data)
     digest = hashlib.sha256(data).hexdigest()
     original = f"originals/{digest[:2]}/{digest}.{ext}"
     thumb = f"thumbs/{digest[:2]}/{digest}-{THUMB_SIZE}.webp"
+    thumbnail = None if storage.exists(thumb) else _decoded_thumbnail(data)
     if not storage.exists(original):
         original = storage.save(original, ContentFile(data))
-    if not storage.exists(thumb):
-        thumb = storage.save(thumb, ContentFile(make_thumbnail(data)))
+    if thumbnail is not None:
+        thumb = storage.save(thumb, ContentFile(thumbnail))
     return StoredImage(original, thumb, width, height, len(data), digest)
+
+
+def _decoded_thumbnail(data: bytes) -> bytes:
+    try:
+        return make_thumbnail(data)
+    except (PILImage.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageFetchError(f"not a valid image: {exc}", retryable=False) from None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -71,8 +72,24 @@ class Draft:
 
 
 def enqueue(task: str, job_id: int) -> None:
-    """Queue gallery.tasks.<task>(job_id) once the current transaction commits."""
-    transaction.on_commit(partial(async_task, f"gallery.tasks.{task}", job_id, group=task))
+    """Queue gallery.tasks.<task>(job_id) so that a worker sees it only if, and
+    once, the current transaction commits.
+
+    With django-q2's ORM broker on this database the queue row is written in
+    that very transaction: it commits or rolls back with the job, and costs no
+    write transaction of its own (nor the reconnect the broker does outside
+    one). Another broker (Redis) is told after the commit.
+    """
+    send = partial(async_task, f"gallery.tasks.{task}", job_id, group=task)
+    if _queue_in_this_database() and not transaction.get_autocommit():
+        send()
+    else:
+        transaction.on_commit(send)
+
+
+def _queue_in_this_database() -> bool:
+    conf = settings.Q_CLUSTER
+    return conf.get("orm") == "default" and not conf.get("redis") and not conf.get("sync")
 
 
 # --- creating -----------------------------------------------------------------------
@@ -89,8 +106,16 @@ def parent_facts(image: Image) -> operations.ParentFacts:
     )
 
 
-def create(membership: Membership, draft: Draft) -> Job:
-    """Check everything, then make the job and reserve its credits, or refuse."""
+def create(
+    membership: Membership, draft: Draft, *, record: Callable[[Job], object] | None = None
+) -> Job:
+    """Check everything, then make the job and reserve its credits, or refuse.
+
+    `record(job)`, if given, runs in the transaction that makes a new job (the
+    API writes its task row there), so the job exists with it or not at all.
+    Everything that needs no lock is done before that transaction starts:
+    SQLite has one writer at a time, and every create waits for the others.
+    """
     if not membership.can_create:
         raise Refused("Viewers cannot generate", status=403)
     existing = _existing_for_client_request(membership, draft.client_request_id)
@@ -103,6 +128,7 @@ def create(membership: Membership, draft: Draft) -> Job:
     if check.quote is None:
         raise Refused(check.price_problem)
     account = ledger.account_for(membership)
+    prompt = operations.normalized(request, trusted_url_prefixes=trusted_prefixes()).prompt
     with transaction.atomic():
         in_flight = Job.objects.filter(
             team=membership.team, user=membership.user, status__in=Job.IN_FLIGHT
@@ -121,7 +147,7 @@ def create(membership: Membership, draft: Draft) -> Job:
             parent=draft.parent,
             source_urls=list(request.image_urls),
             prompt_raw=draft.prompt_raw,
-            prompt=operations.normalized(request, trusted_url_prefixes=trusted_prefixes()).prompt,
+            prompt=prompt,
             params={**request.params, **_parent_params(request)},
             speed=request.effective_speed() or "",
             client_request_id=draft.client_request_id,
@@ -134,6 +160,8 @@ def create(membership: Membership, draft: Draft) -> Job:
             transaction.set_rollback(True)
             raise Refused(str(exc), status=402) from None
         job.log("created", f"Reserved {job.credits_reserved} credits", quote=check.quote.label)
+        if record is not None:
+            record(job)
         enqueue("submit_job", job.pk)
     return job
 

@@ -1,7 +1,9 @@
 """django-q2 entry points: thin, taking ids, safe to run twice.
 
-The pipeline enqueues them by dotted name with transaction.on_commit, so a
-worker never sees a job that the request creating it later rolled back.
+The pipeline enqueues them by dotted name (`pipeline.enqueue`) inside the
+transaction that makes or moves the job (the ORM broker's queue is in the same
+database) or, with Redis, once it commits: either way a worker never sees a
+job that the request creating it later rolled back.
 """
 
 from __future__ import annotations

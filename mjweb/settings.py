@@ -193,6 +193,9 @@ MJWEB_INGEST_RECHECK = env_int("MJWEB_INGEST_RECHECK", 60, minimum=1)
 # Upstream tasks in flight per provider (one account's concurrency); jobs beyond
 # it wait and are sent round-robin across members as slots free up.
 MJWEB_PROVIDER_CONCURRENCY = env_int("MJWEB_PROVIDER_CONCURRENCY", 10, minimum=1)
+# Team API requests per token per window (seconds), counted in the shared cache.
+MJWEB_API_RATE_LIMIT = env_int("MJWEB_API_RATE_LIMIT", 120, minimum=1)
+MJWEB_API_RATE_WINDOW = env_int("MJWEB_API_RATE_WINDOW", 60, minimum=1)
 
 # The upstream aggregators. Base URLs default to the real hosts; `make run`
 # points all three at the simulator, which serves each under its own prefix.

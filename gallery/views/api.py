@@ -135,7 +135,9 @@ def throttle(token: ApiToken) -> dict[str, str]:
     limit, window = rate_limit()
     now = time.time()
     key = f"api-rate:{token.pk}:{int(now // window)}"
-    if cache.add(key, 1, timeout=window + 5):
+    # Read first: in the database cache a refused add() still takes the write
+    # lock, and all but a window's first request would pay for one.
+    if cache.get(key) is None and cache.add(key, 1, timeout=window + 5):
         count = 1
     else:
         try:
@@ -181,8 +183,18 @@ def create_generation(request: HttpRequest) -> HttpResponse:
         return replay
     api.check_callback_url(submission.callback_url)
     draft = api.to_draft(submission, api.resolve_parent(membership, submission), key)
+    url = submission.callback_url or ""
+    task = {
+        "token": token,
+        "request_digest": digest,
+        "callback_url": url,
+        "callback_state": ApiTask.CallbackState.PENDING if url else "",
+    }
     try:
-        job = pipeline.create(membership, draft)
+        # The task row is written in the job's own transaction: one commit.
+        job = pipeline.create(
+            membership, draft, record=lambda job: ApiTask.objects.create(job=job, **task)
+        )
     except pipeline.Refused as exc:
         raise api.refused(exc) from None
     except IntegrityError:
@@ -194,16 +206,9 @@ def create_generation(request: HttpRequest) -> HttpResponse:
             "This Idempotency-Key was already used for a task in another team",
             "Idempotency-Key",
         ) from None
-    url = submission.callback_url or ""
-    ApiTask.objects.get_or_create(
-        job=job,
-        defaults={
-            "token": token,
-            "request_digest": digest,
-            "callback_url": url,
-            "callback_state": ApiTask.CallbackState.PENDING if url else "",
-        },
-    )
+    # A job this person's Idempotency-Key had already made (a race that
+    # create() settled) may have no task row yet.
+    ApiTask.objects.get_or_create(job=job, defaults=task)
     return _task_response(request, job, headers)
 
 

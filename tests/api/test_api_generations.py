@@ -48,6 +48,30 @@ def test_it_creates_a_job_in_the_team_gallery_under_the_token_owner(alice_api, a
     assert int(response["X-RateLimit-Remaining"]) == int(response["X-RateLimit-Limit"]) - 1
 
 
+def test_the_job_its_task_row_charge_and_queue_entry_are_one_transaction(
+    alice_api, alice, team, monkeypatch
+):
+    from django_q.models import OrmQ
+
+    balance = ledger.account_for(membership(alice, team)).balance
+    alice_api.create()
+    job = Job.objects.get()
+    queued = [q.task for q in OrmQ.objects.all()]
+    assert [(t["func"], t["args"]) for t in queued] == [("gallery.tasks.submit_job", (job.pk,))]
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ApiTask.objects, "create", broken)
+    response = alice_api.create({**GENERATE, "prompt": "a second lighthouse"})
+    assert response.status_code == 500 and error(response)["code"] == "internal_error"
+    # Nothing of the second request is left: no job, no charge, no queued submit.
+    assert list(Job.objects.values_list("pk", flat=True)) == [job.pk]
+    assert LedgerEntry.objects.filter(kind="reserve").count() == 1
+    assert ledger.account_for(membership(alice, team)).balance == balance - job.credits_reserved
+    assert OrmQ.objects.count() == 1
+
+
 def test_the_job_shows_in_the_team_gallery(alice_api, alice_client):
     alice_api.create()
     page = alice_client.get("/t/acme/")

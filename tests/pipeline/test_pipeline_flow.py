@@ -138,6 +138,37 @@ def test_an_api_job_with_a_callback_url_is_announced_when_it_ends(
     assert announced == [with_callback.pk]
 
 
+def test_the_submit_task_is_queued_in_the_jobs_transaction_and_rolls_back_with_it(
+    funded, alice, team
+):
+    from django.db import transaction
+    from django_q.models import OrmQ
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        job = create(alice, team, prompt="a heron")
+        # Written with the job, not after the commit: visible to no worker yet.
+        assert [q.task["args"] for q in OrmQ.objects.all()] == [(job.pk,)]
+        raise RuntimeError("the request failed after create()")
+    assert not Job.objects.exists() and not OrmQ.objects.exists()
+    assert funded.entries.filter(kind="reserve").count() == 0
+
+
+def test_with_a_redis_broker_the_task_is_queued_after_the_commit(
+    funded, alice, team, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "redis": "redis://127.0.0.1:1/0"}
+    queued = []
+    monkeypatch.setattr(
+        "gallery.pipeline.async_task", lambda name, pk, **kw: queued.append((name, pk))
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = create(alice, team, prompt="a heron")
+        assert queued == []
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert queued == [("gallery.tasks.submit_job", job.pk)]
+
+
 def test_a_prompt_on_our_own_reference_url_is_sent_normalised(funded, alice, team, settings):
     settings.MJWEB_PUBLIC_URL = "http://127.0.0.1:8000"
     reference = "http://127.0.0.1:8000/p/tok/uploads/ab/abc.png"

@@ -6,6 +6,7 @@ import json
 import logging
 import pickle
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from gallery.providers.http import (
     BearerAuth,
     client_for,
     make_client,
+    ssl_context,
     user_agent,
 )
 
@@ -62,6 +64,16 @@ def test_the_client_retries_only_connection_attempts_and_pools_connections() -> 
     assert pool._retries == CONNECT_RETRIES
     assert pool._max_keepalive_connections > 0
     assert pool._keepalive_expiry is not None
+
+
+def test_clients_share_one_verifying_tls_context_per_process() -> None:
+    # Building a context parses the CA bundle (~20 ms, a few MB per thread);
+    # every client of the process reuses the one built first, and it verifies.
+    first = make_client("https://api.evolink.ai", KEY)._transport._pool._ssl_context
+    second = make_client("https://reapi.ai", KEY)._transport._pool._ssl_context
+    assert first is second is ssl_context(False)
+    assert first.verify_mode == ssl.CERT_REQUIRED
+    assert first.check_hostname is True
 
 
 def test_the_client_follows_no_redirects_and_ignores_proxy_environment() -> None:
