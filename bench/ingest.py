@@ -2,8 +2,8 @@
 
     ingest_ratio = median(app ingest of one image) / median(Pillow reference)
 
-App ingest: exactly what the pipeline does per image, `pipeline._ingest_one`
-on a real Job and Image row of a scratch database: count the attempt, download
+App ingest: exactly what the pipeline does per image (`pipeline._fetch`, then
+`pipeline._record`) on a real Job and Image row of a scratch database: download
 the URL through the SSRF guard (`images.download` → `netguard.safe_get`, the
 loopback server allowed as the configured evolink base URL, like the
 simulator), verify it (`images.inspect`), hash it, store the original and the
@@ -97,7 +97,7 @@ job = Job.objects.create(
 def app(n):
     image = Image.objects.create(job=job, index=n, upstream_url=URL)
     start = time.perf_counter()
-    pipeline._ingest_one(job, image)
+    pipeline._record(job, image, pipeline._fetch(image.upstream_url))
     took = time.perf_counter() - start
     image.refresh_from_db()
     events = list(job.events.values_list("message", flat=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from io import StringIO
 
 import pytest
@@ -174,3 +176,34 @@ def test_a_prompt_on_our_own_reference_url_is_sent_normalised(funded, alice, tea
     reference = "http://127.0.0.1:8000/p/tok/uploads/ab/abc.png"
     job = create(alice, team, prompt=f"{reference} a cat --fast --stylize 50")
     assert job.prompt == f"{reference} a cat --s 50"  # speed flag dropped, alias canonical
+
+
+def test_a_grids_four_images_are_fetched_side_by_side(sim, funded, alice, team, monkeypatch):
+    job = create(alice, team)
+    while job.status != "ingesting":
+        job = run_until_final_step(job)
+    real_download = pipeline.images.download
+    together = threading.Barrier(4, timeout=5)  # broken unless all four wait at once
+
+    def download(url, **kw):
+        together.wait()
+        return real_download(url, **kw)
+
+    monkeypatch.setattr(pipeline.images, "download", download)
+    pipeline.ingest(job.pk)
+    job.refresh_from_db()
+    assert job.status == "completed"
+    assert list(job.images.values_list("status", flat=True)) == ["stored"] * 4
+    assert_ledger_clean()
+
+
+def run_until_final_step(job):
+    """One step of the worker or the poller."""
+    if job.status == Job.Status.QUEUED:
+        pipeline.run_submit(job.pk)
+    elif job.status == Job.Status.RUNNING:
+        Job.objects.filter(pk=job.pk).update(next_poll_at=None)
+        pipeline.refresh(job.pk)
+        time.sleep(0.1)
+    job.refresh_from_db()
+    return job
