@@ -48,6 +48,19 @@ class JobQuerySet(models.QuerySet["Job"]):
             Q(private=False) | Q(user=user)
         )
 
+    def visible_in(self, membership: Membership) -> JobQuerySet:
+        """The jobs of a membership's team that its member may see: as
+        `visible_to(membership.user).filter(team=membership.team)`, without
+        asking the database again which teams the user is in."""
+        return self.filter(team_id=membership.team_id, deleted_at__isnull=True).filter(
+            Q(private=False) | Q(user_id=membership.user_id)
+        )
+
+    def with_ids(self, ids) -> JobQuerySet:
+        """These jobs, unordered: sorted by date, the database would walk all of
+        a team's jobs through the gallery index instead of looking the ids up."""
+        return self.filter(pk__in=ids).order_by()
+
     def in_flight(self) -> JobQuerySet:
         return self.filter(status__in=Job.IN_FLIGHT)
 
@@ -126,7 +139,8 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created", "-pk"]
         indexes = [
-            models.Index(fields=["team", "-created"], name="job_team_newest"),
+            # The gallery's order, ties included, so a page is read off the index.
+            models.Index(fields=["team", "-created", "-id"], name="job_team_newest_first"),
             models.Index(fields=["status", "next_poll_at"], name="job_poll_due"),
         ]
         constraints = [
@@ -160,6 +174,15 @@ class Job(models.Model):
     def prompt_text(self) -> str:
         """The prompt without its --parameters, for the card's headline."""
         return self.prompt.split(" --", 1)[0].strip()
+
+    @property
+    def card_images(self) -> list[Image]:
+        """Its images in order, for its gallery card: fetched with the job when
+        the gallery's query prefetched them into `fetched_images`, else now."""
+        try:
+            return self.fetched_images
+        except AttributeError:
+            return list(self.images.order_by("index"))
 
     @property
     def chips(self) -> list[str]:

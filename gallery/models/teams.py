@@ -59,7 +59,7 @@ class MembershipQuerySet(models.QuerySet["Membership"]):
     def for_user(self, user: settings.AUTH_USER_MODEL) -> MembershipQuerySet:
         if not user.is_authenticated:
             return self.none()
-        return self.filter(user=user, user__is_active=True).select_related("team")
+        return self.filter(user=user, user__is_active=True).select_related("team", "user")
 
 
 class Membership(models.Model):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
+from itertools import zip_longest
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -16,7 +17,7 @@ from django_htmx.http import trigger_client_event
 
 from gallery import ledger, pipeline, throttle
 from gallery.forms import CreateForm
-from gallery.models import Collection, Image, Job, Membership, Star
+from gallery.models import Collection, CreditAccount, Image, Job, Membership, Star
 from gallery.operations import OPERATIONS
 from gallery.quotes import preview
 from gallery.views.helpers import get_membership
@@ -26,15 +27,28 @@ SUBMITS_PER_MINUTE = 30  # per member; the in-flight cap bounds spend, this boun
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
 
 
+# What no card shows, left in the database: decoding it (JSON, dates) for 48
+# cards and their 192 images is a good part of the page's time. A template
+# that starts using one of these costs a query per card, which the query-count
+# tests catch.
+CARD_SKIPS = (
+    *("snapshot", "source_urls", "params", "prompt_raw", "client_request_id", "upstream_id"),
+    *("error_kind", "error_code", "submitted_at", "finished_at", "deadline", "next_poll_at"),
+    *("callback_token_hash", "user__password", "user__last_login", "user__date_joined"),
+)
+IMAGE_SKIPS = ("upstream_url", "original", "bytes", "sha256", "fetch_attempts", "created")
+
+
 def team_jobs(membership: Membership):
     """The team's jobs this user may see, with what a card shows, in two queries."""
     mine = Star.objects.filter(user=membership.user, job=OuterRef("pk"))
+    images = Image.objects.order_by("index").defer(*IMAGE_SKIPS)
     return (
-        Job.objects.visible_to(membership.user)
-        .filter(team=membership.team)
+        Job.objects.visible_in(membership)
         .select_related("user")
-        .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("index")))
+        .prefetch_related(Prefetch("images", queryset=images, to_attr="fetched_images"))
         .annotate(starred=Exists(mine))
+        .defer(*CARD_SKIPS)
     )
 
 
@@ -66,39 +80,96 @@ def filter_query(params) -> str:
 
 
 def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
+    if "balance" not in extra:
+        extra["balance"] = ledger.account_for(membership).balance
     return {
         "membership": membership,
         "team": membership.team,
         "jobs": jobs,
         "live": live_state(jobs),
-        "balance": ledger.account_for(membership).balance,
         "ratios": ASPECT_RATIOS,
         **extra,
     }
 
 
-def live_state(jobs: list[Job]) -> dict:
-    """What the page's one refresh request asks about: its in-flight cards and
-    the newest job it has, so teammates' new jobs can be added."""
+def _balance(membership: Membership) -> int:
+    """The balance that came with the membership (get_membership(…, "account")),
+    else a fresh read that also makes the member's account on a first visit."""
+    try:
+        return membership.account.balance
+    except CreditAccount.DoesNotExist:
+        return ledger.account_for(membership).balance
+
+
+def card_stamp(status: str, progress: int) -> str:
+    """What an in-flight card shows that can change, for the page to send back.
+    An ingesting card's images change under one status and progress: it has
+    no stamp, so it is always sent again."""
+    return "" if status == Job.Status.INGESTING else f"{status[:1]}{progress}"
+
+
+def live_state(jobs: list[Job], unchanged: dict[int, str] | None = None, *, drawn=True) -> dict:
+    """What the page's one refresh request asks about: its in-flight cards, each
+    with the stamp of what it shows, and the newest job it has, so teammates'
+    new jobs can be added. `unchanged` are in-flight cards the page already has.
+    Cards of `jobs` that this response does not draw may be older than the jobs:
+    they get no stamp, so the next refresh sends them."""
+    flying = dict(unchanged or {})
+    flying.update(
+        (j.pk, card_stamp(j.status, j.progress) if drawn else "") for j in jobs if not j.is_final
+    )
     return {
-        "ids": ",".join(str(j.pk) for j in jobs if not j.is_final),
+        "ids": ",".join(map(str, flying)),
+        "seen": ",".join(flying.values()),
         "after": max((j.pk for j in jobs), default=0),
-        "busy": any(not j.is_final for j in jobs),
+        "busy": bool(flying),
     }
+
+
+def shown_cards(params) -> dict[int, str]:
+    """The in-flight cards a page asks about, id → the stamp it drew each with
+    ("" if it sent none, as pages from before stamps do)."""
+    pairs = zip_longest(params.get("ids", "").split(","), params.get("seen", "").split(","))
+    return dict([(int(i), seen or "") for i, seen in pairs if i and i.isdecimal()][:PAGE_SIZE])
+
+
+def unchanged_cards(membership: Membership, shown: dict[int, str]) -> dict[int, str]:
+    """Of the cards the page shows (id → stamp), those whose job it may still
+    see and whose stamp still holds: one narrow query on the requested ids."""
+    if not any(shown.values()):
+        return {}
+    rows = (
+        Job.objects.visible_in(membership).with_ids(shown).values_list("pk", "status", "progress")
+    )
+    same = {pk for pk, status, progress in rows if shown[pk] == card_stamp(status, progress) != ""}
+    return {pk: stamp for pk, stamp in shown.items() if pk in same}  # in the page's order
+
+
+def newer_jobs(membership: Membership, params, after: int | None, shown) -> list[Job]:
+    """Jobs newer than the page's newest, under its filters, less those it has.
+    Usually there are none: a plain look at the team's jobs says so first."""
+    if after is None or not Job.objects.filter(team=membership.team, pk__gt=after).exists():
+        return []
+    jobs = apply_filters(team_jobs(membership), params, membership.user)
+    return list(jobs.filter(pk__gt=after).exclude(pk__in=shown)[:PAGE_SIZE])
 
 
 @require_GET
 def gallery(request: HttpRequest, slug: str) -> HttpResponse:
-    membership = get_membership(request, slug)
+    membership = get_membership(request, slug, "account")
     jobs = list(apply_filters(team_jobs(membership), request.GET, request.user)[:PAGE_SIZE])
     initial = {
         "client_request_id": uuid.uuid4().hex,
         "prompt": request.GET.get("prompt", "")[:8192],
     }
     form = CreateForm(initial=initial)
-    ctx = _page_context(membership, jobs, nav="gallery", form=form, check=None)
-    ctx.update(filters=request.GET, filter_qs=filter_query(request.GET), operations=OPERATIONS)
-    ctx["members"] = membership.team.memberships.select_related("user").order_by("user__username")
+    ctx = _page_context(
+        membership, jobs, nav="gallery", form=form, check=None, balance=_balance(membership)
+    )
+    filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
+    ctx.update(filters=filters, filter_qs=filter_query(request.GET), operations=OPERATIONS)
+    members = membership.team.memberships.order_by("user__username")
+    ctx["members"] = members.values_list("user__username", flat=True)
     return render(request, "gallery/index.html", ctx)
 
 
@@ -133,26 +204,26 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
     ctx["check"] = preview(form.to_request()) if job else None
     ctx["next_client_id"] = uuid.uuid4().hex  # the next Generate is a new job
     # The page's refresh request must now ask about the new job too.
-    ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]))
+    ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]), drawn=False)
     response = render(request, "gallery/index.html#created", ctx, status=200 if job else status)
     return trigger_client_event(response, "credits-changed") if job else response
 
 
 @require_GET
 def live(request: HttpRequest, slug: str) -> HttpResponse:
-    """One request per open page per interval, however many jobs are in flight."""
-    membership = get_membership(request, slug)
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:PAGE_SIZE]
-    after = int(request.GET["after"]) if request.GET.get("after", "").isdigit() else None
-    jobs = apply_filters(team_jobs(membership), request.GET, request.user)
-    changed = list(team_jobs(membership).filter(pk__in=ids)) if ids else []
-    new = (
-        list(jobs.filter(pk__gt=after).exclude(pk__in=ids)[:PAGE_SIZE]) if after is not None else []
-    )
-    everything = changed + new
-    state = live_state(everything)
+    """One request per open page per interval, however many jobs are in flight.
+    Only the cards whose job changed since the page drew them are sent again."""
+    membership = get_membership(request, slug, "account")
+    shown = shown_cards(request.GET)
+    ids = list(shown)
+    after = int(request.GET["after"]) if request.GET.get("after", "").isdecimal() else None
+    unchanged = unchanged_cards(membership, shown)
+    stale = [pk for pk in ids if pk not in unchanged]
+    changed = list(team_jobs(membership).with_ids(stale)) if stale else []
+    new = newer_jobs(membership, request.GET, after, shown)
+    state = live_state(changed + new, unchanged)
     state["after"] = max(after or 0, state["after"])
-    ctx = _page_context(membership, changed, new_jobs=new, live=state)
+    ctx = _page_context(membership, changed, new_jobs=new, live=state, balance=_balance(membership))
     ctx["filter_qs"] = filter_query(request.GET)
     return render(request, "gallery/index.html#live-update", ctx)
 
@@ -202,7 +273,7 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def cancel_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = get_membership(request, slug)
-    job = get_object_or_404(team_jobs(membership), pk=pk)
+    job = get_object_or_404(Job.objects.visible_in(membership), pk=pk)
     if job.user_id != request.user.pk and not membership.is_admin:
         raise PermissionDenied("Only the author or a team admin can cancel a job")
     if job.is_final:

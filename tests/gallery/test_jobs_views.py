@@ -150,7 +150,8 @@ def test_finished_cards_carry_no_trigger_and_the_page_polls_once(alice_client, a
     )
     html = alice_client.get("/t/acme/").content.decode()
     assert html.count('hx-trigger="every') == 1  # one live element polls; no card does
-    assert f'?ids={running.pk}&amp;after={running.pk}"' in html
+    # It asks about the running card, with what the card shows (running, 40 %).
+    assert f'?ids={running.pk}&amp;seen=r40&amp;after={running.pk}"' in html
     assert 'hx-trigger="every 2s"' in html
     assert 'value="40"' in html
     assert done.pk != running.pk
