@@ -108,25 +108,28 @@ for n in range(JOBS):
     time.sleep(SPACING)
 """
 
-# Runs inside `manage.py shell`: render the page's live fragment every 50 ms,
-# as the browser would ask for it, and note when each job's thumbnails are in it.
+# Runs inside `manage.py shell`: a browser tab on the gallery. It follows the
+# page's own refresh protocol (the #live element's URL, renewed by each
+# answer, with the stamps of the cards it has), asking every 50 ms rather than
+# every 2 s, and notes when each job's card first comes with thumbnails.
 WATCH = """
-import json, time
+import html, json, re, time
 from django.contrib.auth.models import User
 from django.test import Client
 from gallery.models import Job
+LIVE = re.compile(r'<div id="live"[^>]*hx-get="([^"]+)"')
+CARD = re.compile(r'<article[^>]*id="job-(\\d+)"(.*?)</article>', re.S)
 c = Client()
 c.force_login(User.objects.get(username="runner"))
+url = html.unescape(LIVE.search(c.get("/t/bench/").content.decode()).group(1))
 visible, deadline = {}, time.time() + 180
 while len(visible) < JOBS and time.time() < deadline:
-    ids = [i for i in Job.objects.values_list("pk", flat=True) if i not in visible]
-    html = c.get("/t/bench/live/", {"ids": ",".join(map(str, ids))}).content.decode()
+    answer = c.get(url).content.decode()
     now = time.time()
-    for i in ids:
-        if f'id="job-{i}"' in html:
-            card = html.split(f'id="job-{i}"', 1)[1].split("</article>", 1)[0]
-            if "<img" in card:
-                visible[i] = now
+    url = html.unescape(LIVE.search(answer).group(1))
+    for pk, card in CARD.findall(answer):
+        if "<img" in card:
+            visible.setdefault(int(pk), now)
     if Job.objects.filter(status="failed").exists():
         break
     time.sleep(0.05)
