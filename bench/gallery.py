@@ -238,11 +238,11 @@ def run(runs: int) -> dict:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def main() -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--sql", action="store_true", help="print the queries of each request")
-    args, _ = parser.parse_known_args()
+    args, _ = parser.parse_known_args(argv)
     result = run(args.runs)
     if args.sql:
         for name in ("gallery_sql", "refresh_sql"):

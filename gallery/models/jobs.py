@@ -93,6 +93,8 @@ class Job(models.Model):
 
     IN_FLIGHT = (Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.INGESTING)
     FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+    # A job has no Image rows until the provider says it completed.
+    BEFORE_IMAGES = (Status.QUEUED, Status.SUBMITTING, Status.RUNNING)
 
     team = models.ForeignKey(Team, models.PROTECT, related_name="jobs")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="jobs")
@@ -182,7 +184,10 @@ class Job(models.Model):
         try:
             return self.fetched_images
         except AttributeError:
-            return list(self.images.order_by("index"))
+            pass
+        if self.status in self.BEFORE_IMAGES:
+            return []
+        return list(self.images.order_by("index"))
 
     @property
     def chips(self) -> list[str]:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
@@ -39,17 +39,29 @@ CARD_SKIPS = (
 IMAGE_SKIPS = ("upstream_url", "original", "bytes", "sha256", "fetch_attempts", "created")
 
 
+def card_images() -> Prefetch:
+    images = Image.objects.order_by("index").defer(*IMAGE_SKIPS)
+    return Prefetch("images", queryset=images, to_attr="fetched_images")
+
+
 def team_jobs(membership: Membership):
     """The team's jobs this user may see, with what a card shows, in two queries."""
     mine = Star.objects.filter(user=membership.user, job=OuterRef("pk"))
-    images = Image.objects.order_by("index").defer(*IMAGE_SKIPS)
     return (
         Job.objects.visible_in(membership)
         .select_related("user")
-        .prefetch_related(Prefetch("images", queryset=images, to_attr="fetched_images"))
+        .prefetch_related(card_images())
         .annotate(starred=Exists(mine))
         .defer(*CARD_SKIPS)
     )
+
+
+def cards_of(membership: Membership, ids: list[int]) -> list[Job]:
+    """These in-flight jobs' cards. Their images are asked for only if one of
+    them can have any: usually the refresh sends running cards, which cannot."""
+    jobs = list(team_jobs(membership).prefetch_related(None).with_ids(ids))
+    prefetch_related_objects([j for j in jobs if j.status not in Job.BEFORE_IMAGES], card_images())
+    return jobs
 
 
 FILTERS = ("who", "starred", "op", "since", "until", "q")
@@ -219,7 +231,7 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     after = int(request.GET["after"]) if request.GET.get("after", "").isdecimal() else None
     unchanged = unchanged_cards(membership, shown)
     stale = [pk for pk in ids if pk not in unchanged]
-    changed = list(team_jobs(membership).with_ids(stale)) if stale else []
+    changed = cards_of(membership, stale) if stale else []
     new = newer_jobs(membership, request.GET, after, shown)
     state = live_state(changed + new, unchanged)
     state["after"] = max(after or 0, state["after"])
