@@ -56,7 +56,7 @@ from gallery import pipeline
 from gallery.models import CreditAccount, Membership
 from gallery.operations import Request
 m = Membership.objects.get(team__slug="bench", user__username="runner")
-CreditAccount.objects.filter(membership=m).update(max_in_flight=100000)
+CreditAccount.objects.filter(membership=m).update(max_in_flight=30000)  # a smallint on PostgreSQL
 ids = []
 for n in range(JOBS):
     prompt = f"bench job {n} [sim:hold]"

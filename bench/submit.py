@@ -49,7 +49,7 @@ for n in range(CLIENTS):
     user = User.objects.create(username=f"client{n}")
     m = Membership.objects.create(team=team, user=user)
     account = ledger.account_for(m)
-    account.max_in_flight = 1_000_000
+    account.max_in_flight = 30_000  # a smallint on PostgreSQL
     account.save(update_fields=["max_in_flight"])
     ledger.grant(account=account, amount=CREDITS, by=None, reason="bench")
     tokens.append(ApiToken.issue(m, "bench")[1])
