@@ -145,16 +145,28 @@ def shown_cards(params) -> dict[int, str]:
     return dict([(int(i), seen or "") for i, seen in pairs if i and i.isdecimal()][:PAGE_SIZE])
 
 
-def unchanged_cards(membership: Membership, shown: dict[int, str]) -> dict[int, str]:
+def unchanged_cards(
+    membership: Membership, shown: dict[int, str]
+) -> tuple[dict[int, str], dict[int, int]]:
     """Of the cards the page shows (id → stamp), those whose job it may still
-    see and whose stamp still holds: one narrow query on the requested ids."""
+    see and whose stamp still holds, with their stamps; and, apart, those
+    whose only change is the progress bar (id → progress): the page gets a new
+    bar for them, not a new card. One narrow query on the requested ids."""
     if not any(shown.values()):
-        return {}
+        return {}, {}
     rows = (
         Job.objects.visible_in(membership).with_ids(shown).values_list("pk", "status", "progress")
     )
-    same = {pk for pk, status, progress in rows if shown[pk] == card_stamp(status, progress) != ""}
-    return {pk: stamp for pk, stamp in shown.items() if pk in same}  # in the page's order
+    now = {pk: (status, progress) for pk, status, progress in rows}
+    same, moved = {}, {}
+    for pk, stamp in shown.items():  # in the page's order
+        status, progress = now.get(pk, ("", 0))
+        current = card_stamp(status, progress) if pk in now else ""
+        if stamp and current == stamp:
+            same[pk] = stamp
+        elif stamp and current and current[:1] == stamp[:1]:
+            same[pk], moved[pk] = current, progress
+    return same, moved
 
 
 def newer_jobs(membership: Membership, params, after: int | None, shown) -> list[Job]:
@@ -229,13 +241,15 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     shown = shown_cards(request.GET)
     ids = list(shown)
     after = int(request.GET["after"]) if request.GET.get("after", "").isdecimal() else None
-    unchanged = unchanged_cards(membership, shown)
+    unchanged, moved = unchanged_cards(membership, shown)
     stale = [pk for pk in ids if pk not in unchanged]
     changed = cards_of(membership, stale) if stale else []
     new = newer_jobs(membership, request.GET, after, shown)
     state = live_state(changed + new, unchanged)
     state["after"] = max(after or 0, state["after"])
-    ctx = _page_context(membership, changed, new_jobs=new, live=state, balance=_balance(membership))
+    balance = _balance(membership)
+    ctx = _page_context(membership, changed, new_jobs=new, live=state, balance=balance)
+    ctx["progressed"] = moved.items()
     ctx["filter_qs"] = filter_query(request.GET)
     return render(request, "gallery/index.html#live-update", ctx)
 
