@@ -54,6 +54,26 @@ def test_ctrl_c_stops_every_process_and_its_children(tmp_path):
     assert not alive(grandchild)
 
 
+def test_sigterm_goes_to_the_process_not_behind_it_to_its_children(tmp_path):
+    """A supervisor stops its own children; signalled directly they can hang
+    its shutdown (the django-q2 cluster does). Leftovers are killed after."""
+    marker = tmp_path / "child-got-sigterm"
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import pathlib, signal, sys, time\n"
+        f"mark = pathlib.Path({str(marker)!r})\n"
+        "signal.signal(signal.SIGTERM, lambda *_: (mark.touch(), sys.exit()))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = start(f"boss=sh -c '{sys.executable} {script} & wait'")
+    wait_for_line(proc, "boss | ready")
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=15)
+    assert "all processes stopped" in out
+    assert not marker.exists()
+
+
 def test_when_one_process_dies_the_others_are_stopped():
     proc = start("web=sleep 60", "worker=sh -c 'echo boom; exit 3'")
     out, _ = proc.communicate(timeout=15)
