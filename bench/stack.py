@@ -104,16 +104,22 @@ def processes(env: dict, *commands: list[str], log_dir: Path | None = None):
     try:
         yield procs
     finally:
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop(procs)
+
+
+def stop(procs: list[subprocess.Popen], grace: float = 15) -> None:
+    """SIGTERM to each process itself (a supervisor such as the django-q2
+    cluster stops its own children, and hangs if they are signalled behind
+    its back), then SIGKILL to whatever is left of each process group."""
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def manage(env: dict, *args: str, timeout: float = 600) -> str:

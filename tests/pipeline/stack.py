@@ -67,13 +67,15 @@ class Processes:
         self.procs.clear()
 
     def stop(self) -> None:
+        """SIGTERM to each process itself (the cluster stops its own children and
+        hangs if they are signalled too), then SIGKILL to what is left."""
         for proc in self.procs:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)
         for proc in self.procs:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            proc.wait()
         self.procs.clear()
