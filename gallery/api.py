@@ -350,10 +350,7 @@ def resolve_parent(membership: Membership, submission: Submission) -> Parent | N
         return None
     pk = job_pk(submission.task_id)
     job = (
-        Job.objects.visible_to(membership.user)
-        .filter(team=membership.team, pk=pk)
-        .select_related("team")
-        .first()
+        Job.objects.visible_in(membership).filter(pk=pk).select_related("team").first()
         if pk
         else None
     )

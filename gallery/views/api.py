@@ -244,10 +244,7 @@ def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
     membership = token.membership
     pk = api.job_pk(task_id)
     job = (
-        Job.objects.visible_to(membership.user)
-        .filter(team_id=membership.team_id, pk=pk)
-        .prefetch_related("images")
-        .first()
+        Job.objects.visible_in(membership).filter(pk=pk).prefetch_related("images").first()
         if pk
         else None
     )

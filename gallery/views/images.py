@@ -87,7 +87,7 @@ class BadInput(Exception):
 
 def team_images(membership: Membership) -> QuerySet[Image]:
     """Images of the team's jobs this user may see (not others' private or deleted ones)."""
-    jobs = Job.objects.visible_to(membership.user).filter(team=membership.team)
+    jobs = Job.objects.visible_in(membership)
     return Image.objects.filter(job__in=jobs).select_related("job", "job__user")
 
 
@@ -175,8 +175,7 @@ def children(membership: Membership, image: Image) -> list[Child]:
     if image.original:
         made_from |= Q(parent__isnull=True, source_urls__icontains=image.original.name)
     jobs = (
-        Job.objects.visible_to(membership.user)
-        .filter(team=membership.team)
+        Job.objects.visible_in(membership)
         .filter(made_from)
         .select_related("user")
         .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("index")))
