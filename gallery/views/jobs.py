@@ -92,13 +92,12 @@ def filter_query(params) -> str:
 
 
 def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
-    if "balance" not in extra:
-        extra["balance"] = ledger.account_for(membership).balance
     return {
         "membership": membership,
         "team": membership.team,
         "jobs": jobs,
         "live": live_state(jobs),
+        "balance": _balance(membership),
         "ratios": ASPECT_RATIOS,
         **extra,
     }
@@ -187,9 +186,7 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
         "prompt": request.GET.get("prompt", "")[:8192],
     }
     form = CreateForm(initial=initial)
-    ctx = _page_context(
-        membership, jobs, nav="gallery", form=form, check=None, balance=_balance(membership)
-    )
+    ctx = _page_context(membership, jobs, nav="gallery", form=form, check=None)
     filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
     ctx.update(filters=filters, filter_qs=filter_query(request.GET), operations=OPERATIONS)
     members = membership.team.memberships.order_by("user__username")
@@ -247,8 +244,7 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     new = newer_jobs(membership, request.GET, after, shown)
     state = live_state(changed + new, unchanged)
     state["after"] = max(after or 0, state["after"])
-    balance = _balance(membership)
-    ctx = _page_context(membership, changed, new_jobs=new, live=state, balance=balance)
+    ctx = _page_context(membership, changed, new_jobs=new, live=state)
     ctx["progressed"] = moved.items()
     ctx["filter_qs"] = filter_query(request.GET)
     return render(request, "gallery/index.html#live-update", ctx)
