@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from io import StringIO
 
 import pytest
@@ -14,7 +13,7 @@ from PIL import Image as PILImage
 from gallery import pipeline
 from gallery.models import CreditAccount, Job, Membership
 from gallery.operations import Request
-from tests.pipeline.conftest import control, run_until_final
+from tests.pipeline.conftest import control, run_until, run_until_final
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 
@@ -179,9 +178,7 @@ def test_a_prompt_on_our_own_reference_url_is_sent_normalised(funded, alice, tea
 
 
 def test_a_grids_four_images_are_fetched_side_by_side(sim, funded, alice, team, monkeypatch):
-    job = create(alice, team)
-    while job.status != "ingesting":
-        job = run_until_final_step(job)
+    job = run_until(create(alice, team), [Job.Status.INGESTING])
     real_download = pipeline.images.download
     together = threading.Barrier(4, timeout=5)  # broken unless all four wait at once
 
@@ -195,15 +192,3 @@ def test_a_grids_four_images_are_fetched_side_by_side(sim, funded, alice, team, 
     assert job.status == "completed"
     assert list(job.images.values_list("status", flat=True)) == ["stored"] * 4
     assert_ledger_clean()
-
-
-def run_until_final_step(job):
-    """One step of the worker or the poller."""
-    if job.status == Job.Status.QUEUED:
-        pipeline.run_submit(job.pk)
-    elif job.status == Job.Status.RUNNING:
-        Job.objects.filter(pk=job.pk).update(next_poll_at=None)
-        pipeline.refresh(job.pk)
-        time.sleep(0.1)
-    job.refresh_from_db()
-    return job
