@@ -17,6 +17,7 @@ from gallery.models import (
     ShareLink,
     Star,
     Team,
+    ThrottleCounter,
 )
 
 
@@ -28,7 +29,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "created"]
+    list_display = ["name", "slug", "time_zone", "created"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -223,3 +224,14 @@ class ShareLinkAdmin(admin.ModelAdmin):
     list_display = ["image", "created_by", "created", "revoked_at"]
     readonly_fields = ["slug", "created"]
     raw_id_fields = ["image"]
+
+
+@admin.register(ThrottleCounter)
+class ThrottleCounterAdmin(admin.ModelAdmin):
+    # Deleting a row lifts a lockout early; the counts themselves are not edited.
+    list_display = ["key", "count", "expires_at"]
+    search_fields = ["key"]
+    readonly_fields = ["key", "count", "expires_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

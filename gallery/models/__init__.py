@@ -5,6 +5,7 @@ from gallery.models.jobs import Image, Job, JobEvent
 from gallery.models.organise import Collection, CollectionItem, ShareLink, Star
 from gallery.models.prices import Price, PriceStatus
 from gallery.models.teams import Invite, Membership, Role, Team, token_hash
+from gallery.models.throttle import ThrottleCounter
 from gallery.models.tokens import ApiTask, ApiToken
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ShareLink",
     "Star",
     "Team",
+    "ThrottleCounter",
     "month_start",
     "token_hash",
 ]

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+
+
+def validate_time_zone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+        raise ValidationError(f"{name!r} is not a known time zone, such as Europe/Berlin") from e
 
 
 def token_hash(token: str) -> str:
@@ -27,6 +36,12 @@ class Team(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     monthly_limit = models.BigIntegerField(
         null=True, blank=True, help_text="Most credits the whole team may spend in a month"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Where the team's months and weeks begin and end (an IANA name)",
     )
     created = models.DateTimeField(default=timezone.now)
 
