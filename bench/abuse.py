@@ -26,7 +26,6 @@ from pathlib import Path
 
 import httpx
 from stack import (
-    PY,
     ROOT,
     free_port,
     manage,
@@ -279,7 +278,7 @@ def concurrent_signins(ctx: Context) -> tuple[bool, str]:
         return person.http.post("/accounts/login/", data=data).text
 
     with ThreadPoolExecutor(40) as pool:
-        answers = list(pool.map(attempt, zip(people, pages)))
+        answers = list(pool.map(attempt, zip(people, pages, strict=True)))
     checked = sum("Too many" not in text for text in answers)
     return checked <= 10, f"{checked} of 40 checked against the password"
 
