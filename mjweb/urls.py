@@ -22,3 +22,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("gallery.urls")),
 ]
+
+handler400 = "gallery.views.errors.bad_request"
+handler403 = "gallery.views.errors.permission_denied"
+handler404 = "gallery.views.errors.page_not_found"
+handler500 = "gallery.views.errors.server_error"
