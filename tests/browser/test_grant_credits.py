@@ -26,7 +26,7 @@ def sign_in(page: Page, base: str, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_label(f"Account menu for {username}")).to_be_visible()
+    expect(page.locator("summary", has_text=f"{username}, account menu")).to_be_visible()
 
 
 def assert_no_sideways_scroll(page: Page) -> None:

@@ -60,7 +60,7 @@ def test_star_search_collect_and_share(page: Page, live_server, alice, bob, team
     expect(page.locator("article.job-card")).to_contain_text("a lighthouse at dusk")
 
     page.goto(f"{live_server.url}/t/acme/jobs/{lighthouse.pk}/")
-    page.get_by_role("button", name="Share image 1").click()
+    page.get_by_role("button", name="Share publicly image 1").click()
     link = page.get_by_label("Public link to image 1").input_value()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "job-shared-desktop.png", full_page=True)
