@@ -56,5 +56,7 @@ def violations(page: Page) -> list[dict]:
 
 def assert_accessible(page: Page, where: str = "") -> None:
     problems = violations(page)
-    report = "\n".join(f"  {v['id']} ({v['impact']}): {v['help']} at {v['nodes']}" for v in problems)
+    report = "\n".join(
+        f"  {v['id']} ({v['impact']}): {v['help']} at {v['nodes']}" for v in problems
+    )
     assert not problems, f"axe found on {where or page.url}:\n{report}"
