@@ -277,3 +277,22 @@ def test_the_gallery_page_costs_the_same_queries_for_1_and_50_jobs(alice_client,
         make_finished_job(bob if n % 2 else alice, team)
     assert count() == one
     assert one <= 12, f"{one} queries"
+
+
+def test_a_filter_that_matches_nothing_says_so_and_offers_to_clear_it(alice_client, alice, team):
+    make_finished_job(alice, team)
+    html = alice_client.get("/t/acme/?q=no-such-prompt-anywhere").content.decode()
+    assert "No job matches these filters" in html
+    assert "No images yet" not in html
+    assert 'href="/t/acme/">Clear filters</a>' in html
+
+
+def test_a_private_job_carries_a_badge_on_its_card(alice_client, alice, team):
+    mine = make_finished_job(alice, team)
+    shared = make_finished_job(alice, team)
+    Job.objects.filter(pk=mine.pk).update(private=True)
+    html = alice_client.get("/t/acme/").content.decode()
+    card = html.split(f'id="job-{mine.pk}"', 1)[1].split("</article>", 1)[0]
+    other = html.split(f'id="job-{shared.pk}"', 1)[1].split("</article>", 1)[0]
+    assert ">Private</p>" in card
+    assert ">Private</p>" not in other
