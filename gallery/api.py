@@ -303,8 +303,10 @@ def check_callback_url(url: str | None) -> None:
     """evolink's rules for `callback_url` (providers.md §2.3): https, at most
     2048 characters, not a private or local address. Judged here without DNS;
     the delivery (`gallery.api_callbacks`) resolves the name and checks every
-    address again. A loopback upstream the operator configured (the
-    simulator) is the only exception, so the demo and tests can receive."""
+    address again. The only exception is a path under the base URL of a
+    loopback upstream the operator configured (the simulator's /evolink/…),
+    so the demo and tests can receive; never the rest of its origin, where
+    the simulator's control API lives (`netguard.callback_allowance`)."""
     if url is None:
         return
     if len(url) > MAX_CALLBACK_URL:
@@ -317,11 +319,8 @@ def check_callback_url(url: str | None) -> None:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
         raise invalid("callback_url is not a valid URL", "callback_url", Code.INVALID_URL) from None
-    if parsed.scheme in netguard.DEFAULT_PORTS and parsed.host:
-        host, port = parsed.host.lower(), parsed.port or netguard.DEFAULT_PORTS[parsed.scheme]
-        origin = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if origin in netguard.allowed_upstreams() and not parsed.userinfo:
-            return
+    if netguard.callback_allowance(url):
+        return
     if parsed.scheme != "https" or parsed.userinfo:
         raise invalid(
             "callback_url must be an https:// URL without a user name or password",

@@ -382,10 +382,13 @@ def test_deliver_really_posts_to_the_configured_loopback_upstream(alice, team, s
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        settings.PROVIDERS = {**settings.PROVIDERS, "evolink": {"base_url": base, "api_key": "k"}}
+        settings.PROVIDERS = {
+            **settings.PROVIDERS,
+            "evolink": {"base_url": f"{base}/evolink", "api_key": "k"},
+        }
         fund(alice, team)
         api = Api(issue(alice, team))
-        created = api.create({**GENERATE, "callback_url": f"{base}/hook"}).json()
+        created = api.create({**GENERATE, "callback_url": f"{base}/evolink/hook"}).json()
         Job.objects.update(status=Job.Status.FAILED, error_kind="unavailable", credits_charged=0)
         Receiver.received.clear()
         api_callbacks.deliver(int(created["id"].rsplit("-", 1)[1]))
@@ -394,7 +397,7 @@ def test_deliver_really_posts_to_the_configured_loopback_upstream(alice, team, s
         server.server_close()
     ((path, kind, raw),) = Receiver.received
     body = json.loads(raw)
-    assert (path, kind) == ("/hook", "application/json")
+    assert (path, kind) == ("/evolink/hook", "application/json")
     assert (body["id"], body["status"]) == (created["id"], "failed")
     assert body["error"]["code"] == "service_unavailable"
     assert ApiTask.objects.get().callback_state == "delivered"
