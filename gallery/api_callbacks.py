@@ -64,7 +64,12 @@ def deliver(job_id: int) -> None:
     if task is None or not task.job.is_final or not _claim(task):
         return
     job = task.job
-    body = api.task_body(job, lambda image: api.file_url(settings.MJWEB_PUBLIC_URL, image))
+    # Result URLs signed for the token that made the task, as a read with it
+    # would get them; a task whose token is gone gets URLs that do not open.
+    token_pk = task.token_id or 0
+    body = api.task_body(
+        job, lambda image: api.file_url(settings.MJWEB_PUBLIC_URL, image, token_pk)
+    )
     allow = netguard.callback_allowance(task.callback_url)
     status: int | None = None
     error = ""
