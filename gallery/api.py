@@ -22,15 +22,15 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 
-from gallery import netguard, operations, pipeline
-from gallery.models import Image, Job, Membership
+from gallery import netguard, operations, pipeline, public_urls
+from gallery.models import ApiToken, Image, Job, Membership
 from gallery.prompt import Code, Issue, check_url
 
 # --- task ids -------------------------------------------------------------------------
@@ -63,6 +63,7 @@ ERROR_TYPES: Mapping[str, str] = {
     "model_access_denied": "invalid_request_error",
     "task_not_found": "invalid_request_error",
     "not_found": "invalid_request_error",
+    "url_expired": "invalid_request_error",
     "method_not_allowed": "invalid_request_error",
     "rate_limit_exceeded": "rate_limit_error",
     "internal_error": "api_error",
@@ -74,6 +75,7 @@ ERROR_STATUS: Mapping[str, int] = {
     "model_access_denied": 403,
     "task_not_found": 404,
     "not_found": 404,
+    "url_expired": 410,
     "method_not_allowed": 405,
     "rate_limit_exceeded": 429,
     "internal_error": 500,
@@ -303,8 +305,10 @@ def check_callback_url(url: str | None) -> None:
     """evolink's rules for `callback_url` (providers.md §2.3): https, at most
     2048 characters, not a private or local address. Judged here without DNS;
     the delivery (`gallery.api_callbacks`) resolves the name and checks every
-    address again. A loopback upstream the operator configured (the
-    simulator) is the only exception, so the demo and tests can receive."""
+    address again. The only exception is a path under the base URL of a
+    loopback upstream the operator configured (the simulator's /evolink/…),
+    so the demo and tests can receive; never the rest of its origin, where
+    the simulator's control API lives (`netguard.callback_allowance`)."""
     if url is None:
         return
     if len(url) > MAX_CALLBACK_URL:
@@ -317,11 +321,8 @@ def check_callback_url(url: str | None) -> None:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
         raise invalid("callback_url is not a valid URL", "callback_url", Code.INVALID_URL) from None
-    if parsed.scheme in netguard.DEFAULT_PORTS and parsed.host:
-        host, port = parsed.host.lower(), parsed.port or netguard.DEFAULT_PORTS[parsed.scheme]
-        origin = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if origin in netguard.allowed_upstreams() and not parsed.userinfo:
-            return
+    if netguard.callback_allowance(url):
+        return
     if parsed.scheme != "https" or parsed.userinfo:
         raise invalid(
             "callback_url must be an https:// URL without a user name or password",
@@ -457,7 +458,7 @@ def task_error(job: Job) -> dict[str, str] | None:
 def task_body(job: Job, file_url: Callable[[Image], str]) -> dict[str, Any]:
     """evolink's task object for `job`: the create answer, the poll answer and
     the callback body are all this. `results` lists mjweb's own copies of the
-    images (`file_url`), which do not expire, in grid order."""
+    images (`file_url`: short-lived, made afresh for each answer), in grid order."""
     estimate = (job.snapshot or {}).get("estimated_seconds") or DEFAULT_ESTIMATE_SECONDS
     completed = job.status == Job.Status.COMPLETED
     results = []
@@ -492,33 +493,70 @@ def task_body(job: Job, file_url: Callable[[Image], str]) -> dict[str, Any]:
 
 # Result URLs are capabilities, as evolink's CDN links are: a plain GET with no
 # header fetches them, so a script that downloads `results` works unchanged.
-# Unlike evolink's they never expire; they cannot be forged (HMAC with
-# SECRET_KEY) and stop working when the image's job is deleted.
+# They are short-lived: the name signs the image, the token that read the task
+# and the time it was read (`public_urls.stamp`, the helper the upstream's
+# reference links use, under a salt of its own), and reading the task again
+# hands out fresh ones. Until it expires a URL opens only while that token is
+# active and its owner may still see the job: deleting the job, making it
+# private (for a teammate's token) or revoking the token cuts it at once.
 _FILES_SALT = "gallery.api.files"
-_FILE_NAME = re.compile(r"([1-9][0-9]{0,17})\.([A-Za-z0-9_-]{20,100})(\.[a-z0-9]{1,5})?")
+_FILE_NAME = re.compile(
+    r"(?P<image>[1-9][0-9]{0,17})\.(?P<token>[1-9][0-9]{0,17})"
+    r"\.(?P<stamp>[0-9A-Za-z]{1,12}\.[A-Za-z0-9_-]{20,100})(?:\.[a-z0-9]{1,5})?"
+)
 
 
-def _signer() -> signing.Signer:
-    return signing.Signer(salt=_FILES_SALT, sep=".")
+def file_url_seconds() -> int:
+    return settings.MJWEB_API_FILE_URL_SECONDS
 
 
-def file_name(image: Image) -> str:
-    """The last path segment of an image's API URL: "<pk>.<signature>.<ext>"."""
+def file_name(image: Image, token_pk: int, now: datetime | None = None) -> str:
+    """The last path segment of an image's API URL for this token:
+    "<image>.<token>.<timestamp>.<signature>.<ext>"."""
     ext = image.original.name.rpartition(".")[2].lower() if "." in image.original.name else "png"
-    return f"{_signer().sign(str(image.pk))}.{ext}"
+    value = f"{image.pk}.{token_pk}"
+    return f"{value}.{public_urls.stamp(value, salt=_FILES_SALT, now=now)}.{ext}"
 
 
-def file_url(base_url: str, image: Image) -> str:
-    """An image's permanent API URL under `base_url` (the site as the client sees it)."""
-    return base_url.rstrip("/") + reverse("api-file", args=[file_name(image)])
+def file_url(base_url: str, image: Image, token_pk: int, now: datetime | None = None) -> str:
+    """An image's API URL under `base_url` (the site as the client sees it),
+    valid for `file_url_seconds()` from `now` for the token `token_pk`."""
+    return base_url.rstrip("/") + reverse("api-file", args=[file_name(image, token_pk, now)])
 
 
-def image_pk_from(name: str) -> int | None:
-    """The image number of a genuine file name, or None (forged, mangled)."""
+def file_image(name: str, now: datetime | None = None) -> Image:
+    """The stored image a result URL's name opens now; ApiError when forged or
+    mangled (404), expired (410), or no longer for its token's owner to see (404)."""
+    image_pk, token_pk = _verified_file_name(name, now)
+    token = (
+        ApiToken.objects.active(now).select_related("membership__user").filter(pk=token_pk).first()
+    )
+    image = None
+    if token is not None and token.membership.user.is_active:
+        visible = Job.objects.visible_in(token.membership)
+        image = (
+            Image.objects.filter(pk=image_pk, status=Image.Status.STORED, job__in=visible)
+            .exclude(original="")
+            .first()
+        )
+    if image is None:
+        raise ApiError("not_found", "No such file")
+    return image
+
+
+def _verified_file_name(name: str, now: datetime | None) -> tuple[int, int]:
+    """The image and token numbers a genuine, unexpired file name carries."""
     match = _FILE_NAME.fullmatch(name)
-    if not match:
-        return None
-    try:
-        return int(_signer().unsign(f"{match.group(1)}.{match.group(2)}"))
-    except signing.BadSignature:
-        return None
+    if match is None:
+        raise ApiError("not_found", "No such file")
+    value = f"{match['image']}.{match['token']}"
+    age = public_urls.stamp_age(value, match["stamp"], salt=_FILES_SALT, now=now)
+    if age is None:
+        raise ApiError("not_found", "No such file")
+    if age > file_url_seconds():
+        raise ApiError(
+            "url_expired",
+            "This file URL has expired; read the task again (GET /api/v1/tasks/{id}) "
+            "for fresh result URLs",
+        )
+    return int(match["image"]), int(match["token"])

@@ -8,9 +8,10 @@ module does the same for tasks created through mjweb's team API.
 
 The URL is the client's, so it goes through the SSRF guard on every attempt
 (`netguard.safe_post_json`: https only, the name resolved once and every
-address checked, no redirects followed). The only exception is a loopback
-upstream the operator configured (`netguard.allowed_upstreams()`, the
-simulator in `make run` and in tests).
+address checked, no redirects followed). The only exception is a path under
+the base URL of a loopback upstream the operator configured
+(`netguard.callback_allowance()`: the simulator's dialect paths in `make run`
+and in tests, never its control API).
 """
 
 from __future__ import annotations
@@ -63,8 +64,13 @@ def deliver(job_id: int) -> None:
     if task is None or not task.job.is_final or not _claim(task):
         return
     job = task.job
-    body = api.task_body(job, lambda image: api.file_url(settings.MJWEB_PUBLIC_URL, image))
-    allow = netguard.allowed_upstreams()
+    # Result URLs signed for the token that made the task, as a read with it
+    # would get them; a task whose token is gone gets URLs that do not open.
+    token_pk = task.token_id or 0
+    body = api.task_body(
+        job, lambda image: api.file_url(settings.MJWEB_PUBLIC_URL, image, token_pk)
+    )
+    allow = netguard.callback_allowance(task.callback_url)
     status: int | None = None
     error = ""
     attempts = 0

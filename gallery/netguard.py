@@ -16,7 +16,9 @@ real name. Nothing on this path resolves a name a second time.
 
 `allow` lists host:port pairs an operator has configured, such as the
 simulator at 127.0.0.1:8801 (`allowed_upstreams()`); they skip the address
-check and, for callbacks, the https rule. Nothing else can.
+check and, for callbacks, the https rule. Nothing else can. A callback gets
+the allowance only for a path under a configured base URL's path
+(`callback_allowance()`), never for the whole origin.
 
 URLs only handed to an upstream (never fetched here) are checked without DNS
 by `gallery.prompt.check_url`; this module is for what the server fetches.
@@ -252,16 +254,12 @@ def resolve_public(host: str, port: int, *, allow: Iterable[str] = ()) -> list[I
     return addresses
 
 
-def allowed_upstreams() -> set[str]:
-    """host:port of every configured provider base URL on a loopback address.
-
-    So a simulator configured as the upstream (`make run`: 127.0.0.1:8801) can
-    be fetched from; a LAN or public upstream gains nothing here. Read from
-    Django settings now, not at import.
-    """
+def _loopback_upstreams() -> list[httpx.URL]:
+    """Every configured provider base URL on a loopback address, parsed.
+    Read from Django settings now, not at import."""
     from django.conf import settings
 
-    keys: set[str] = set()
+    found: list[httpx.URL] = []
     for conf in getattr(settings, "PROVIDERS", {}).values():
         base = conf.get("base_url") or conf.get("BASE_URL") or ""
         try:
@@ -273,8 +271,55 @@ def allowed_upstreams() -> set[str]:
         host = url.raw_host.decode("ascii")
         literal = _ip_literal(host)
         if host == "localhost" or (literal is not None and literal.is_loopback):
-            keys.add(_origin_key(host, url.port or DEFAULT_PORTS[url.scheme]))
-    return keys
+            found.append(url)
+    return found
+
+
+def _url_origin(url: httpx.URL) -> str:
+    return _origin_key(url.raw_host.decode("ascii"), url.port or DEFAULT_PORTS[url.scheme])
+
+
+def allowed_upstreams() -> set[str]:
+    """host:port of every configured provider base URL on a loopback address.
+
+    So a simulator configured as the upstream (`make run`: 127.0.0.1:8801) can
+    be fetched from (its result images live at /files/…, outside the base
+    URL's path); a LAN or public upstream gains nothing here.
+    """
+    return {_url_origin(url) for url in _loopback_upstreams()}
+
+
+# Path characters that could make one path read as another on the far side:
+# escapes ("%2e%2e", "%2f"), backslashes, and empty segments ("//_sim").
+_AMBIGUOUS_PATH = re.compile(r"%|\\|//")
+
+
+def callback_allowance(url: str) -> frozenset[str]:
+    """The `allow` a POST of a callback to `url` may use: the origin of a
+    configured loopback upstream when `url` lies under that base URL's path
+    (the simulator's dialect path, e.g. http://127.0.0.1:8801/evolink/…),
+    else nothing, and the URL faces the ordinary rules.
+
+    Never the whole origin: the simulator's control API (/_sim/…) answers on
+    the same one, and a callback there would rewrite its keys and faults. A
+    base URL at the root of its origin therefore grants nothing. The path is
+    judged as httpx will send it (dot segments already removed).
+    """
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return frozenset()
+    if parsed.scheme not in DEFAULT_PORTS or not parsed.raw_host or parsed.userinfo:
+        return frozenset()
+    path = parsed.raw_path.split(b"?", 1)[0].decode("ascii", "replace")
+    if _AMBIGUOUS_PATH.search(path):
+        return frozenset()
+    origin = _url_origin(parsed)
+    for base in _loopback_upstreams():
+        prefix = base.raw_path.split(b"?", 1)[0].decode("ascii", "replace").rstrip("/")
+        if prefix and _url_origin(base) == origin and path.startswith(prefix + "/"):
+            return frozenset({origin})
+    return frozenset()
 
 
 # --- connecting --------------------------------------------------------------------

@@ -242,8 +242,10 @@ def _schemas() -> dict[str, Any]:
                     "maxItems": 4,
                     "items": {"type": "string", "format": "uri"},
                     "description": "mjweb's own copies of the images, in grid order, once "
-                    "completed. They do not expire, and a plain GET fetches them: keep the URLs "
-                    "private. Moderation can leave fewer than four.",
+                    "completed. A plain GET fetches them, so keep the URLs private. They are "
+                    "short-lived (MJWEB_API_FILE_URL_SECONDS, an hour by default; then 410 "
+                    "url_expired): read the task again for fresh ones. Moderation can leave "
+                    "fewer than four.",
                 },
                 "error": {"anyOf": [{"type": "null"}, _ref("TaskError")]},
                 "usage": _ref("Usage"),
@@ -405,7 +407,9 @@ _ERROR_WHEN: dict[str, str] = {
     "model_access_denied": "The token's owner is a viewer in this team: viewers cannot generate.",
     "task_not_found": "No such task in the token's team (another team's tasks are not found "
     "either).",
-    "not_found": "No such endpoint or file.",
+    "not_found": "No such endpoint or file, or a file URL whose job was deleted, made private "
+    "or whose token was revoked.",
+    "url_expired": "The file URL's time is up; read the task again for fresh result URLs.",
     "method_not_allowed": "Wrong HTTP method.",
     "rate_limit_exceeded": "Too many requests for this token in the window, or too many of "
     "your tasks in flight. Wait Retry-After seconds.",
@@ -494,7 +498,7 @@ def _task_example(status: str = "completed", **changes: Any) -> dict[str, Any]:
     }
     if status == "completed":
         example["results"] = [
-            f"https://mjweb.example.org/api/v1/files/{n}.SIGNATURE.png"
+            f"https://mjweb.example.org/api/v1/files/{n}.7.1kX3aB.SIGNATURE.png"
             for n in (101, 102, 103, 104)
         ]
         example["usage"] = {**example["usage"], "credits_charged": 80}
@@ -673,9 +677,10 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getTask",
                 "summary": "Read a task",
-                "description": "Status, progress, results (mjweb's own image URLs, which do "
-                "not expire), error and usage. Any task of the token's team that its owner can "
-                "see in the gallery, including ones made on the web.",
+                "description": "Status, progress, results (mjweb's own image URLs, signed "
+                "afresh for this token on every read and short-lived), error and usage. Any "
+                "task of the token's team that its owner can see in the gallery, including ones "
+                "made on the web.",
                 "security": bearer,
                 "parameters": [
                     {
@@ -734,8 +739,12 @@ def _paths() -> dict[str, Any]:
                 "operationId": "getResultFile",
                 "summary": "A result image",
                 "description": "The URLs in a task's results. The signed name is the "
-                "credential (no header needed, as with evolink's CDN links); it never expires "
-                "and stops working when the job is deleted.",
+                "credential (no header needed, as with evolink's CDN links). It covers the "
+                "image, the token that read the task and the time of reading: it opens for "
+                "MJWEB_API_FILE_URL_SECONDS (an hour by default), then answers 410 "
+                "url_expired; read the task again for fresh URLs. Before that it answers 404 "
+                "once the job is deleted, the token is revoked, or the token's owner may no "
+                "longer see the job (a teammate's job made private).",
                 "security": [],
                 "parameters": [
                     {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -748,7 +757,7 @@ def _paths() -> dict[str, Any]:
                             for kind in ("image/png", "image/jpeg", "image/webp")
                         },
                     },
-                    **_errors("not_found", "internal_error"),
+                    **_errors("not_found", "url_expired", "internal_error"),
                 },
             }
         },

@@ -12,34 +12,63 @@ enough for a job that waits for a free provider slot, and then dies. The
 path ends with the file's real name, extension included, because the
 upstream's prompt checker only accepts image URLs ending in .png/.jpg/.webp/.gif.
 
-Pure apart from settings and URL reversing: no models, no storage.
+The signing itself (`stamp`, `stamp_age`) is shared with the team API's
+result-file URLs. Pure apart from settings, the clock and URL reversing: no
+models, no storage.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
 MAX_AGE = timedelta(hours=24)
 _SALT = "gallery.public_urls"
-# The signer's separator joins name, timestamp and signature. "." is not in
+# The signer's separator joins value, timestamp and signature. "." is not in
 # the signature's base64 alphabet, so "<timestamp>.<signature>" is one safe
-# path segment; the name may contain dots too, as unsign() splits from the right.
+# path segment; the value may contain dots too, as unsign() splits from the right.
 _SEP = "."
 
 
-def _signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=_SALT, sep=_SEP)
+# --- the one signing helper ----------------------------------------------------------
+#
+# Every expiring URL mjweb hands out (these, and the team API's result files in
+# gallery.api) is "<value>.<timestamp>.<signature>" as Django's TimestampSigner
+# writes it, so links made before this helper existed still verify. The clock is
+# `timezone.now()`, read here and nowhere else, so a test can move it.
+
+
+def stamp(value: str, *, salt: str = _SALT, now: datetime | None = None) -> str:
+    """ "<timestamp>.<signature>" over `value` and the time of signing (SECRET_KEY, `salt`)."""
+    signed_at = signing.b62_encode(int((now or timezone.now()).timestamp()))
+    signer = signing.Signer(salt=salt, sep=_SEP)
+    return signer.sign(f"{value}{_SEP}{signed_at}")[len(value) + len(_SEP) :]
+
+
+def stamp_age(
+    value: str, token: str, *, salt: str = _SALT, now: datetime | None = None
+) -> int | None:
+    """Seconds since `token` was made for `value`, or None when it is forged,
+    altered, made for another value or under another salt."""
+    try:
+        signing.Signer(salt=salt, sep=_SEP).unsign(f"{value}{_SEP}{token}")
+        signed_at = signing.b62_decode(token.split(_SEP, 1)[0])
+    except (signing.BadSignature, ValueError):
+        return None
+    return int((now or timezone.now()).timestamp()) - signed_at
+
+
+# --- reference images the upstream fetches ---------------------------------------------
 
 
 def sign(name: str) -> str:
     """The token for `name`: "<timestamp>.<signature>"."""
-    return _signer().sign(name)[len(name) + len(_SEP) :]
+    return stamp(name)
 
 
 def signed_url(image_name: str) -> str:
@@ -51,12 +80,10 @@ def signed_url(image_name: str) -> str:
 def seconds_left(token: str, name: str) -> int | None:
     """How long the link stays valid, or None when the token is forged,
     altered, made for another name, or expired."""
-    try:
-        _signer().unsign(f"{name}{_SEP}{token}", max_age=MAX_AGE)
-        signed_at = signing.b62_decode(token.split(_SEP, 1)[0])
-    except (signing.BadSignature, ValueError):
+    age = stamp_age(name, token)
+    if age is None or age > MAX_AGE.total_seconds():
         return None
-    return max(0, int(MAX_AGE.total_seconds() - (time.time() - signed_at)))
+    return min(int(MAX_AGE.total_seconds()), int(MAX_AGE.total_seconds()) - age)
 
 
 def name_from_url(url: str) -> str | None:

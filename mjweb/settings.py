@@ -196,6 +196,8 @@ MJWEB_PROVIDER_CONCURRENCY = env_int("MJWEB_PROVIDER_CONCURRENCY", 10, minimum=1
 # Team API requests per token per window (seconds), counted in the shared cache.
 MJWEB_API_RATE_LIMIT = env_int("MJWEB_API_RATE_LIMIT", 120, minimum=1)
 MJWEB_API_RATE_WINDOW = env_int("MJWEB_API_RATE_WINDOW", 60, minimum=1)
+# How long a result-file URL from the team API opens; reading the task renews it.
+MJWEB_API_FILE_URL_SECONDS = env_int("MJWEB_API_FILE_URL_SECONDS", 3600, minimum=60)
 
 # The upstream aggregators. Base URLs default to the real hosts; `make run`
 # points all three at the simulator, which serves each under its own prefix.

@@ -16,14 +16,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from gallery.models.teams import Membership, Team
+
+if TYPE_CHECKING:
+    from gallery.models.organise import ShareLink
 
 # The upstream gives up on a task after about 20 minutes (providers.md §2.1);
 # past this the reaper reads the task one last time and settles it.
@@ -225,6 +228,22 @@ class Job(models.Model):
             Job.objects.filter(pk=self.pk, deleted_at__isnull=False).update(deleted_at=None)
         )
 
+    def make_private(self) -> int:
+        """Only its author sees it from now on: the public share links of its
+        images are revoked in the same transaction, since private must mean
+        that nobody outside holds a way in. Returns how many were revoked."""
+        from gallery.models.organise import ShareLink  # organise imports this module
+
+        with transaction.atomic():
+            Job.objects.filter(pk=self.pk).update(private=True)
+            self.private = True
+            return ShareLink.objects.filter(image__job=self).revoke()
+
+    def share_with_team(self) -> None:
+        """The team sees it again; links revoked when it went private stay revoked."""
+        Job.objects.filter(pk=self.pk).update(private=False)
+        self.private = False
+
     def new_callback_token(self) -> str:
         """A fresh secret for this job's callback URL; only its hash is kept."""
         token = secrets.token_urlsafe(24)
@@ -328,6 +347,12 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.index} of job {self.job_id}"
+
+    @property
+    def active_share_link(self) -> ShareLink | None:
+        """Its public link that still works, if any; reads the prefetched
+        `share_links`, so a page listing images asks the database nothing more."""
+        return next((link for link in self.share_links.all() if link.revoked_at is None), None)
 
     @property
     def thumb_size(self) -> tuple[int, int]:

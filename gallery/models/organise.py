@@ -66,7 +66,18 @@ class CollectionItem(models.Model):
 
 class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
     def active(self) -> ShareLinkQuerySet:
-        return self.filter(revoked_at__isnull=True, image__job__deleted_at__isnull=True)
+        """Links that open: not revoked, of a job neither deleted nor private.
+        Making a job private revokes its links too; the private filter is for a
+        link made in the instant between a share's check and the switch."""
+        return self.filter(
+            revoked_at__isnull=True,
+            image__job__deleted_at__isnull=True,
+            image__job__private=False,
+        )
+
+    def revoke(self) -> int:
+        """Revoke those not revoked yet; how many that was."""
+        return self.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 class ShareLink(models.Model):
@@ -92,6 +103,4 @@ class ShareLink(models.Model):
         super().save(*args, **kwargs)
 
     def revoke(self) -> None:
-        ShareLink.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        ShareLink.objects.filter(pk=self.pk).revoke()

@@ -3,7 +3,7 @@
     POST /api/v1/images/generations   create a task (a job in the team gallery)
     GET  /api/v1/tasks/<task_id>      read it
     GET  /api/v1/balance              the token owner's credits and limits
-    GET  /api/v1/files/<name>         a result image (the URL is the credential)
+    GET  /api/v1/files/<name>         a result image (the short-lived URL is the credential)
     GET  /api/v1/openapi.json         the OpenAPI 3.1 document; /api/docs/ renders it
 
 Every request is authenticated by `Authorization: Bearer mjw_…` alone: no
@@ -36,7 +36,7 @@ from django.views.decorators.http import require_GET
 
 from gallery import api, ledger, openapi, pipeline
 from gallery.api import ApiError, invalid
-from gallery.models import ApiTask, ApiToken, Image, Job, Membership
+from gallery.models import ApiTask, ApiToken, Job, Membership
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +156,12 @@ def throttle(token: ApiToken) -> dict[str, str]:
     return headers
 
 
-def _task_response(request: HttpRequest, job: Job, headers: dict[str, str]) -> JsonResponse:
+def _task_response(
+    request: HttpRequest, job: Job, token: ApiToken, headers: dict[str, str]
+) -> JsonResponse:
+    """The task as evolink shows it, its result URLs freshly signed for `token`."""
     base = request.build_absolute_uri("/")
-    response = JsonResponse(api.task_body(job, lambda image: api.file_url(base, image)))
+    response = JsonResponse(api.task_body(job, lambda image: api.file_url(base, image, token.pk)))
     for name, value in headers.items():
         response[name] = value
     return response
@@ -179,7 +182,7 @@ def create_generation(request: HttpRequest) -> HttpResponse:
     submission = api.read_submission(data)
     key = api.client_request_id(request.headers.get("Idempotency-Key"))
     digest = api.request_digest(data)
-    if replay := _replay(request, membership, key, digest, headers):
+    if replay := _replay(request, token, key, digest, headers):
         return replay
     api.check_callback_url(submission.callback_url)
     draft = api.to_draft(submission, api.resolve_parent(membership, submission), key)
@@ -200,7 +203,7 @@ def create_generation(request: HttpRequest) -> HttpResponse:
     except IntegrityError:
         # The same key in flight twice (the other request won), or used before
         # in another of this person's teams: the job table keys it per person.
-        if replay := _replay(request, membership, key, digest, headers):
+        if replay := _replay(request, token, key, digest, headers):
             return replay
         raise invalid(
             "This Idempotency-Key was already used for a task in another team",
@@ -209,15 +212,16 @@ def create_generation(request: HttpRequest) -> HttpResponse:
     # A job this person's Idempotency-Key had already made (a race that
     # create() settled) may have no task row yet.
     ApiTask.objects.get_or_create(job=job, defaults=task)
-    return _task_response(request, job, headers)
+    return _task_response(request, job, token, headers)
 
 
 def _replay(
-    request: HttpRequest, membership: Membership, key: str, digest: str, headers: dict[str, str]
+    request: HttpRequest, token: ApiToken, key: str, digest: str, headers: dict[str, str]
 ) -> JsonResponse | None:
     """The task an Idempotency-Key already made, as it is now; nothing is charged."""
     if not key:
         return None
+    membership = token.membership
     job = (
         Job.objects.filter(user=membership.user, team=membership.team, client_request_id=key)
         .select_related("api_task")
@@ -232,7 +236,7 @@ def _replay(
             "use a new key for a new task",
             "Idempotency-Key",
         )
-    response = _task_response(request, job, headers)
+    response = _task_response(request, job, token, headers)
     response["Idempotent-Replayed"] = "true"
     return response
 
@@ -250,7 +254,7 @@ def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
     )
     if job is None:
         raise ApiError("task_not_found", "Task not found")
-    return _task_response(request, job, headers)
+    return _task_response(request, job, token, headers)
 
 
 @api_endpoint("GET")
@@ -296,17 +300,8 @@ def _left(limit: int | None, spent: int) -> int | None:
 
 @api_endpoint("GET", "HEAD")
 def result_file(request: HttpRequest, name: str) -> HttpResponse:
-    """A stored image, for whoever holds its signed URL (see `api.file_name`)."""
-    pk = api.image_pk_from(name)
-    image = (
-        Image.objects.filter(pk=pk, status=Image.Status.STORED, job__deleted_at__isnull=True)
-        .exclude(original="")
-        .first()
-        if pk
-        else None
-    )
-    if image is None:
-        raise ApiError("not_found", "No such file")
+    """A stored image, for whoever holds its signed, short-lived URL (see `api.file_image`)."""
+    image = api.file_image(name)
     try:
         handle = default_storage.open(image.original.name)
     except FileNotFoundError:
@@ -316,9 +311,10 @@ def result_file(request: HttpRequest, name: str) -> HttpResponse:
     filename = f"{api.task_id(image.job_id)}-{image.index}.{ext}"
     response = FileResponse(handle, content_type=kind, filename=filename)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
-    # The name never changes and names one image; the URL is a credential, so
-    # browsers may keep it but shared caches may not.
-    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    # The URL is a credential that can be cut before it expires (the job made
+    # private or deleted, the token revoked): no shared cache keeps the file,
+    # and a browser asks again each time.
+    response["Cache-Control"] = "private, no-cache"
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -346,6 +342,7 @@ def api_docs(request: HttpRequest) -> HttpResponse:
     JSON itself stays public, for tools that cannot sign in."""
     base = request.build_absolute_uri("/").rstrip("/")
     context = {"nav": "api-docs", **openapi.docs_context(openapi.build(base), base)}
+    context["file_url_minutes"] = api.file_url_seconds() // 60
     # The header shows the team used last, as on the team pages.
     memberships = Membership.objects.for_user(request.user)
     membership = (

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -17,7 +18,11 @@ from gallery.models import Job
 @require_POST
 def provider_callback(request: HttpRequest, provider: str, job_id: int, token: str) -> HttpResponse:
     """A provider says a task ended. The body is only a hint: nobody signs it,
-    so the job is re-read from the provider through the normal path."""
+    so the job is re-read from the provider through the normal path.
+
+    Accepted once per job status: a replay in the same status changes nothing,
+    and once the job is final the URL is gone (410), so replaying it cannot
+    grow the event log or the poller's work."""
     job = (
         Job.objects.filter(pk=job_id, provider=provider)
         .only("pk", "callback_token_hash", "status")
@@ -30,6 +35,16 @@ def provider_callback(request: HttpRequest, provider: str, job_id: int, token: s
         or not hmac.compare_digest(given, job.callback_token_hash)
     ):
         return HttpResponseNotFound()
-    nudged = pipeline.nudge(job)
-    job.log("callback", "read scheduled" if nudged else f"ignored: job is {job.status}")
+    with transaction.atomic():
+        # The row lock queues concurrent replays, so only the first of them sees
+        # no event for the status and writes one.
+        job = Job.objects.select_for_update().only("pk", "status").get(pk=job.pk)
+        if job.is_final:
+            gone = "This job has ended; its callback URL is gone."
+            return HttpResponse(gone, status=410, content_type="text/plain")
+        if job.events.filter(kind="callback", data__status=job.status).exists():
+            return HttpResponse(status=204)
+        nudged = pipeline.nudge(job)
+        message = "read scheduled" if nudged else f"ignored: job is {job.status}"
+        job.log("callback", message, status=job.status)
     return HttpResponse(status=204)

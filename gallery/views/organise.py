@@ -76,10 +76,20 @@ def toggle_private(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     _, job = _job(request, slug, pk)
     if job.user_id != request.user.pk:
         raise PermissionDenied("Only the author can make a job private or shared")
-    Job.objects.filter(pk=job.pk).update(private=not job.private)
-    messages.success(
-        request, "Shared with the team." if job.private else "Only you can see it now."
-    )
+    if job.private:
+        job.share_with_team()
+        messages.success(
+            request, "Shared with the team. Links revoked when it went private stay revoked."
+        )
+        return redirect("job-detail", slug, pk)
+    revoked = job.make_private()
+    if revoked:
+        were = "share link was" if revoked == 1 else "share links were"
+        messages.success(
+            request, f"Made private: {revoked} {were} revoked, and only you can see it now."
+        )
+    else:
+        messages.success(request, "Made private: only you can see it now.")
     return redirect("job-detail", slug, pk)
 
 
@@ -141,6 +151,11 @@ def share_image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     image = get_object_or_404(
         Image.objects.filter(job__in=team_jobs(membership), status=Image.Status.STORED), pk=pk
     )
+    if image.job.private:
+        # Private means nobody outside: share the job with the team first.
+        raise PermissionDenied(
+            "A private job's images cannot be shared publicly; share the job with the team first"
+        )
     link = ShareLink.objects.active().filter(image=image).first()
     link = link or ShareLink.objects.create(image=image, created_by=request.user)
     messages.success(request, f"Anyone with this link can see image {image.index + 1}:")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
+from django.utils import timezone
 from PIL import Image as PILImage
 
 from gallery import ledger
@@ -147,3 +148,20 @@ def finished_job(
             height=16,
         )
     return job
+
+
+class Clock:
+    """A controlled `django.utils.timezone.now`: it moves only when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    controlled = Clock(timezone.now().replace(microsecond=0))
+    monkeypatch.setattr(timezone, "now", lambda: controlled.now)
+    return controlled

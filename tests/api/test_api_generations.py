@@ -606,7 +606,7 @@ def test_the_configured_loopback_upstream_may_receive_callbacks(alice_api, setti
         **settings.PROVIDERS,
         "evolink": {"base_url": "http://127.0.0.1:8801/evolink", "api_key": "sim-key"},
     }
-    url = "http://127.0.0.1:8801/hook"
+    url = "http://127.0.0.1:8801/evolink/hook"  # under its base URL's path only
     assert alice_api.create({**GENERATE, "callback_url": url}).status_code == 200
     assert ApiTask.objects.get().callback_url == url
 

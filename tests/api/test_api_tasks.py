@@ -38,9 +38,7 @@ def test_a_new_task_reads_as_pending_with_its_reservation(alice_api):
     assert response["Cache-Control"] == "no-store"
 
 
-def test_a_completed_task_lists_permanent_image_urls_that_download_without_a_token(
-    alice_api, alice, team
-):
+def test_a_completed_task_lists_image_urls_that_download_without_a_token(alice_api, alice, team):
     job = finished_job(alice, team)
     task = alice_api.get(url(job)).json()
     assert (task["status"], task["progress"], task["error"]) == ("completed", 100, None)
@@ -53,7 +51,7 @@ def test_a_completed_task_lists_permanent_image_urls_that_download_without_a_tok
         assert response.status_code == 200 and response["Content-Type"] == "image/png"
         with default_storage.open(image.original.name) as fh:
             assert b"".join(response.streaming_content) == fh.read()
-        assert "immutable" in response["Cache-Control"]
+        assert response["Cache-Control"] == "private, no-cache"
 
 
 def test_results_leave_out_images_that_were_lost(alice_api, alice, team):
@@ -205,15 +203,16 @@ def result(alice_api, alice, team) -> str:
 
 def test_a_result_url_with_a_changed_signature_is_a_404(result):
     name = result.rsplit("/", 1)[1]
-    pk, signature, ext = name.split(".")
-    forged = f"/api/v1/files/{pk}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}.{ext}"
+    pk, token, signed_at, signature, ext = name.split(".")
+    changed = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    forged = f"/api/v1/files/{pk}.{token}.{signed_at}.{changed}.{ext}"
     assert Client().get(forged).status_code == 404
 
 
 def test_a_signature_does_not_open_another_image(result):
     name = result.rsplit("/", 1)[1]
-    pk, signature, ext = name.split(".")
-    assert Client().get(f"/api/v1/files/{int(pk) + 1}.{signature}.{ext}").status_code == 404
+    pk, rest = name.split(".", 1)
+    assert Client().get(f"/api/v1/files/{int(pk) + 1}.{rest}").status_code == 404
 
 
 def test_a_result_url_stops_working_when_the_job_is_deleted(result):
@@ -276,7 +275,7 @@ def posts(monkeypatch):
     return recorder
 
 
-def test_deliver_posts_the_task_body_once(callback_job, posts, settings, alice_api):
+def test_deliver_posts_the_task_body_once(callback_job, posts, settings, alice_api, clock):
     settings.MJWEB_PUBLIC_URL = "https://mjweb.example.org"
     api_callbacks.deliver(callback_job.pk)
     api_callbacks.deliver(callback_job.pk)  # a second call after success does nothing
@@ -285,9 +284,11 @@ def test_deliver_posts_the_task_body_once(callback_job, posts, settings, alice_a
     assert sent["url"] == "https://hooks.example.org/mjweb?secret=s3cret" and sent["https_only"]
     polled = alice_api.get(url(callback_job)).json()
     assert sent["payload"]["id"] == polled["id"] and sent["payload"]["status"] == "completed"
+    # The same clock and the same token (the one that made the task): the same URLs.
     assert [r.removeprefix("https://mjweb.example.org") for r in sent["payload"]["results"]] == [
         path_of(r) for r in polled["results"]
     ]
+    assert Client().get(path_of(polled["results"][0])).status_code == 200
     task = ApiTask.objects.get(job=callback_job)
     assert (task.callback_state, task.callback_attempts, task.callback_status) == (
         "delivered",
@@ -382,10 +383,13 @@ def test_deliver_really_posts_to_the_configured_loopback_upstream(alice, team, s
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        settings.PROVIDERS = {**settings.PROVIDERS, "evolink": {"base_url": base, "api_key": "k"}}
+        settings.PROVIDERS = {
+            **settings.PROVIDERS,
+            "evolink": {"base_url": f"{base}/evolink", "api_key": "k"},
+        }
         fund(alice, team)
         api = Api(issue(alice, team))
-        created = api.create({**GENERATE, "callback_url": f"{base}/hook"}).json()
+        created = api.create({**GENERATE, "callback_url": f"{base}/evolink/hook"}).json()
         Job.objects.update(status=Job.Status.FAILED, error_kind="unavailable", credits_charged=0)
         Receiver.received.clear()
         api_callbacks.deliver(int(created["id"].rsplit("-", 1)[1]))
@@ -394,7 +398,7 @@ def test_deliver_really_posts_to_the_configured_loopback_upstream(alice, team, s
         server.server_close()
     ((path, kind, raw),) = Receiver.received
     body = json.loads(raw)
-    assert (path, kind) == ("/hook", "application/json")
+    assert (path, kind) == ("/evolink/hook", "application/json")
     assert (body["id"], body["status"]) == (created["id"], "failed")
     assert body["error"]["code"] == "service_unavailable"
     assert ApiTask.objects.get().callback_state == "delivered"

@@ -1,5 +1,5 @@
 """As a team member would: star, search, collect, and share an image publicly
-until the link is revoked."""
+until the link is revoked or the job is made private."""
 
 from __future__ import annotations
 
@@ -76,3 +76,13 @@ def test_star_search_collect_and_share(page: Page, live_server, alice, bob, team
     expect(page.get_by_text("The share link no longer works.")).to_be_visible()
     response = stranger.goto(link)
     assert response.status == 404
+
+    # alice shares her own job, then makes it private: the page says the link was revoked.
+    page.goto(f"{live_server.url}/t/acme/jobs/{fox.pk}/")
+    page.get_by_role("button", name="Share publicly image 1").click()
+    link = page.get_by_label("Public link to image 1").input_value()
+    assert stranger.goto(link).status == 200
+    page.get_by_role("button", name="Make private").click()
+    expect(page.get_by_text("Made private: 1 share link was revoked")).to_be_visible()
+    expect(page.get_by_text("A private job is not shared publicly.")).to_be_visible()
+    assert stranger.goto(link).status == 404

@@ -199,3 +199,61 @@ def test_a_deleted_jobs_share_link_stops_working(alice_client, alice, team):
     job.soft_delete()
     assert Client().get(f"/s/{link.slug}/").status_code == 404
     assert Client().get(f"/s/{link.slug}/other").status_code == 404
+
+
+def test_making_a_job_private_revokes_its_share_links_and_says_so(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=2)
+    for image in job.images.all():
+        alice_client.post(f"/t/acme/images/{image.pk}/share/")
+    slugs = list(ShareLink.objects.values_list("slug", flat=True))
+    assert len(slugs) == 2 and Client().get(f"/s/{slugs[0]}/").status_code == 200
+    response = alice_client.post(f"/t/acme/jobs/{job.pk}/private/", follow=True)
+    public = Client()
+    for slug in slugs:
+        assert public.get(f"/s/{slug}/").status_code == 404
+        assert public.get(f"/s/{slug}/full").status_code == 404
+    assert not ShareLink.objects.filter(revoked_at__isnull=True).exists()
+    page = response.content.decode()
+    assert "Made private: 2 share links were revoked" in page
+    assert "only you can see it now" in page
+    # Sharing it with the team again does not bring the public links back.
+    alice_client.post(f"/t/acme/jobs/{job.pk}/private/")
+    assert public.get(f"/s/{slugs[0]}/").status_code == 404
+
+
+def test_making_a_job_without_share_links_private_says_only_that(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    page = alice_client.post(f"/t/acme/jobs/{job.pk}/private/", follow=True).content.decode()
+    assert "Made private: only you can see it now." in page
+    assert "revoked" not in page
+
+
+def test_a_private_jobs_image_cannot_be_shared_publicly(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    Job.objects.filter(pk=job.pk).update(private=True)
+    response = alice_client.post(f"/t/acme/images/{job.images.get().pk}/share/")
+    assert response.status_code == 403
+    assert not ShareLink.objects.exists()
+    page = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
+    assert "Share publicly" not in page
+    assert "A private job is not shared publicly" in page
+
+
+def test_a_share_link_of_a_private_job_does_not_open_even_if_one_slipped_through(
+    alice_client, alice, team
+):
+    """A link made in the instant between the privacy check and the switch is
+    still refused: the public views only serve links of jobs that are not private."""
+    job = make_finished_job(alice, team, images=1)
+    Job.objects.filter(pk=job.pk).update(private=True)
+    link = ShareLink.objects.create(image=job.images.get(), created_by=alice)
+    assert Client().get(f"/s/{link.slug}/").status_code == 404
+    assert Client().get(f"/s/{link.slug}/full").status_code == 404
+
+
+def test_an_image_whose_only_link_was_revoked_can_be_shared_again(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    image = job.images.get()
+    ShareLink.objects.create(image=image, created_by=alice).revoke()
+    page = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
+    assert "Share publicly" in page

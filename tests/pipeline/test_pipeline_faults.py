@@ -155,10 +155,11 @@ def test_duplicate_and_out_of_order_callbacks_change_nothing(
     Job.objects.filter(pk=job.pk).update(callback_token_hash=job.callback_token_hash)
     good = f"/callbacks/evolink/{job.pk}/{fresh}"
     for body in ({"status": "completed"}, {"status": "processing"}, {"status": "failed"}):
-        assert client.post(good, body, content_type="application/json").status_code == 204
+        # The job is final: its callback URL is gone and nothing is written.
+        assert client.post(good, body, content_type="application/json").status_code == 410
     job.refresh_from_db()
     assert job.status == "completed"
-    assert job.events.filter(kind="callback").count() == 3
+    assert job.events.filter(kind="callback").count() == 0
     assert_clean(funded, charged=job.credits_charged)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.test import Client
 
 from gallery import ledger
+from gallery.api import file_name
 from gallery.models import ApiToken, Collection, Invite, Membership, ShareLink
 from gallery.public_urls import signed_url
 from tests.gallery.test_jobs_views import make_finished_job
@@ -60,7 +61,7 @@ def build(alice, bob, carol, dave, team) -> World:
         "public": {"token": public.split("/", 1)[0], "name": public.split("/", 1)[1]},
         "callback": {"provider": "evolink", "job_id": job.pk, "token": "wrong"},
         "task": {"task_id": f"task-unified-mjw-{job.pk}"},
-        "file": {"name": "x.png"},
+        "file": {"name": file_name(image, token.pk)},  # genuine: the name is the credential
         "rest": {"rest": "nowhere"},
         "team": slug,
         "none": {},
