@@ -252,14 +252,26 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Invite tokens, signed file URLs and share links are credentials: the loggers
+# that write request paths redact them where the record is made (gallery/redact.py;
+# gunicorn's access log does the same in gunicorn.conf.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"redact_secrets": {"()": "gallery.redact.RedactSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_secrets"]},
+        # runserver's request log; Django gives it a handler of its own otherwise.
+        "django.server": {
+            "filters": ["redact_secrets"],
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
