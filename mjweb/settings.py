@@ -196,6 +196,13 @@ MJWEB_PROVIDER_CONCURRENCY = env_int("MJWEB_PROVIDER_CONCURRENCY", 10, minimum=1
 # Team API requests per token per window (seconds), counted in the shared cache.
 MJWEB_API_RATE_LIMIT = env_int("MJWEB_API_RATE_LIMIT", 120, minimum=1)
 MJWEB_API_RATE_WINDOW = env_int("MJWEB_API_RATE_WINDOW", 60, minimum=1)
+# Reference images for prompts (gallery/references.py): uploads each member may
+# make per window (seconds), the total a member may keep, and the days a
+# reference that no job uses is kept (one a job uses stays with the job).
+MJWEB_UPLOAD_RATE_LIMIT = env_int("MJWEB_UPLOAD_RATE_LIMIT", 30, minimum=1)
+MJWEB_UPLOAD_RATE_WINDOW = env_int("MJWEB_UPLOAD_RATE_WINDOW", 600, minimum=1)
+MJWEB_UPLOAD_QUOTA_BYTES = env_int("MJWEB_UPLOAD_QUOTA_MB", 500, minimum=1) * 1024 * 1024
+MJWEB_UPLOAD_RETENTION_DAYS = env_int("MJWEB_UPLOAD_RETENTION_DAYS", 7, minimum=1)
 
 # The upstream aggregators. Base URLs default to the real hosts; `make run`
 # points all three at the simulator, which serves each under its own prefix.
