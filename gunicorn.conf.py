@@ -5,6 +5,23 @@ Keep idle connections open longer than gunicorn's 2 s default: browsers and API
 clients reuse a connection after a pause of a second or two, and a server that
 closes it at that same instant makes the request fail with a connection reset.
 The gthread worker parks idle connections without holding a thread.
+
+Invite tokens, signed file URLs and share links are credentials: every atom of
+an access-log line (request line, path, query string, Referer, …) has their
+secret part replaced by a marker before it is written (gallery/redact.py).
 """
 
+from gunicorn.glogging import Logger
+
+from gallery.redact import redact
+
 keepalive = 20
+
+
+class RedactingLogger(Logger):
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact(v) if isinstance(v, str) else v for key, v in atoms.items()}
+
+
+logger_class = RedactingLogger

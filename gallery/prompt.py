@@ -6,8 +6,9 @@ turns what a person typed into a structured `Prompt` plus the issues found;
 verdict is computed from the structure, not from the raw spelling, so a
 rendered prompt always parses back to the same structure with no new issues.
 
-Pure module: no Django, no I/O. `gallery.operations` imports it, never the
-reverse, so operation facts reach the linter only as arguments.
+Pure module: no Django, no I/O; it imports only `gallery.addresses`, as pure.
+`gallery.operations` imports it, never the reverse, so operation facts reach
+the linter only as arguments.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 from urllib.parse import urlsplit
+
+from gallery.addresses import check_address
 
 MAX_PROMPT_LENGTH = 8192  # providers.md §2.5/§3.5, Vtrix `text` 1-8192 (§1.2)
 MAX_IMAGE_PROMPTS = 20  # providers.md §2.6, under --iw
@@ -250,9 +253,12 @@ def check_url(url: str, *, trusted_prefixes: Iterable[str] = ()) -> tuple[Code, 
     except ValueError:
         address = None
     if address is not None:
-        if address.is_global and not address.is_multicast:
+        # The SSRF guard's own classifier, so IPv6 forms that carry an IPv4
+        # address (mapped, NAT64, 6to4, Teredo) are judged by what they carry.
+        reason = check_address(address)
+        if reason is None:
             return None
-        return Code.URL_NOT_PUBLIC, "points to a private or local address"
+        return Code.URL_NOT_PUBLIC, f"points to {reason}"
     try:
         ascii_host = host.rstrip(".").encode("idna").decode("ascii")
     except UnicodeError:

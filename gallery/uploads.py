@@ -47,6 +47,8 @@ _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 class UploadRejected(ValueError):
     """The upload breaks a rule; the message names it, for the person who sent it."""
 
+    status = 400  # the HTTP status the refusal is answered with
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -128,13 +130,13 @@ def clean_upload(
 
 
 def _read_capped(upload: Upload, max_bytes: int) -> bytes:
-    limit = _megabytes(max_bytes)
+    limit = megabytes(max_bytes)
     if isinstance(upload, bytes | bytearray | memoryview):
         data = bytes(upload)
     else:
         declared = getattr(upload, "size", None)
         if isinstance(declared, int) and declared > max_bytes:
-            raise UploadRejected(f"The file is {_megabytes(declared)}; the limit is {limit}")
+            raise UploadRejected(f"The file is {megabytes(declared)}; the limit is {limit}")
         parts: list[bytes] = []
         size = 0
         for chunk in _chunks(upload):
@@ -145,7 +147,7 @@ def _read_capped(upload: Upload, max_bytes: int) -> bytes:
                 raise UploadRejected(f"The file is larger than {limit}")
         data = b"".join(parts)
     if len(data) > max_bytes:
-        raise UploadRejected(f"The file is {_megabytes(len(data))}; the limit is {limit}")
+        raise UploadRejected(f"The file is {megabytes(len(data))}; the limit is {limit}")
     return data
 
 
@@ -193,7 +195,8 @@ def _save_options(image: Image.Image, fmt: str, icc_profile: bytes | None) -> di
     return options
 
 
-def _megabytes(size: int) -> str:
+def megabytes(size: int) -> str:
+    """A size for people: "230 bytes", "14 KB", "3.1 MB"."""
     if size < 1024 * 1024:
         return f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} bytes"
     return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")

@@ -198,6 +198,13 @@ MJWEB_API_RATE_LIMIT = env_int("MJWEB_API_RATE_LIMIT", 120, minimum=1)
 MJWEB_API_RATE_WINDOW = env_int("MJWEB_API_RATE_WINDOW", 60, minimum=1)
 # How long a result-file URL from the team API opens; reading the task renews it.
 MJWEB_API_FILE_URL_SECONDS = env_int("MJWEB_API_FILE_URL_SECONDS", 3600, minimum=60)
+# Reference images for prompts (gallery/references.py): uploads each member may
+# make per window (seconds), the total a member may keep, and the days a
+# reference that no job uses is kept (one a job uses stays with the job).
+MJWEB_UPLOAD_RATE_LIMIT = env_int("MJWEB_UPLOAD_RATE_LIMIT", 30, minimum=1)
+MJWEB_UPLOAD_RATE_WINDOW = env_int("MJWEB_UPLOAD_RATE_WINDOW", 600, minimum=1)
+MJWEB_UPLOAD_QUOTA_BYTES = env_int("MJWEB_UPLOAD_QUOTA_MB", 500, minimum=1) * 1024 * 1024
+MJWEB_UPLOAD_RETENTION_DAYS = env_int("MJWEB_UPLOAD_RETENTION_DAYS", 7, minimum=1)
 
 # The upstream aggregators. Base URLs default to the real hosts; `make run`
 # points all three at the simulator, which serves each under its own prefix.
@@ -254,14 +261,26 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Invite tokens, signed file URLs and share links are credentials: the loggers
+# that write request paths redact them where the record is made (gallery/redact.py;
+# gunicorn's access log does the same in gunicorn.conf.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"redact_secrets": {"()": "gallery.redact.RedactSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_secrets"]},
+        # runserver's request log; Django gives it a handler of its own otherwise.
+        "django.server": {
+            "filters": ["redact_secrets"],
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }

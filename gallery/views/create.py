@@ -1,13 +1,12 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from gallery import public_urls, uploads
+from gallery import public_urls, references, throttle, uploads
 from gallery.forms import CreateForm
 from gallery.quotes import preview
 from gallery.views.helpers import get_membership
@@ -34,11 +33,22 @@ def check_prompt(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def upload_reference(request: HttpRequest, slug: str) -> HttpResponse:
     """A reference image for the prompt (image prompt, --sref or --oref): checked,
-    stripped of metadata, stored under its hash, and handed back as a signed URL
-    the provider can fetch for the next 24 hours."""
+    stripped of metadata, kept for the member (gallery.references), and handed
+    back as a signed URL the provider can fetch for the next 24 hours."""
     membership = get_membership(request, slug)
     if not membership.can_create:
         raise PermissionDenied("Viewers cannot generate")
+    limit, window = settings.MJWEB_UPLOAD_RATE_LIMIT, settings.MJWEB_UPLOAD_RATE_WINDOW
+    # Counted before the file is read: decoding 40 megapixels is the cost to bound.
+    verdict = throttle.hit(f"upload:{request.user.pk}", limit=limit, window=window)
+    if not verdict.allowed:
+        error = (
+            f"Too many uploads: at most {limit} every {_duration(window)}. "
+            f"Try again in {_duration(verdict.retry_after)}."
+        )
+        response = _upload_answer(request, membership, error=error, status=429)
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
     upload = request.FILES.get("image")
     if upload is None:
         return _upload_answer(
@@ -46,11 +56,9 @@ def upload_reference(request: HttpRequest, slug: str) -> HttpResponse:
         )
     try:
         clean = uploads.clean_upload(upload)
+        name = references.store(request.user.pk, clean)
     except uploads.UploadRejected as exc:
-        return _upload_answer(request, membership, error=exc.message, status=400)
-    name = f"uploads/{clean.sha256[:2]}/{clean.sha256}.{clean.extension}"
-    if not default_storage.exists(name):
-        default_storage.save(name, ContentFile(clean.data))
+        return _upload_answer(request, membership, error=exc.message, status=exc.status)
     url = public_urls.signed_url(name)
     return _upload_answer(request, membership, url=url, size=(clean.width, clean.height))
 
@@ -58,3 +66,11 @@ def upload_reference(request: HttpRequest, slug: str) -> HttpResponse:
 def _upload_answer(request, membership, *, url="", size=(0, 0), error="", status=200):
     ctx = {"team": membership.team, "upload_url": url, "upload_size": size, "upload_error": error}
     return render(request, "gallery/index.html#upload-result", ctx, status=status)
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    if seconds < 2 * 3600:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours"

@@ -21,14 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connections
 
-from gallery import pipeline
+from gallery import pipeline, references
 from gallery.models import Job
 
 log = logging.getLogger("gallery.poller")
 
 
 class Command(BaseCommand):
-    help = "Poll in-flight jobs and run the recovery sweep until stopped."
+    help = "Poll in-flight jobs, run the recovery sweep and expire references until stopped."
 
     def add_arguments(self, parser: CommandParser) -> None:
         # A callback only marks its job due; the next look reads it. An idle look
@@ -38,6 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("--sweep", type=float, default=5.0, help="Seconds between sweeps")
         parser.add_argument("--per-provider", type=int, default=4, help="Concurrent reads each")
         parser.add_argument("--once", action="store_true", help="One tick and one sweep, then exit")
+        parser.add_argument(
+            "--expire", type=float, default=3600.0, help="Seconds between reference clean-ups"
+        )
 
     def handle(self, *args, **opts) -> None:
         stop = threading.Event()
@@ -49,6 +52,7 @@ class Command(BaseCommand):
         )
         busy: set[int] = set()
         last_sweep = 0.0
+        last_expire: float | None = None
         self.stdout.write("poller started")
         try:
             while not stop.is_set():
@@ -68,6 +72,9 @@ class Command(BaseCommand):
                         pipeline.sweep()
                     except Exception:
                         log.exception("sweep failed; trying again next time")
+                if last_expire is None or time.monotonic() - last_expire >= opts["expire"]:
+                    last_expire = time.monotonic()
+                    self._expire_references()
                 if opts["once"]:
                     break
                 stop.wait(opts["tick"])
@@ -80,6 +87,14 @@ class Command(BaseCommand):
             pipeline.dispatch()
         except Exception:
             log.exception("dispatching waiting jobs failed; trying again next tick")
+
+    @staticmethod
+    def _expire_references() -> None:
+        """Uploaded references no job uses go after their retention period."""
+        try:
+            references.expire()
+        except Exception:
+            log.exception("deleting expired reference uploads failed; trying again later")
 
     def _claim(self) -> list[tuple[int, str]]:
         try:
