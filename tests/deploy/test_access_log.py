@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 
 from gallery import api
-from gallery.models import Invite, Role
+from gallery.models import ApiToken, Invite, Membership, Role
 from tests.images.conftest import make_job
 from tests.pipeline.stack import database_url
 
@@ -75,7 +75,8 @@ def gunicorn(tmp_path: Path, port: int):
 def test_the_access_log_holds_no_invite_token_or_file_signature(tmp_path, alice, team):
     _, token = Invite.create(team=team, role=Role.MEMBER, note="", created_by=alice)
     image = make_job(alice, team, count=1).images.get()
-    file_name = api.file_name(image)
+    api_token, _ = ApiToken.issue(Membership.objects.get(user=alice, team=team), "script")
+    file_name = api.file_name(image, api_token.pk)
     forged = "Zq81-never-a-real-token-but-still-secret"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -91,7 +92,7 @@ def test_the_access_log_holds_no_invite_token_or_file_signature(tmp_path, alice,
         assert client.post(f"/callbacks/evolink/{image.job_id}/{forged}").status_code == 404
         client.get(f"/t/acme/?token={forged}")
     access, server = out.read_text(), err.read_text()
-    signature = file_name.split(".")[1]
+    signature = file_name.split(".")[3]  # image.token.timestamp.signature.ext
     for secret in (token, signature, forged):
         assert secret not in access
         assert secret not in server
