@@ -4,9 +4,8 @@ Spend is what jobs cost: reservations less what settlements and refunds gave
 back (`LedgerQuerySet.spending()`), counted in the month each job was reserved
 in, in the team's time zone (`LedgerQuerySet.reserved_in()`). Each figure is
 one grouped SQL query, so a page costs the same number of queries for 2
-members or 200. The geometry
-helpers are pure functions of numbers, so the charts are tested without a
-browser.
+members or 200. The geometry helpers are pure functions of numbers, so the
+charts are tested without a browser.
 """
 
 from __future__ import annotations
