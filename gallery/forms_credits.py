@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from django import forms
@@ -113,3 +115,30 @@ class TeamLimitForm(forms.Form):
         help_text="Credits the whole team may spend a month; blank for no limit.",
         widget=forms.NumberInput(attrs={"placeholder": "No limit"}),
     )
+    time_zone = forms.CharField(
+        label="Time zone",
+        required=False,
+        max_length=64,
+        help_text="Where the team's months begin and end, e.g. Europe/Berlin or America/New_York.",
+        widget=forms.TextInput(attrs={"placeholder": "UTC", "autocomplete": "off"}),
+    )
+
+    def clean_time_zone(self) -> str:
+        """An IANA name, in its canonical spelling; blank keeps the team's zone."""
+        name = self.cleaned_data["time_zone"].strip()
+        if not name:
+            return ""
+        canonical = _time_zones().get(name.casefold())
+        if canonical is None:
+            raise forms.ValidationError(
+                f"'{name}' is not a time zone name; use one such as Europe/Berlin, "
+                "America/New_York or UTC."
+            )
+        return canonical
+
+
+@cache
+def _time_zones() -> dict[str, str]:
+    """Every IANA name tzdata knows, by its case-folded spelling (read once:
+    listing them walks the zone files)."""
+    return {name.casefold(): name for name in zoneinfo.available_timezones()}

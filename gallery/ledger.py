@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from gallery.models import CreditAccount, Job, LedgerEntry, Membership, Team, month_start
+from gallery.models import CreditAccount, Job, LedgerEntry, Membership, Team
+from gallery.models.credits import month_bounds
 
 log = logging.getLogger(__name__)
 Kind = LedgerEntry.Kind
@@ -95,16 +98,19 @@ def adjust(*, account: CreditAccount, amount: int, by, reason: str, key: str = "
 def reserve(*, job: Job, account: CreditAccount) -> LedgerEntry:
     """Take the job's price out of the balance before anything is sent.
 
-    Checks the member's and the team's monthly limits in the same transaction;
-    on PostgreSQL the team row is locked so concurrent reservations of one
-    team queue behind each other (SQLite's IMMEDIATE transactions already do).
+    Call it in the transaction that creates the job: the job's `created` is
+    its reservation time, the month its spend counts in. Checks the member's
+    and the team's limits for that month (in the team's time zone) in the same
+    transaction; on PostgreSQL the team row is locked so concurrent
+    reservations of one team queue behind each other (SQLite's IMMEDIATE
+    transactions already do).
     """
     cost = job.credits_reserved
     if cost < 0:
         raise LedgerError("A reservation cannot be negative")
     with transaction.atomic():
-        team = Team.objects.select_for_update().get(pk=job.team_id)
-        _check_limits(account, team, cost)
+        team = lock_team(job.team_id)
+        _check_limits(account, team, cost, when=job.created)
         return _apply(
             account=account,
             kind=Kind.RESERVE,
@@ -160,25 +166,41 @@ def reserved_total(account: CreditAccount) -> int:
     return -sum(open_jobs.values_list("amount", flat=True))
 
 
-def spent_this_month(account: CreditAccount) -> int:
-    return account.entries.since(month_start()).spent()
+def spent_this_month(
+    account: CreditAccount, *, team: Team | None = None, now: datetime | None = None
+) -> int:
+    """What the member's jobs reserved this month (in the team's time zone) cost.
+
+    Pass `team` when you have it; otherwise it costs a query to find its zone.
+    """
+    if team is None:
+        team = Team.objects.only("time_zone").get(memberships__account=account)
+    return account.entries.reserved_in(*month_bounds(now, team.time_zone)).spent()
 
 
-def team_spent_this_month(team: Team) -> int:
-    return LedgerEntry.objects.filter(account__membership__team=team).since(month_start()).spent()
+def team_spent_this_month(team: Team, *, now: datetime | None = None) -> int:
+    """What the team's jobs reserved this month (in its time zone) cost."""
+    entries = LedgerEntry.objects.filter(account__membership__team=team)
+    return entries.reserved_in(*month_bounds(now, team.time_zone)).spent()
+
+
+def lock_team(team_id: int) -> Team:
+    """Lock the team's row until the transaction ends; every reservation of
+    the team takes this lock, so checks made under it cannot race each other."""
+    return Team.objects.select_for_update().get(pk=team_id)
 
 
 # --- internals ------------------------------------------------------------------------
 
 
-def _check_limits(account: CreditAccount, team: Team, cost: int) -> None:
+def _check_limits(account: CreditAccount, team: Team, cost: int, *, when: datetime) -> None:
     fresh = CreditAccount.objects.only("monthly_limit").get(pk=account.pk)
     if fresh.monthly_limit is not None:
-        left = fresh.monthly_limit - spent_this_month(fresh)
+        left = fresh.monthly_limit - spent_this_month(fresh, team=team, now=when)
         if cost > left:
             raise LimitExceeded("your monthly limit", fresh.monthly_limit, left, cost)
     if team.monthly_limit is not None:
-        left = team.monthly_limit - team_spent_this_month(team)
+        left = team.monthly_limit - team_spent_this_month(team, now=when)
         if cost > left:
             raise LimitExceeded("the team's monthly limit", team.monthly_limit, left, cost)
 
@@ -232,6 +254,9 @@ def _apply(
                 created_by=created_by,
                 reason=reason[:300],
                 key=key,
+                # Read here, not as the field's default, so that a test's
+                # controlled clock dates the entry too.
+                created=timezone.now(),
             )
     except IntegrityError:
         # Already applied (same key), or refused (the job's other settlement).

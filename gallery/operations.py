@@ -519,6 +519,7 @@ def _check_prompt(op: Operation, request: Request, trusted: tuple[str, ...]) -> 
         operation=op.id,
         speed=request.effective_speed(),
         trusted_url_prefixes=trusted,
+        provider=request.provider,
     )
     return list(result.issues)
 

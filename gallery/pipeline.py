@@ -33,7 +33,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from gallery import images, ledger, operations
-from gallery.models import ApiTask, Image, Job, Membership
+from gallery.models import ApiTask, CreditAccount, Image, Job, Membership
 from gallery.prompt import Issue
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
 from gallery.quotes import preview, trusted_prefixes
@@ -131,15 +131,12 @@ def create(
     account = ledger.account_for(membership)
     prompt = operations.normalized(request, trusted_url_prefixes=trusted_prefixes()).prompt
     with transaction.atomic():
-        in_flight = Job.objects.filter(
-            team=membership.team, user=membership.user, status__in=Job.IN_FLIGHT
-        ).count()
-        if in_flight >= account.max_in_flight:
-            raise Refused(
-                f"You already have {in_flight} jobs running (the limit is "
-                f"{account.max_in_flight}); wait for one to finish.",
-                status=429,
-            )
+        # Count under the lock every reservation of the team takes (the reserve
+        # below takes it again): counted before it, two concurrent submits on
+        # PostgreSQL could both see 3 of 4 running and both go in.
+        ledger.lock_team(membership.team_id)
+        _check_in_flight(membership, account)
+        now = timezone.now()
         job = Job.objects.create(
             team=membership.team,
             user=membership.user,
@@ -153,7 +150,8 @@ def create(
             speed=request.effective_speed() or "",
             client_request_id=draft.client_request_id,
             credits_reserved=check.quote.credits,
-            next_poll_at=timezone.now() + _recheck("QUEUE_RECHECK"),
+            created=now,  # the reservation's time: the month its spend counts in
+            next_poll_at=now + _recheck("QUEUE_RECHECK"),
         )
         try:
             ledger.reserve(job=job, account=account)
@@ -165,6 +163,21 @@ def create(
             record(job)
         enqueue("submit_job", job.pk)
     return job
+
+
+def _check_in_flight(membership: Membership, account: CreditAccount) -> None:
+    """Refuse when the member already has their cap of jobs in flight. Call it
+    holding the team's lock: the cap is read fresh, the count is then final."""
+    cap = CreditAccount.objects.values_list("max_in_flight", flat=True).get(pk=account.pk)
+    in_flight = Job.objects.filter(
+        team=membership.team_id, user=membership.user_id, status__in=Job.IN_FLIGHT
+    ).count()
+    if in_flight >= cap:
+        raise Refused(
+            f"You already have {in_flight} jobs running (the limit is {cap}); "
+            "wait for one to finish.",
+            status=429,
+        )
 
 
 def _existing_for_client_request(membership: Membership, key: str) -> Job | None:

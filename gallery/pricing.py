@@ -8,6 +8,14 @@ Credits follow reAPI's published rule (providers.md §3.6, SEED-004): one
 credit is $0.001, `credits = ceil(request_price_usd * 1000)`, and the price
 is doubled before rounding when the prompt carries --oref. That gives the
 UI's example: reAPI mj-v7 fast with --oref = ceil(0.174636 * 1000) = 175.
+
+Quality: evolink's V7 guide lists --q 1, 2, 4 and says only that it "affects
+cost" (providers.md §2.6). Midjourney meters quality as GPU time in
+proportion to the value (its docs: --q .25 takes a quarter, --q .5 half the
+GPU minutes of --q 1), so --q N is priced at N times, before rounding
+[INFERRED: no aggregator publishes the factor]. Vtrix publishes nothing and
+is priced the same way, erring high. reAPI bills speed and operation only
+(`prompt.QUALITY_NOT_BILLED_BY`), so there --q changes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from gallery.operations import OPERATIONS, Request
-from gallery.prompt import mentions_oref
+from gallery.prompt import QUALITY_NOT_BILLED_BY, mentions_oref, quality_of
 
 CREDITS_PER_USD = 1000
 OREF_MULTIPLIER = 2
@@ -174,11 +182,12 @@ class Quote:
     operation: str
     variant: str
     unit_usd: Decimal  # the table's price
-    multiplier: int  # 2 with --oref, else 1
+    multiplier: int  # quality × (2 with --oref, else 1)
     usd: Decimal  # unit_usd * multiplier
     credits: int
     estimate: bool  # the default figure is an estimate (False once an admin set it)
-    breakdown: tuple[str, ...]  # ("fast", "×2 for --oref", "175 credits")
+    breakdown: tuple[str, ...]  # ("fast", "×2 for --q 2", "×2 for --oref", "316 credits")
+    quality: int = 1  # the --q the price was multiplied by (1 where it is not billed)
 
     @property
     def label(self) -> str:
@@ -208,14 +217,18 @@ def quote(request: Request, prices: Mapping[PriceKey, Decimal] | None = None) ->
         raise PriceNotFound(f"no price for {key}")
     if not unit.is_finite() or unit < 0:
         raise ValueError(f"price for {key} must be a non-negative amount, got {unit}")
-    multiplier = OREF_MULTIPLIER if mentions_oref(request.prompt) else 1
+    quality = billed_quality(request)
+    oref = OREF_MULTIPLIER if mentions_oref(request.prompt) else 1
+    multiplier = quality * oref
     usd = unit * multiplier
     credits = credits_for(usd)
     breakdown: list[str] = []
     if key[2] != FLAT:
         breakdown.append(key[2])
-    if multiplier != 1:
-        breakdown.append(f"{TIMES}{multiplier} for --oref")
+    if quality != 1:
+        breakdown.append(f"{TIMES}{quality} for --q {quality}")
+    if oref != 1:
+        breakdown.append(f"{TIMES}{oref} for --oref")
     breakdown.append(f"{credits} credit" if credits == 1 else f"{credits} credits")
     return Quote(
         provider=request.provider,
@@ -227,4 +240,13 @@ def quote(request: Request, prices: Mapping[PriceKey, Decimal] | None = None) ->
         credits=credits,
         estimate=estimate,
         breakdown=tuple(breakdown),
+        quality=quality,
     )
+
+
+def billed_quality(request: Request) -> int:
+    """What the provider multiplies the price by for the prompt's --q (see the
+    module docstring): the value itself, or 1 where --q is not billed."""
+    if request.provider in QUALITY_NOT_BILLED_BY:
+        return 1
+    return quality_of(request.prompt)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -33,6 +34,15 @@ IMAGE_EXTENSIONS = (".png", ".gif", ".webp", ".jpg", ".jpeg")  # providers.md §
 SPEEDS = ("draft", "fast", "turbo")
 # providers.md §2.6: "--oref … not for inpaint/pan/outpaint".
 OREF_FORBIDDEN_OPERATIONS = frozenset({"mj-v7-inpaint", "mj-v7-pan", "mj-v7-outpaint"})
+QUALITIES = (1, 2, 4)  # providers.md §2.6: --q is an enum 1, 2, 4; default 1
+# Providers that neither document nor bill --q. reAPI's own page (SEED-004)
+# leaves it out of its parameter table, and its billing rule is the (model,
+# speed) rate, doubled for --oref, nothing else: --q 2 costs what --q 1 does
+# there and may do nothing. evolink lists --q and says it "affects cost"
+# (§2.6); Vtrix says nothing and is priced to err high. gallery.pricing reads
+# this too, so the price and the linter never disagree.
+QUALITY_NOT_BILLED_BY = frozenset({"reapi"})
+PROVIDER_NAMES = {"evolink": "evolink", "reapi": "reAPI", "vtrix": "Vtrix"}
 
 
 class Code(StrEnum):
@@ -143,7 +153,7 @@ PARAMETERS: tuple[PromptParam, ...] = (
     # §2.6 documents --exp as an integer 0-100 (Midjourney's UI offers steps of
     # 5/10/25/50/100, but the API guide states the full range).
     PromptParam("exp", "exp", "int", (), 0, 100, default="0", help="Experimental aesthetics"),
-    PromptParam("q", "quality", "choice", ("quality",), choices=(1, 2, 4), default="1"),
+    PromptParam("q", "quality", "choice", ("quality",), choices=QUALITIES, default="1"),
     PromptParam("raw", "raw", "flag", help="Raw style"),
     PromptParam("tile", "tile", "flag", help="Seamless tile"),
     PromptParam("iw", "image_weight", "decimal", (), 0, 3, default="1", help="Image weight"),
@@ -393,10 +403,13 @@ class LintResult:
 
 
 class _Linter:
-    def __init__(self, operation: str, speed: str | None, trusted: tuple[str, ...]) -> None:
+    def __init__(
+        self, operation: str, speed: str | None, trusted: tuple[str, ...], provider: str | None
+    ) -> None:
         self.operation = operation
         self.speed = speed or "fast"  # operations without a speed run as fast
         self.trusted = trusted
+        self.provider = provider
         self.issues: list[Issue] = []
         self.values: dict[str, object] = {}
         self.mentioned: set[str] = set()  # canonical names seen, valid or not
@@ -784,6 +797,15 @@ class _Linter:
             self.warn(Code.PARAM_IGNORED, "--seed", "--seed has no effect at turbo speed")
         if "ow" in mentioned and "oref" not in mentioned:
             self.warn(Code.PARAM_IGNORED, "--ow", "--ow has no effect without --oref")
+        quality = values.get("quality")
+        if self.provider in QUALITY_NOT_BILLED_BY and quality not in (None, 1):
+            name = PROVIDER_NAMES.get(self.provider, self.provider)
+            self.warn(
+                Code.PARAM_IGNORED,
+                "--q",
+                f"{name} does not document --q and charges the same for every quality; "
+                f"--q {quality} may have no effect there",
+            )
 
 
 def lint(
@@ -792,12 +814,14 @@ def lint(
     operation: str = "mj-v7",
     speed: str | None = "fast",
     trusted_url_prefixes: Iterable[str] = (),
+    provider: str | None = None,
 ) -> LintResult:
     """Parse and check a prompt; never raises for any input.
 
     `operation` and `speed` come from the request (gallery.operations passes
     them): --oref and --tile depend on them. `speed=None` means the operation
-    has no speed setting and runs as fast.
+    has no speed setting and runs as fast. `provider`, when given, adds what
+    that provider does differently (reAPI and --q).
     """
     if not isinstance(text, str):
         return _failed(Issue(Code.INVALID_VALUE, "prompt", "The prompt must be text"))
@@ -821,7 +845,7 @@ def lint(
                     f"The prompt contains an invalid character (U+{ord(char):04X})",
                 )
             )
-    linter = _Linter(operation, speed, tuple(trusted_url_prefixes))
+    linter = _Linter(operation, speed, tuple(trusted_url_prefixes), provider)
     prompt = linter.run(stripped)
     errors = tuple(issue for issue in linter.issues if issue.severity == "error")
     warnings = tuple(issue for issue in linter.issues if issue.severity == "warning")
@@ -850,3 +874,20 @@ def mentions_oref(text: str) -> bool:
     """Whether a prompt carries --oref, even one that does not lint cleanly:
     pricing doubles on it and must not be fooled by an unrelated error."""
     return isinstance(text, str) and any(token.lower() == "--oref" for token in text.split())
+
+
+def quality_of(text: str) -> int:
+    """The --q a prompt asks for (1 when none), even in a prompt that does not
+    lint cleanly: pricing multiplies by it and must not be fooled by an
+    unrelated error. A value the linter refuses counts as 1 (the job is
+    refused anyway); of two, the higher, so a quote never comes out low."""
+    if not isinstance(text, str):
+        return 1
+    tokens = text.split()
+    found = 1
+    for flag, value in pairwise(tokens):
+        if flag.lower() in ("--q", "--quality") and _INT.fullmatch(value):
+            quality = _small_int(value, -1)
+            if quality in QUALITIES:
+                found = max(found, quality)
+    return found

@@ -1,10 +1,11 @@
 """What a team spent: the dashboard's grouped queries and its chart geometry.
 
 Spend is what jobs cost: reservations less what settlements and refunds gave
-back (`LedgerQuerySet.spending()`). Each figure is one grouped SQL query, so a
-page costs the same number of queries for 2 members or 200. The geometry
-helpers are pure functions of numbers, so the charts are tested without a
-browser.
+back (`LedgerQuerySet.spending()`), counted in the month each job was reserved
+in, in the team's time zone (`LedgerQuerySet.reserved_in()`). Each figure is
+one grouped SQL query, so a page costs the same number of queries for 2
+members or 200. The geometry helpers are pure functions of numbers, so the
+charts are tested without a browser.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from gallery.models import LedgerEntry, Membership, Team
-from gallery.models.credits import DEFAULT_MAX_IN_FLIGHT
+from gallery.models.credits import DEFAULT_MAX_IN_FLIGHT, first_of_month, zone_named
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 # Characters that make a spreadsheet read a cell as a formula.
@@ -34,8 +35,9 @@ class Month:
     month: int
 
     @classmethod
-    def current(cls) -> Month:
-        now = timezone.localtime()
+    def current(cls, zone: str | None = None) -> Month:
+        """This month in `zone` (a team's time zone; the site's when None)."""
+        now = timezone.localtime(timezone.now(), zone_named(zone))
         return cls(now.year, now.month)
 
     @classmethod
@@ -68,6 +70,14 @@ class Month:
     @property
     def end(self) -> datetime:
         return self.next.start
+
+    def bounds(self, zone: str | None) -> tuple[datetime, datetime]:
+        """[start, end) of the month in `zone`, a team's time zone."""
+        following = self.next
+        return (
+            first_of_month(self.year, self.month, zone),
+            first_of_month(following.year, following.month, zone),
+        )
 
     @property
     def previous(self) -> Month:
@@ -108,10 +118,24 @@ def nice_ceiling(value: int) -> int:
 
 
 def team_entries(team: Team, month: Month):
-    """The team's ledger entries dated in `month`."""
-    return LedgerEntry.objects.filter(
-        account__membership__team=team, created__gte=month.start, created__lt=month.end
-    )
+    """The team's ledger for `month` in its time zone: each job's entries in
+    the month it was reserved in, grants and adjustments by their own date."""
+    entries = LedgerEntry.objects.filter(account__membership__team=team)
+    return entries.booked_in(*month.bounds(team.time_zone))
+
+
+def team_spending(team: Team, month: Month):
+    """The entries that make up what the team's jobs reserved in `month` cost."""
+    entries = LedgerEntry.objects.filter(account__membership__team=team)
+    return entries.reserved_in(*month.bounds(team.time_zone)).spending()
+
+
+def ledger_months(entries, team: Team) -> list[Month]:
+    """The months, newest first, that `entries` belong to (as `team_entries`
+    counts them, in the team's time zone): the choices of a month filter."""
+    booked = entries.annotate(booked=Coalesce("job__created", "created"))
+    found = booked.datetimes("booked", "month", order="DESC", tzinfo=zone_named(team.time_zone))
+    return [Month(d.year, d.month) for d in found]
 
 
 @dataclass
@@ -139,8 +163,7 @@ def _spend_columns() -> dict:
 def spent_by_member(team: Team, month: Month) -> dict[int, tuple[int, int]]:
     """{membership id: (credits, jobs)} for the members who spent in `month`."""
     rows = (
-        team_entries(team, month)
-        .spending()
+        team_spending(team, month)
         .values("account__membership_id")
         .annotate(**_spend_columns())
         .order_by()
@@ -168,7 +191,7 @@ class MemberCredit:
     balance: int
     monthly_limit: int | None
     max_in_flight: int
-    spent: int  # this calendar month, what the monthly limit counts
+    spent: int  # jobs reserved this month (team's time zone), what the monthly limit counts
 
     @property
     def left(self) -> int | None:
@@ -204,11 +227,11 @@ def member_credits(team: Team, spent_now: dict[int, tuple[int, int]], only: int 
 
 
 def spent_by_day(team: Team, month: Month) -> list[tuple[date, int]]:
-    """One (day, credits) per day of `month`, zeros included, days in the site's time zone."""
+    """One (day, credits) per day of `month`, zeros included: each job on the
+    day it was reserved, in the team's time zone."""
     rows = (
-        team_entries(team, month)
-        .spending()
-        .annotate(day=TruncDate("created"))
+        team_spending(team, month)
+        .annotate(day=TruncDate("job__created", tzinfo=zone_named(team.time_zone)))
         .values("day")
         .annotate(credits=-Sum("amount"))
         .order_by()
@@ -221,8 +244,7 @@ def spent_by_day(team: Team, month: Month) -> list[tuple[date, int]]:
 def spent_by_operation_and_provider(team: Team, month: Month) -> tuple[list[Row], list[Row]]:
     """Two breakdowns from one grouped query: per operation and per provider."""
     rows = (
-        team_entries(team, month)
-        .spending()
+        team_spending(team, month)
         .values("job__operation", "job__provider")
         .annotate(**_spend_columns())
         .order_by()
@@ -340,7 +362,9 @@ CSV_HEADER = [
 
 
 def csv_rows(team: Team, month: Month) -> Iterator[list[str | int]]:
-    """The month's ledger, oldest first, streamed from the database in chunks."""
+    """The month's ledger (see `team_entries`), oldest first, streamed from the
+    database in chunks, with times in the team's time zone."""
+    zone = zone_named(team.time_zone)
     yield CSV_HEADER
     entries = (
         team_entries(team, month)
@@ -371,7 +395,7 @@ def csv_rows(team: Team, month: Month) -> Iterator[list[str | int]]:
         by,
     ) in entries.iterator(chunk_size=500):
         yield [
-            timezone.localtime(created).isoformat(),
+            timezone.localtime(created, zone).isoformat(),
             _text_cell(member),
             kind,
             amount,

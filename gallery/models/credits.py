@@ -8,7 +8,8 @@ entry that explains it, and the database refuses what must never happen
 
 from __future__ import annotations
 
-from datetime import datetime
+import zoneinfo
+from datetime import datetime, tzinfo
 
 from django.conf import settings
 from django.db import models
@@ -21,9 +22,41 @@ from gallery.models.teams import Membership
 DEFAULT_MAX_IN_FLIGHT = 4
 
 
-def month_start(now: datetime | None = None) -> datetime:
-    now = timezone.localtime(now or timezone.now())
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+def zone_named(name: str | tzinfo | None) -> tzinfo:
+    """A team's time zone by its IANA name; the site's for None.
+
+    `Team.time_zone` is validated where it is edited, but a name that tzdata
+    no longer knows must not take a credit page down: it reads as UTC.
+    """
+    if name is None:
+        return timezone.get_current_timezone()
+    if isinstance(name, tzinfo):
+        return name
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def first_of_month(year: int, month: int, zone: str | tzinfo | None = None) -> datetime:
+    """Midnight at the start of the 1st of the month, in `zone`."""
+    return datetime(year, month, 1, tzinfo=zone_named(zone))
+
+
+def month_start(now: datetime | None = None, zone: str | tzinfo | None = None) -> datetime:
+    """When the month holding `now` (default: the present) began in `zone`, a
+    team's time zone (the site's when None): where a monthly limit restarts."""
+    local = timezone.localtime(now or timezone.now(), zone_named(zone))
+    return first_of_month(local.year, local.month, local.tzinfo)
+
+
+def month_bounds(
+    now: datetime | None = None, zone: str | tzinfo | None = None
+) -> tuple[datetime, datetime]:
+    """[start, end) of the month holding `now` in `zone`."""
+    start = month_start(now, zone)
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    return start, first_of_month(year, month, start.tzinfo)
 
 
 class CreditAccount(models.Model):
@@ -54,6 +87,13 @@ class CreditAccount(models.Model):
 SPENDING_KINDS = ("reserve", "settle", "refund")
 
 
+def _reserved_between(start: datetime, end: datetime) -> Q:
+    # A job is made and reserved in one transaction (`pipeline.create`), so
+    # its `created` is when its credits were reserved. Filtering on it keeps a
+    # month's spend one indexed join instead of a lookup of each reserve entry.
+    return Q(job__created__gte=start, job__created__lt=end)
+
+
 class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
     def spending(self) -> LedgerQuerySet:
         return self.filter(kind__in=SPENDING_KINDS)
@@ -61,7 +101,21 @@ class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
     def since(self, start: datetime) -> LedgerQuerySet:
         return self.filter(created__gte=start)
 
+    def reserved_in(self, start: datetime, end: datetime) -> LedgerQuerySet:
+        """The entries of the jobs reserved in [start, end): their reserve,
+        settle and refund, whenever each was written. This is what a month's
+        spend counts, so a refund after midnight corrects the month its job
+        was reserved in, never the next one."""
+        return self.filter(_reserved_between(start, end))
+
+    def booked_in(self, start: datetime, end: datetime) -> LedgerQuerySet:
+        """A month's ledger: `reserved_in`, plus the grants and adjustments
+        (entries without a job) dated in [start, end)."""
+        own_date = Q(job__isnull=True, created__gte=start, created__lt=end)
+        return self.filter(own_date | _reserved_between(start, end))
+
     def spent(self) -> int:
+        """Reservations less what came back; grants and adjustments are not spend."""
         return -(self.spending().aggregate(total=Sum("amount"))["total"] or 0)
 
 

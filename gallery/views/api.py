@@ -264,7 +264,7 @@ def balance(request: HttpRequest) -> HttpResponse:
     membership = token.membership
     team = membership.team
     account = ledger.account_for(membership)
-    spent = ledger.spent_this_month(account)
+    spent = ledger.spent_this_month(account, team=team)
     team_spent = ledger.team_spent_this_month(team) if team.monthly_limit is not None else 0
     limit, window = rate_limit()
     body = {

@@ -47,15 +47,14 @@ def my_credits(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     account = ledger.account_for(membership)
     team = membership.team
-    months = [Month(d.year, d.month) for d in account.entries.dates("created", "month", "DESC")]
-    form = LedgerFilterForm(request.GET, months=months)
+    form = LedgerFilterForm(request.GET, months=spend.ledger_months(account.entries, team))
     form.is_valid()  # an invalid field is shown with its error and does not filter
     entries = account.entries.select_related("job", "created_by")
     if kind := form.cleaned_data.get("kind"):
         entries = entries.filter(kind=kind)
     if month := form.cleaned_data.get("month"):
-        entries = entries.since(month.start).filter(created__lt=month.end)
-    spent = ledger.spent_this_month(account)
+        entries = entries.booked_in(*month.bounds(team.time_zone))
+    spent = ledger.spent_this_month(account, team=team)
     team_spent = ledger.team_spent_this_month(team) if team.monthly_limit is not None else 0
     ctx = {
         "membership": membership,
@@ -98,7 +97,7 @@ def balance(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def spend_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_admin_membership(request, slug)
-    month = Month.parse(request.GET.get("month")) or Month.current()
+    month = Month.parse(request.GET.get("month")) or Month.current(membership.team.time_zone)
     return render(request, "gallery/spend.html", _spend_context(membership, month))
 
 
@@ -112,7 +111,7 @@ class Echo:
 @require_GET
 def spend_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     membership = get_admin_membership(request, slug)
-    month = Month.parse(request.GET.get("month")) or Month.current()
+    month = Month.parse(request.GET.get("month")) or Month.current(membership.team.time_zone)
     writer = csv.writer(Echo())
     lines = (writer.writerow(row) for row in spend.csv_rows(membership.team, month))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
@@ -162,12 +161,13 @@ def set_limits(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def team_limit(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_admin_membership(request, slug)
     team = membership.team
-    month = Month.parse(request.POST.get("month")) or Month.current()
+    month = Month.parse(request.POST.get("month")) or Month.current(team.time_zone)
     form = TeamLimitForm(request.POST)
     saved = form.is_valid()
     if saved:
         team.monthly_limit = form.cleaned_data["monthly_limit"]
-        team.save(update_fields=["monthly_limit"])
+        team.time_zone = form.cleaned_data["time_zone"] or team.time_zone
+        team.save(update_fields=["monthly_limit", "time_zone"])
         form = _team_limit_form(team)
     if request.htmx:
         ctx = {
@@ -180,7 +180,7 @@ def team_limit(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "gallery/spend.html#team-limit", ctx, status=200 if saved else 400)
     if saved:
         messages.success(request, "Saved the team's monthly limit.")
-        return redirect(_spend_url(slug, month, "team-limit"))
+        return redirect(_spend_url(slug, month, "team-limit", team.time_zone))
     ctx = _spend_context(membership, month, limit_form=form)
     return render(request, "gallery/spend.html", ctx, status=400)
 
@@ -215,7 +215,8 @@ def _member_action(
     or a redirect; a refusal comes back as words next to the field, with 400."""
     admin = get_admin_membership(request, slug)
     member = get_object_or_404(admin.team.memberships.select_related("user"), pk=pk)
-    month = Month.parse(request.POST.get("month")) or Month.current()
+    zone = admin.team.time_zone
+    month = Month.parse(request.POST.get("month")) or Month.current(zone)
     form = FORMS[which](request.POST, auto_id=f"{which}-{pk}-%s")
     notice = ""
     if form.is_valid():
@@ -233,10 +234,10 @@ def _member_action(
     if not request.htmx:
         if notice:
             messages.success(request, notice)
-            return redirect(_spend_url(slug, month, f"member-{pk}"))
+            return redirect(_spend_url(slug, month, f"member-{pk}", zone))
         ctx = _spend_context(admin, month, acted)
         return render(request, "gallery/spend.html", ctx, status=400)
-    spent_now = spend.spent_by_member(admin.team, Month.current())
+    spent_now = spend.spent_by_member(admin.team, Month.current(zone))
     credit = spend.member_credits(admin.team, spent_now, only=pk)[0]
     ctx = {"team": admin.team, "row": _member_row(credit, acted), "month": month}
     response = render(request, "gallery/spend.html#member-row", ctx, status=200 if notice else 400)
@@ -274,7 +275,7 @@ def _spend_context(
 ) -> dict:
     """Everything the dashboard shows, in a constant number of grouped queries."""
     team = membership.team
-    current = Month.current()
+    current = Month.current(team.time_zone)
     spent = spend.spent_by_member(team, month)
     spent_now = spent if month == current else spend.spent_by_member(team, current)
     credits = spend.member_credits(team, spent_now)
@@ -307,7 +308,7 @@ def _spend_context(
 
 
 def _team_limit_form(team) -> TeamLimitForm:
-    return TeamLimitForm(initial={"monthly_limit": team.monthly_limit})
+    return TeamLimitForm(initial={"monthly_limit": team.monthly_limit, "time_zone": team.time_zone})
 
 
 def _limit(limit: int | None, spent: int) -> dict:
@@ -323,10 +324,10 @@ def _limit(limit: int | None, spent: int) -> dict:
     }
 
 
-def _spend_url(slug: str, month: Month, anchor: str) -> str:
+def _spend_url(slug: str, month: Month, anchor: str, zone: str) -> str:
     """Back to the dashboard at the month being looked at, scrolled to what changed."""
     url = reverse("spend", args=[slug])
-    if month != Month.current():
+    if month != Month.current(zone):
         url += f"?month={month}"
     return f"{url}#{anchor}"
 

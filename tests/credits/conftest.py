@@ -41,7 +41,7 @@ def spend(
 ) -> Job:
     """A job that reserved `cost`, then settled (or was refunded, or still runs).
 
-    `when` back-dates the job's entries, to put spending in another month.
+    `when` back-dates the job and its entries, to put spending in another month.
     """
     job = Job.objects.create(
         team=team,
@@ -57,7 +57,9 @@ def spend(
     elif outcome == "refund":
         ledger.refund(job=job, account=account)
     if when is not None:
+        Job.objects.filter(pk=job.pk).update(created=when)
         LedgerEntry.objects.filter(job=job).update(created=when)
+        job.refresh_from_db()
     return job
 
 
