@@ -50,7 +50,7 @@ for team, name, admin in [("studio", "alice", True), ("studio", "bob", False),
     out = io.StringIO()
     call_command("add_member", team, name, password=PASSWORD, credits=100000, token=True,
                  admin=admin, stdout=out)
-    tokens[name] = [w for w in out.getvalue().split() if w.startswith("mjw_")][0]
+    tokens.setdefault(name, [w for w in out.getvalue().split() if w.startswith("mjw_")][0])
 User.objects.create_superuser("root", "root@example.org", PASSWORD)
 print(json.dumps(tokens))
 """
@@ -60,10 +60,9 @@ from gallery.models import JobEvent
 print(JobEvent.objects.filter(job_id=JOB, kind="callback").count())
 """
 
-CALLBACK_URL = """
-import hashlib
-from gallery.models import Job
-print(Job.objects.get(pk=JOB).callback_token_hash)
+JOB_OF_TASK = """
+from gallery import api
+print(api.job_pk(TASK))
 """
 
 
@@ -119,6 +118,7 @@ class Person:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--only", nargs="*", help="run only the checks whose names contain these")
     args = parser.parse_args(argv)
 
     sim_port, web_port = free_port(), free_port()
@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> dict:
         watcher.start()
         try:
             ctx = Context(web, sim, env, tokens)
-            for check in CHECKS:
+            chosen = [c for c in CHECKS if not args.only or any(o in c.__name__ for o in args.only)]
+            for check in chosen:
                 started = time.perf_counter()
                 try:
                     ok, detail = check(ctx)
@@ -204,6 +205,7 @@ class Context:
         for name in ("alice", "bob", "carol"):
             assert self.people[name].sign_in().status_code == 302, f"{name} cannot sign in"
         self.job, self.image = self._finished_job()
+        self.job_pk = int(self.shell(JOB_OF_TASK.replace("TASK", repr(self.job["id"]))))
 
     def _finished_job(self) -> tuple[dict, int]:
         alice = self.people["alice"].api
@@ -215,9 +217,13 @@ class Context:
                 break
             time.sleep(0.2)
         assert task["status"] == "completed", task
-        page = self.people["alice"].http.get("/t/studio/").text
-        image = int(re.search(r"/t/studio/images/(\d+)/", page).group(1))
-        return task, image
+        for _ in range(150):  # the API may say completed before the thumbnails are stored
+            page = self.people["alice"].http.get("/t/studio/").text
+            found = re.search(r"/t/studio/images/(\d+)/", page)
+            if found:
+                return task, int(found.group(1))
+            time.sleep(0.2)
+        raise AssertionError("the finished job's images never reached the gallery")
 
     def shell(self, script: str) -> str:
         return manage(self.env, "shell", "-c", script).strip().splitlines()[-1]
@@ -322,6 +328,100 @@ def bad_masks(ctx: Context) -> tuple[bool, str]:
     return ok, f"edit {sorted(set(edits))}, price {sorted(set(prices))}"
 
 
+def private_revokes_share_links(ctx: Context) -> tuple[bool, str]:
+    """7 making a job private cuts its public share link"""
+    alice = ctx.people["alice"]
+    job_page = f"/t/studio/jobs/{ctx.job_pk}/"
+    alice.post(f"/t/studio/images/{ctx.image}/share/", {}, page=job_page)
+    slug = re.search(r"/s/([^/\"]+)/", alice.http.get(job_page).text).group(1)
+    before = httpx.get(f"{ctx.web}/s/{slug}/").status_code
+    said = alice.post(f"/t/studio/jobs/{ctx.job_pk}/private/", {}, page=job_page)
+    after = httpx.get(f"{ctx.web}/s/{slug}/").status_code
+    message = "revoked" in alice.http.get(job_page).text if said.status_code == 302 else False
+    alice.post(f"/t/studio/jobs/{ctx.job_pk}/private/", {}, page=job_page)  # shared again
+    return (
+        before == 200 and after == 404,
+        f"link {before} before, {after} after; page says revoked: {message}",
+    )
+
+
+def api_file_urls_are_signed_and_short_lived(ctx: Context) -> tuple[bool, str]:
+    """7 API file URLs carry an expiry and refuse tampering"""
+    alice = ctx.people["alice"].api
+    task = alice.get(f"/api/v1/tasks/{ctx.job['id']}").json()
+    url = task["results"][0]
+    good = httpx.get(url).status_code
+    name = url.rsplit("/", 1)[1]
+    parts = name.split(".")
+    parts[2] = "0"  # an older timestamp under the same signature
+    forged = httpx.get(url.rsplit("/", 1)[0] + "/" + ".".join(parts)).status_code
+    again = alice.get(f"/api/v1/tasks/{ctx.job['id']}").json()["results"][0]
+    return (
+        good == 200 and 400 <= forged < 500,
+        f"fresh {good}, altered {forged}, renewed {again != url}",
+    )
+
+
+def callback_to_the_simulator_control_api(ctx: Context) -> tuple[bool, str]:
+    """9 an API callback_url into the simulator's control API is refused"""
+    body = {
+        "model": "mj-v7",
+        "prompt": "a red fox",
+        "callback_url": f"{ctx.sim}/_sim/keys/x",
+    }
+    answer = ctx.people["bob"].api.post("/api/v1/images/generations", json=body)
+    return _is_4xx(answer), f"status {answer.status_code}"
+
+
+def replayed_provider_callback(ctx: Context) -> tuple[bool, str]:
+    """10 a provider callback replayed after the job ended"""
+    attempts = httpx.get(f"{ctx.sim}/_sim/callbacks", timeout=10).json()["attempts"]
+    urls = [a["url"] for a in attempts if f"/callbacks/evolink/{ctx.job_pk}/" in a["url"]]
+    if not urls:
+        return False, "no callback was delivered for the job"
+    before = int(ctx.shell(EVENTS.replace("JOB", str(ctx.job_pk))))
+    statuses = {httpx.post(urls[0], json={}).status_code for _ in range(20)}
+    after = int(ctx.shell(EVENTS.replace("JOB", str(ctx.job_pk))))
+    ok = all(400 <= s < 500 for s in statuses) and after == before
+    return ok, f"statuses {sorted(statuses)}, callback events {before} -> {after}"
+
+
+def upload_flood(ctx: Context) -> tuple[bool, str]:
+    """11 a flood of reference uploads meets a limit"""
+    from io import BytesIO
+
+    from PIL import Image as PILImage
+
+    bob = ctx.people["bob"]
+    token = bob.csrf("/t/studio/")
+    statuses = []
+    for n in range(40):
+        data = BytesIO()
+        PILImage.new("RGB", (64, 64), (n * 6, 10, 10)).save(data, "PNG")
+        answer = bob.http.post(
+            "/t/studio/uploads/",
+            files={"image": (f"ref{n}.png", data.getvalue(), "image/png")},
+            headers={"HX-Request": "true", "X-CSRFToken": token},
+        )
+        statuses.append(answer.status_code)
+    refused = statuses.count(429)
+    return refused > 0 and set(statuses) <= {
+        200,
+        429,
+    }, f"{statuses.count(200)} stored, {refused} refused"
+
+
+def loopback_in_disguise(ctx: Context) -> tuple[bool, str]:
+    """11 NAT64 and 6to4 forms of loopback in a prompt are refused"""
+    alice = ctx.people["alice"]
+    answers = []
+    for host in ("[64:ff9b::7f00:1]", "[2002:7f00:1::]"):
+        data = {"prompt": f"http://{host}/a.png a red fox", "speed": "fast"}
+        answers.append(alice.hx_post("/t/studio/jobs/", data, page="/t/studio/"))
+    statuses = [a.status_code for a in answers]
+    return all(400 <= s < 500 for s in statuses), f"statuses {statuses}"
+
+
 CHECKS = [
     huge_numbers_on_price_and_edit,
     bad_query_strings,
@@ -330,6 +430,12 @@ CHECKS = [
     signin_spelling,
     admin_login_throttled,
     concurrent_signins,
+    private_revokes_share_links,
+    api_file_urls_are_signed_and_short_lived,
+    callback_to_the_simulator_control_api,
+    replayed_provider_callback,
+    upload_flood,
+    loopback_in_disguise,
 ]
 
 
