@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from gallery.forms_auth import ThrottledAdminAuthenticationForm
 from gallery.models import (
     ApiTask,
     ApiToken,
@@ -19,6 +20,10 @@ from gallery.models import (
     Team,
     ThrottleCounter,
 )
+
+# The admin signs in through the same throttle as the site: the same counters
+# per account and per address, taken before the password is checked.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 class MembershipInline(admin.TabularInline):
