@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 
 from gallery.forms_auth import ThrottledAdminAuthenticationForm
 from gallery.models import (
@@ -26,8 +27,17 @@ from gallery.models import (
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
+class MembershipFormSet(BaseInlineFormSet):
+    removed_by = None  # the admin's user, set by TeamAdmin.save_formset
+
+    def delete_existing(self, obj, commit=True) -> None:
+        if commit:
+            obj.remove(by=self.removed_by)  # revokes the member's tokens with it
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ["user"]
 
@@ -39,6 +49,11 @@ class TeamAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
+    def save_formset(self, request, form, formset, change) -> None:
+        if isinstance(formset, MembershipFormSet):
+            formset.removed_by = request.user
+        super().save_formset(request, form, formset, change)
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
@@ -46,6 +61,16 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "team"]
     search_fields = ["user__username", "team__name"]
     autocomplete_fields = ["user", "team"]
+
+    # Removal goes through Membership.remove, which revokes the member's API
+    # tokens in the same transaction. (The admin still refuses, as before, to
+    # delete a membership whose credit account protects it.)
+    def delete_model(self, request, obj) -> None:
+        obj.remove(by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset:
+            membership.remove(by=request.user)
 
 
 @admin.register(Invite)
