@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.forms.models import BaseInlineFormSet
 
 from gallery.forms_auth import ThrottledAdminAuthenticationForm
@@ -21,10 +24,30 @@ from gallery.models import (
     Team,
     ThrottleCounter,
 )
+from gallery.usernames import DistinctUsername
 
 # The admin signs in through the same throttle as the site: the same counters
 # per account and per address, taken before the password is checked.
 admin.site.login_form = ThrottledAdminAuthenticationForm
+
+
+class UserCreationFormChecked(DistinctUsername, AdminUserCreationForm):
+    pass
+
+
+class UserChangeFormChecked(DistinctUsername, UserChangeForm):
+    pass
+
+
+# Django's user admin, with usernames that look like another user's refused
+# when a user is added or renamed, as on the invite's join form.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserAdmin(auth_admin.UserAdmin):
+    add_form = UserCreationFormChecked
+    form = UserChangeFormChecked
 
 
 class MembershipFormSet(BaseInlineFormSet):
