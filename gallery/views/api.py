@@ -114,11 +114,15 @@ def authenticate(request: HttpRequest) -> ApiToken:
             "The Authorization header must be 'Bearer <token>'",
             headers=_CHALLENGE,
         )
-    gate = _token_attempt(request)
+    key = f"api-token:ip:{throttles.client_address(request)}"
+    gate = _token_gate(key)
     token = ApiToken.find(plain) if len(plain) <= MAX_TOKEN_LENGTH else None
-    if token is None:
-        raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)  # a guess: counted
-    gate.succeeded()  # a real token, even a revoked one, is not a guess
+    if token is None:  # a guess: it counts
+        if gate is None:
+            throttles.hit(key, limit=AUTH_FAILURES_PER_ADDRESS, window=AUTH_FAILURE_WINDOW)
+        raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)
+    if gate is not None:
+        gate.succeeded()  # a real token, even a revoked one, is not a guess
     if not token.membership.user.is_active:
         raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)
     if token.revoked_at is not None:
@@ -129,12 +133,21 @@ def authenticate(request: HttpRequest) -> ApiToken:
     return token
 
 
-def _token_attempt(request: HttpRequest) -> throttles.Attempt:
-    """A slot under the address's limit, taken before the token is looked up."""
-    key = f"api-token:ip:{throttles.client_address(request)}"
-    gate = throttles.attempt(
-        {"address": (key, AUTH_FAILURES_PER_ADDRESS)}, window=AUTH_FAILURE_WINDOW
-    )
+def _token_gate(key: str) -> throttles.Attempt | None:
+    """The address's slot for a token lookup, or ApiError 429 past its limit.
+
+    An address without a failed token this window is let through uncounted
+    (None) and counted after a failure: a slot taken and given back on every
+    good request would add two committed writes to each poll. Once it has
+    failed, each further attempt takes its slot before the lookup, as sign-in
+    does, so a guesser is held to the limit (beyond it by no more than its
+    first burst of concurrent requests; tokens are 256-bit secrets).
+    """
+    limit, window = AUTH_FAILURES_PER_ADDRESS, AUTH_FAILURE_WINDOW
+    seen = throttles.peek(key, limit=limit, window=window)
+    if seen.count == 0:
+        return None
+    gate = throttles.attempt({"address": (key, limit)}, window=window)
     if gate.refused:
         raise ApiError(
             "rate_limit_exceeded",

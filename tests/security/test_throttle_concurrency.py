@@ -14,6 +14,7 @@ from django.test import Client
 
 from gallery import forms_auth, throttle
 from gallery.models import ThrottleCounter
+from gallery.views import api
 from tests.security import counting_backend
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]
@@ -70,3 +71,24 @@ def test_concurrent_hits_on_one_key_allow_exactly_the_limit():
 
     assert allowed.count(True) == limit
     assert ThrottleCounter.objects.get().count == ATTEMPTS
+
+
+def test_concurrent_token_guesses_from_a_failing_address_are_held_to_the_limit(db):
+    def guess(n: int):
+        client = Client(REMOTE_ADDR="10.20.0.1")
+        return client.get("/api/v1/balance", headers={"Authorization": f"Bearer mjw_{n}"})
+
+    assert guess(-1).status_code == 401  # the address's first failure
+    barrier = threading.Barrier(ATTEMPTS)
+
+    @in_thread
+    def attempt(n: int) -> int:
+        barrier.wait()
+        return guess(n).status_code
+
+    with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
+        statuses = list(pool.map(attempt, range(ATTEMPTS)))
+
+    # 401: the token was looked up (and was no one's); 429: refused before.
+    assert statuses.count(401) == api.AUTH_FAILURES_PER_ADDRESS - 1
+    assert statuses.count(429) == ATTEMPTS - statuses.count(401)
