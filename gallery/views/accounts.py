@@ -42,7 +42,8 @@ def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
 def change_password(request: HttpRequest) -> HttpResponse:
     """The old password is checked under the sign-in throttle; the member may
     revoke all their API tokens in the same step (tokens outlive passwords)."""
-    form = ThrottledPasswordChangeForm(request.user, request.POST or None, request=request)
+    data = request.POST if request.method == "POST" else None
+    form = ThrottledPasswordChangeForm(request.user, data, request=request)
     if request.method == "POST" and form.is_valid():
         form.save()
         update_session_auth_hash(request, form.user)  # other sessions end, this one stays

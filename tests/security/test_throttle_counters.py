@@ -10,7 +10,7 @@ import pytest
 from gallery import throttle
 from gallery.models import ThrottleCounter
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)  # on a 60 s and a 15 min boundary
 

@@ -14,7 +14,7 @@ from gallery.models import ApiToken, Membership
 from gallery.views import api
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]  # name lookups differ
 
 
 @pytest.fixture(autouse=True)

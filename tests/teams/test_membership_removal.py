@@ -12,7 +12,7 @@ from gallery import ledger
 from gallery.models import ApiToken, CreditAccount, Membership
 from tests.api.conftest import Api, issue
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 
 
 def bobs(team) -> Membership:
