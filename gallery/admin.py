@@ -1,5 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.forms.models import BaseInlineFormSet
 
+from gallery.forms_auth import ThrottledAdminAuthenticationForm
 from gallery.models import (
     ApiTask,
     ApiToken,
@@ -19,10 +24,43 @@ from gallery.models import (
     Team,
     ThrottleCounter,
 )
+from gallery.usernames import DistinctUsername
+
+# The admin signs in through the same throttle as the site: the same counters
+# per account and per address, taken before the password is checked.
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
+
+class UserCreationFormChecked(DistinctUsername, AdminUserCreationForm):
+    pass
+
+
+class UserChangeFormChecked(DistinctUsername, UserChangeForm):
+    pass
+
+
+# Django's user admin, with usernames that look like another user's refused
+# when a user is added or renamed, as on the invite's join form.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserAdmin(auth_admin.UserAdmin):
+    add_form = UserCreationFormChecked
+    form = UserChangeFormChecked
+
+
+class MembershipFormSet(BaseInlineFormSet):
+    removed_by = None  # the admin's user, set by TeamAdmin.save_formset
+
+    def delete_existing(self, obj, commit=True) -> None:
+        if commit:
+            obj.remove(by=self.removed_by)  # revokes the member's tokens with it
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ["user"]
 
@@ -34,6 +72,11 @@ class TeamAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
+    def save_formset(self, request, form, formset, change) -> None:
+        if isinstance(formset, MembershipFormSet):
+            formset.removed_by = request.user
+        super().save_formset(request, form, formset, change)
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
@@ -41,6 +84,16 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "team"]
     search_fields = ["user__username", "team__name"]
     autocomplete_fields = ["user", "team"]
+
+    # Removal goes through Membership.remove, which revokes the member's API
+    # tokens in the same transaction. (The admin still refuses, as before, to
+    # delete a membership whose credit account protects it.)
+    def delete_model(self, request, obj) -> None:
+        obj.remove(by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset:
+            membership.remove(by=request.user)
 
 
 @admin.register(Invite)

@@ -7,6 +7,7 @@ from django.contrib.auth.forms import UserCreationForm
 from gallery.models import Role
 from gallery.operations import Request
 from gallery.pipeline import Draft
+from gallery.usernames import DistinctUsername
 
 
 class InviteForm(forms.Form):
@@ -19,7 +20,7 @@ class InviteForm(forms.Form):
     )
 
 
-class JoinForm(UserCreationForm):
+class JoinForm(DistinctUsername, UserCreationForm):
     """A new person picks a username and password when accepting an invite."""
 
 

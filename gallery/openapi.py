@@ -411,8 +411,9 @@ _ERROR_WHEN: dict[str, str] = {
     "or whose token was revoked.",
     "url_expired": "The file URL's time is up; read the task again for fresh result URLs.",
     "method_not_allowed": "Wrong HTTP method.",
-    "rate_limit_exceeded": "Too many requests for this token in the window, or too many of "
-    "your tasks in flight. Wait Retry-After seconds.",
+    "rate_limit_exceeded": "Too many requests for this token in the window, too many of "
+    "your tasks in flight, or too many unknown tokens from your address. Wait Retry-After "
+    "seconds.",
     "internal_error": "An unexpected error in mjweb (it is logged). Retry a create with the "
     "same Idempotency-Key: you get the task back if one was made.",
 }

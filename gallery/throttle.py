@@ -1,44 +1,144 @@
-"""Fixed-window counters in the shared cache (the database, or Redis), so
-every web process counts the same attempts."""
+"""Fixed-window attempt counters in the database (`ThrottleCounter`), so every
+web process counts the same attempts, and counts them atomically.
+
+One row per (key, window start). A hit is one transaction: a conditional
+``UPDATE … SET count = count + 1`` (or the row's INSERT when it is the
+window's first), then a read of the count the UPDATE left, the same pattern
+as the ledger's balance. Our UPDATE holds the row until commit, so the count
+read back is our own: N concurrent hits see N different counts and exactly
+`limit` of them are allowed. A plain get-then-set (the database cache's
+``incr``) lets concurrent hits read the same count.
+
+A secret (a password, a token) is checked only after its attempt took a slot
+(`attempt`); a success gives the slot back, so only failures count.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from gallery.models import ThrottleCounter
+
+MAX_KEY = 160  # leaves room for ":<window start>+<length>" in the 200-character column
 
 
-@dataclass(frozen=True)
+@dataclass
 class Verdict:
     allowed: bool
     retry_after: int  # seconds until the window resets
+    count: int = 0  # attempts in the window, this one included (for hit)
+    slot: str = field(default="", repr=False)  # the counter row a hit went to
 
 
-def _slot(key: str, window: int) -> tuple[str, int]:
-    now = time.time()
-    start = int(now // window) * window
-    return f"throttle:{key}:{start}", max(1, math.ceil(start + window - now))
+def client_address(request: HttpRequest) -> str:
+    """The address a request came from, as far as the throttles are concerned.
+
+    REMOTE_ADDR for now: which proxies to believe is another change, and it is
+    meant to be made here alone.
+    """
+    return request.META.get("REMOTE_ADDR", "")
 
 
-def hit(key: str, *, limit: int, window: int) -> Verdict:
+def _slot(key: str, window: int, now: datetime | None) -> tuple[str, datetime, int]:
+    """The row key of the window holding `now`, its end, and the seconds left."""
+    now = now or timezone.now()
+    if len(key) > MAX_KEY:
+        key = f"{key[:64]}…{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
+    seconds = now.timestamp()
+    start = int(seconds // window) * window
+    ends = datetime.fromtimestamp(start + window, tz=UTC)
+    # The window's length too: the same key may be limited over two windows.
+    return f"{key}:{start}+{window}", ends, max(1, math.ceil(start + window - seconds))
+
+
+def hit(key: str, *, limit: int, window: int, now: datetime | None = None) -> Verdict:
     """Count one attempt; allowed while the window holds at most `limit`."""
-    slot, retry_after = _slot(key, window)
-    cache.add(slot, 0, window + 5)
-    try:
-        count = cache.incr(slot)
-    except ValueError:  # expired between add and incr
-        cache.set(slot, 1, window + 5)
-        count = 1
-    return Verdict(count <= limit, retry_after)
+    slot, ends, retry_after = _slot(key, window, now)
+    count = _increment(slot, ends)
+    if count == 1:
+        # A new window row: a cheap moment to drop the rows whose windows ended.
+        ThrottleCounter.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return Verdict(count <= limit, retry_after, count, slot)
 
 
-def peek(key: str, *, limit: int, window: int) -> Verdict:
+def _increment(slot: str, ends: datetime) -> int:
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                rows = ThrottleCounter.objects.filter(key=slot)
+                if rows.update(count=F("count") + 1):
+                    return rows.values_list("count", flat=True).get()
+                ThrottleCounter.objects.create(key=slot, count=1, expires_at=ends)
+                return 1
+        except IntegrityError:
+            continue  # another request created the row first: UPDATE it now
+    raise RuntimeError(f"could not count an attempt under {slot!r}")
+
+
+def peek(key: str, *, limit: int, window: int, now: datetime | None = None) -> Verdict:
     """Whether another attempt would be allowed, without counting one."""
-    slot, retry_after = _slot(key, window)
-    return Verdict((cache.get(slot) or 0) < limit, retry_after)
+    slot, _ends, retry_after = _slot(key, window, now)
+    count = ThrottleCounter.objects.filter(key=slot).values_list("count", flat=True).first() or 0
+    return Verdict(count < limit, retry_after, count, slot)
 
 
-def reset(key: str, *, window: int) -> None:
-    cache.delete(_slot(key, window)[0])
+def give_back(verdict: Verdict) -> None:
+    """Uncount the attempt `hit` returned this verdict for (its own window's row)."""
+    if verdict.slot:
+        ThrottleCounter.objects.filter(key=verdict.slot, count__gt=0).update(count=F("count") - 1)
+        verdict.slot = ""  # once
+
+
+def reset(key: str, *, window: int, now: datetime | None = None) -> None:
+    ThrottleCounter.objects.filter(key=_slot(key, window, now)[0]).delete()
+
+
+@dataclass
+class Attempt:
+    """The slots one attempt took, one per limit it is under."""
+
+    taken: list[Verdict]
+    refused: str | None = None  # the name of the first limit it passed
+    retry_after: int = 0
+
+    def succeeded(self) -> None:
+        """A success gives its slots back, so only failures count against anyone."""
+        for verdict in self.taken:
+            give_back(verdict)
+        self.taken = []
+
+
+def attempt(
+    limits: dict[str, tuple[str, int]], *, window: int, now: datetime | None = None
+) -> Attempt:
+    """Take a slot under each named (key, limit) before a secret is checked.
+
+    When a limit is passed, the attempt is refused: the secret must not be
+    checked, and the slots are given back at once (an unchecked attempt is not
+    a failure, so a refused person does not use up their address's limit).
+    Giving back cannot let another attempt in: the slots that were counted
+    before ours are all still held.
+    """
+    taken: list[Verdict] = []
+    for name, (key, limit) in limits.items():
+        verdict = hit(key, limit=limit, window=window, now=now)
+        taken.append(verdict)
+        if not verdict.allowed:
+            for held in taken:
+                give_back(held)
+            return Attempt([], refused=name, retry_after=verdict.retry_after)
+    return Attempt(taken)
+
+
+def minutes(seconds: int) -> str:
+    """'12 minutes', '1 minute': how long a refusal lasts, for messages."""
+    n = max(1, round(seconds / 60))
+    return f"{n} minute{'s' if n != 1 else ''}"

@@ -16,4 +16,5 @@ urlpatterns = [
     path("t/<slug:slug>/tokens/", tokens.tokens, name="tokens"),
     path("t/<slug:slug>/tokens/new/", tokens.create_token, name="create-token"),
     path("t/<slug:slug>/tokens/<int:pk>/revoke/", tokens.revoke_token, name="revoke-token"),
+    path("t/<slug:slug>/tokens/revoke-mine/", tokens.revoke_my_tokens, name="revoke-my-tokens"),
 ]

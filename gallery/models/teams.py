@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import ProtectedError, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -105,6 +105,35 @@ class Membership(models.Model):
     def can_create(self) -> bool:
         """Viewers look; members and admins spend credits."""
         return self.role in (Role.ADMIN, Role.MEMBER)
+
+    class CannotRemove(Exception):
+        """The membership holds history that must stay (the ledger's)."""
+
+    def remove(self, *, by=None) -> int:
+        """Take this person out of the team; returns how many API tokens that revoked.
+
+        Their tokens for this team are revoked in the same transaction as the
+        membership goes, so no request acts for a non-member in between, and the
+        admin's deletes come through here too. A credit account that never moved
+        a credit goes along. One with entries cannot (the ledger is append-only),
+        so such a member is refused with CannotRemove and nothing changes: ending
+        a membership while keeping its history needs a state of its own.
+        """
+        from gallery.models.credits import CreditAccount  # credits imports this module
+
+        try:
+            with transaction.atomic():
+                revoked = self.api_tokens.revoke_all(by=by)
+                account = CreditAccount.objects.filter(membership=self).first()
+                if account is not None and not account.entries.exists():
+                    account.delete()
+                self.delete()
+        except ProtectedError:
+            raise Membership.CannotRemove(
+                f"{self.user} has credit history in {self.team}, which the ledger keeps; "
+                "they cannot be removed from the team yet."
+            ) from None
+        return revoked
 
 
 class InviteQuerySet(models.QuerySet["Invite"]):

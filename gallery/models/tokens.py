@@ -45,6 +45,10 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
             return self.filter(membership__team_id=membership.team_id)
         return self.filter(membership=membership)
 
+    def revoke_all(self, by=None) -> int:
+        """Revoke every token here that is not revoked yet; returns how many were."""
+        return self.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=by)
+
 
 class ApiToken(models.Model):
     membership = models.ForeignKey(Membership, models.CASCADE, related_name="api_tokens")

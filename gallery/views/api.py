@@ -35,6 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from gallery import api, ledger, openapi, pipeline
+from gallery import throttle as throttles  # `throttle` below is the per-token rate limit
 from gallery.api import ApiError, invalid
 from gallery.models import ApiTask, ApiToken, Job, Membership
 
@@ -44,6 +45,11 @@ log = logging.getLogger(__name__)
 DEFAULT_RATE_LIMIT = 120
 DEFAULT_RATE_WINDOW = 60
 MAX_TOKEN_LENGTH = 200  # ours are 47 characters; anything far longer is not one
+# Unknown tokens one address may present per window: the sign-in throttle's
+# address limit, on a counter of its own (a script with a stale token should
+# not lock its office out of the site's sign-in page).
+AUTH_FAILURES_PER_ADDRESS = 30
+AUTH_FAILURE_WINDOW = 15 * 60
 
 View = Callable[..., HttpResponse]
 
@@ -108,8 +114,16 @@ def authenticate(request: HttpRequest) -> ApiToken:
             "The Authorization header must be 'Bearer <token>'",
             headers=_CHALLENGE,
         )
+    key = f"api-token:ip:{throttles.client_address(request)}"
+    gate = _token_gate(key)
     token = ApiToken.find(plain) if len(plain) <= MAX_TOKEN_LENGTH else None
-    if token is None or not token.membership.user.is_active:
+    if token is None:  # a guess: it counts
+        if gate is None:
+            throttles.hit(key, limit=AUTH_FAILURES_PER_ADDRESS, window=AUTH_FAILURE_WINDOW)
+        raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)
+    if gate is not None:
+        gate.succeeded()  # a real token, even a revoked one, is not a guess
+    if not token.membership.user.is_active:
         raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)
     if token.revoked_at is not None:
         raise ApiError("unauthorized", "This token was revoked", headers=_CHALLENGE)
@@ -117,6 +131,31 @@ def authenticate(request: HttpRequest) -> ApiToken:
         raise ApiError("unauthorized", "This token has expired", headers=_CHALLENGE)
     token.touch()
     return token
+
+
+def _token_gate(key: str) -> throttles.Attempt | None:
+    """The address's slot for a token lookup, or ApiError 429 past its limit.
+
+    An address without a failed token this window is let through uncounted
+    (None) and counted after a failure: a slot taken and given back on every
+    good request would add two committed writes to each poll. Once it has
+    failed, each further attempt takes its slot before the lookup, as sign-in
+    does, so a guesser is held to the limit (beyond it by no more than its
+    first burst of concurrent requests; tokens are 256-bit secrets).
+    """
+    limit, window = AUTH_FAILURES_PER_ADDRESS, AUTH_FAILURE_WINDOW
+    seen = throttles.peek(key, limit=limit, window=window)
+    if seen.count == 0:
+        return None
+    gate = throttles.attempt({"address": (key, limit)}, window=window)
+    if gate.refused:
+        raise ApiError(
+            "rate_limit_exceeded",
+            "Too many failed token attempts from this address. "
+            f"Try again in {throttles.minutes(gate.retry_after)}.",
+            headers={"Retry-After": str(gate.retry_after)},
+        )
+    return gate
 
 
 def rate_limit() -> tuple[int, int]:

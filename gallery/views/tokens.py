@@ -109,3 +109,14 @@ def revoke_token(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return render(request, _template(request), _context(membership, TokenForm()))
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("tokens", slug)
+
+
+@require_POST
+def revoke_my_tokens(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every token of mine in this team, at once (a leak, a lost laptop)."""
+    membership = get_membership(request, slug)
+    n = ApiToken.objects.filter(membership=membership).revoke_all(by=request.user)
+    if request.htmx:
+        return render(request, _template(request), _context(membership, TokenForm()))
+    messages.success(request, f"Revoked {n} token{'s' if n != 1 else ''}.")
+    return redirect("tokens", slug)

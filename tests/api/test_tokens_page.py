@@ -6,12 +6,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from gallery.models import ApiToken
 from gallery.models.tokens import token_digest
 from gallery.views.tokens import MAX_ACTIVE_TOKENS
 from tests.api.conftest import HTMX, Api, issue, membership
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +195,79 @@ def test_each_url_takes_only_its_method(alice_client, alice, team):
     assert alice_client.post(PAGE).status_code == 405
     assert alice_client.get(NEW).status_code == 405
     assert alice_client.get(revoke_url(ApiToken.objects.get())).status_code == 405
+
+
+# --- revoking all of one's own tokens -----------------------------------------------------
+
+REVOKE_MINE = "/t/acme/tokens/revoke-mine/"
+
+
+def test_revoke_all_revokes_every_token_of_mine_in_this_team_and_no_one_elses(
+    bob_client, alice, bob, team, other_team
+):
+    mine = [issue(bob, team, name=f"bob-{n}") for n in range(3)]
+    alices = issue(alice, team, name="alice-cli")
+    other_team.memberships.create(user=bob, role="member")
+    elsewhere = issue(bob, other_team, name="bob-elsewhere")
+    assert "Revoke all my tokens" in bob_client.get(PAGE).content.decode()
+    response = bob_client.post(REVOKE_MINE)
+    assert response.status_code == 302 and response["Location"] == PAGE
+    assert "Revoked 3 tokens" in bob_client.get(PAGE).content.decode()
+    assert [Api(p).get("/api/v1/balance").status_code for p in mine] == [401] * 3
+    assert Api(alices).get("/api/v1/balance").status_code == 200
+    assert Api(elsewhere).get("/api/v1/balance").status_code == 200
+    assert set(
+        ApiToken.objects.filter(revoked_at__isnull=False).values_list("revoked_by", flat=True)
+    ) == {bob.pk}
+
+
+def test_an_htmx_revoke_all_returns_the_panel_without_my_tokens(alice_client, alice, team):
+    issue(alice, team, name="first")
+    issue(alice, team, name="second")
+    response = alice_client.post(REVOKE_MINE, headers=HTMX)
+    assert response.status_code == 200 and b"<html" not in response.content
+    assert b"first" not in response.content and b"second" not in response.content
+
+
+def test_the_revoke_all_button_shows_only_when_there_is_something_to_revoke(alice_client):
+    assert "Revoke all my tokens" not in alice_client.get(PAGE).content.decode()
+
+
+def test_revoke_all_takes_only_post_and_a_member_of_the_team(alice_client, carol_client, alice):
+    assert alice_client.get(REVOKE_MINE).status_code == 405
+    assert carol_client.post(REVOKE_MINE).status_code == 404
+
+
+# --- tokens that outlive their owner's standing --------------------------------------------
+
+
+def test_a_deactivated_members_token_reads_nothing(alice, team):
+    plain = issue(alice, team)
+    api = Api(plain)
+    assert api.get("/api/v1/balance").status_code == 200
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    assert api.get("/api/v1/balance").status_code == 401
+    assert api.get("/api/v1/tasks/task-unified-1").status_code == 401
+
+
+def test_changing_the_password_can_revoke_every_token_in_every_team(
+    bob, bob_client, team, other_team
+):
+    other_team.memberships.create(user=bob, role="member")
+    tokens = [issue(bob, team), issue(bob, team), issue(bob, other_team)]
+    new = "a-new-long-phrase-42"
+    data = {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    assert "Also revoke all my API tokens" in bob_client.get("/accounts/password/").content.decode()
+    response = bob_client.post("/accounts/password/", {**data, "revoke_tokens": "on"})
+    assert response.status_code == 302
+    assert "Revoked 3 API tokens" in bob_client.get(response.url).content.decode()
+    assert [Api(p).get("/api/v1/balance").status_code for p in tokens] == [401] * 3
+
+
+def test_changing_the_password_alone_leaves_tokens_working_and_says_so(bob, bob_client, team):
+    plain = issue(bob, team)
+    new = "a-new-long-phrase-42"
+    data = {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    response = bob_client.post("/accounts/password/", data)
+    assert "any you did not revoke still work" in bob_client.get(response.url).content.decode()
+    assert Api(plain).get("/api/v1/balance").status_code == 200

@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.text import slugify
 
-from gallery import ledger
+from gallery import ledger, usernames
 from gallery.models import ApiToken, Membership, Role, Team
 
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         role = Role.ADMIN if opts["admin"] else Role.VIEWER if opts["viewer"] else None
         with transaction.atomic():
             team, made_team = Team.objects.get_or_create(slug=slug, defaults={"name": opts["team"]})
-            user, made_user = get_user_model().objects.get_or_create(username=opts["username"])
+            user, made_user = self._user(opts["username"])
             password = opts["password"] or (secrets.token_urlsafe(12) if made_user else None)
             if password:
                 user.set_password(password)
@@ -53,6 +54,21 @@ class Command(BaseCommand):
                 account = ledger.account_for(membership)
                 ledger.grant(account=account, amount=opts["credits"], by=None, reason="add_member")
         self._report(team, user, membership, made_team, made_user, made_member, password, opts)
+
+    def _user(self, username: str):
+        """The user of this name, or a new one if the name is fit for sign-in and
+        looks like no one else's; (user, made)."""
+        user_model = get_user_model()
+        name = user_model.normalize_username(username)  # NFKC, as sign-in reads it
+        user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: name}).first()
+        if user is not None:
+            return user, False
+        try:
+            user_model._meta.get_field(user_model.USERNAME_FIELD).run_validators(name)
+            usernames.check_distinct(name)
+        except ValidationError as e:
+            raise CommandError(f"{name!r}: {' '.join(e.messages)}") from None
+        return user_model._default_manager.create(**{user_model.USERNAME_FIELD: name}), True
 
     def _report(self, team, user, membership, made_team, made_user, made_member, password, opts):
         out = self.stdout
