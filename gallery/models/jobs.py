@@ -109,6 +109,11 @@ class Job(models.Model):
     source_urls = models.JSONField(default=list, blank=True)  # remove-bg, retexture, …
     prompt_raw = models.TextField(blank=True)
     prompt = models.TextField(blank=True)  # normalised, as sent upstream
+    # What the job is, in people's words, from the catalog ("Pan left ×1.5"),
+    # and the prompt its lineage began with: kept on the row so cards and
+    # search need no walk up the parents.
+    title = models.CharField(max_length=120, blank=True)
+    root_prompt = models.TextField(blank=True)
     params = models.JSONField(default=dict, blank=True)
     speed = models.CharField(max_length=10, blank=True)
     client_request_id = models.CharField(max_length=64, blank=True)

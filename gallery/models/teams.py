@@ -82,6 +82,9 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created = models.DateTimeField(default=timezone.now)
+    # A removed member keeps their jobs and ledger; the membership row stays
+    # (the ledger refers to it) but grants nothing.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     objects = MembershipQuerySet.as_manager()
 
