@@ -94,3 +94,12 @@ def test_a_live_refresh_with_job_numbers_no_job_can_have_is_refused(alice_client
     response = alice_client.get("/t/acme/live/", query)
     assert response.status_code == 400
     assert "job number" in response.content.decode()
+
+
+@pytest.mark.parametrize("collection", ["abc", "1e5", "99999999999999999999999", "\u0661", ""])
+def test_collecting_into_something_that_is_no_collection_number_is_404(
+    alice_client, alice, team, collection
+):
+    job = make_finished_job(alice, team, images=0)
+    response = alice_client.post(f"/t/acme/jobs/{job.pk}/collect/", {"collection": collection})
+    assert response.status_code == 404
