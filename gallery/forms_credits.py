@@ -23,6 +23,11 @@ class MonthField(forms.CharField):
     widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
     default_error_messages = {"invalid": Month.RULE}
 
+    def __init__(self, **kwargs: Any) -> None:
+        # Month.parse trims the value itself; whitespace alone is no month
+        # (as for the number fields), not a blank filter.
+        super().__init__(strip=False, **kwargs)
+
     def to_python(self, value: str | None) -> Month | None:  # type: ignore[override]
         value = super().to_python(value)
         if not value:

@@ -6,7 +6,8 @@ exponents ("1e999999999" becomes a billion-digit integer when converted, which
 holds a worker for minutes), NaN and Infinity; `int` and `\\d` take digits of
 every script (Arabic-Indic, fullwidth) and underscores ("1_000"). Here a number is what a
 number field sends: an optional minus sign, ASCII digits, at most one decimal
-point (or comma), of bounded length, and nothing else. Its range is checked
+point, of bounded length, and nothing else. (Not a decimal comma: a browser's
+number field always sends a point, and "1,000" must not become one credit.) Its range is checked
 before it is returned, so a caller never computes with one it did not expect.
 
 Pure: no Django. The ranges come from the callers (the operation catalog, an
@@ -30,7 +31,7 @@ MAX_ID = 2**63 - 1
 # narrow enough that a month's end (the next month's start) is always a date.
 FIRST_YEAR, LAST_YEAR = 2000, 2999
 
-_NUMBER = re.compile(r"(-?)([0-9]+)(?:[.,]([0-9]+))?", re.ASCII)
+_NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
 _DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 _SPACE = " \t\r\n"  # what a browser or a person may leave around a value; not U+00A0
 
