@@ -125,9 +125,15 @@ def invalid(message: str, param: str | None = None, issue_code: Code | None = No
 
 def api_param(param: str) -> str:
     """The request field an issue names: the catalog's internal names become the
-    API's ("operation" is `model`, "params" is `model_params`); prompt flags
+    API's ("operation" is `model`, "params" is `model_params`, the pipeline's
+    "client_request_id" comes from `Idempotency-Key`); prompt flags
     ("--ar") and field names ("task_id", "scale") are already what a client sent."""
-    return {"operation": "model", "params": "model_params"}.get(param, param)
+    names = {
+        "operation": "model",
+        "params": "model_params",
+        "client_request_id": "Idempotency-Key",
+    }
+    return names.get(param, param)
 
 
 # The retry hint for the per-person in-flight cap: jobs take tens of seconds.

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 
+from gallery.forms import WholeNumberField
 from gallery.models import LedgerEntry
 from gallery.spend import Month
 
@@ -22,7 +23,12 @@ class MonthField(forms.CharField):
     """`YYYY-MM`, as `<input type="month">` sends it; cleans to a Month."""
 
     widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
-    default_error_messages = {"invalid": "Enter a month as YYYY-MM, e.g. 2026-11."}
+    default_error_messages = {"invalid": Month.RULE}
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Month.parse trims the value itself; whitespace alone is no month
+        # (as for the number fields), not a blank filter.
+        super().__init__(strip=False, **kwargs)
 
     def to_python(self, value: str | None) -> Month | None:  # type: ignore[override]
         value = super().to_python(value)
@@ -52,7 +58,7 @@ class LedgerFilterForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    amount = forms.IntegerField(
+    amount = WholeNumberField(
         label="Credits to grant",
         min_value=1,
         max_value=MAX_CREDITS,
@@ -62,7 +68,7 @@ class GrantForm(forms.Form):
 
 
 class AdjustForm(forms.Form):
-    amount = forms.IntegerField(
+    amount = WholeNumberField(
         label="Change by",
         min_value=-MAX_CREDITS,
         max_value=MAX_CREDITS,
@@ -90,7 +96,7 @@ class AdjustForm(forms.Form):
 
 
 class LimitsForm(forms.Form):
-    monthly_limit = forms.IntegerField(
+    monthly_limit = WholeNumberField(
         label="Monthly limit",
         required=False,
         min_value=0,
@@ -98,7 +104,7 @@ class LimitsForm(forms.Form):
         help_text="Credits a month; blank for no limit.",
         widget=forms.NumberInput(attrs={"placeholder": "No limit"}),
     )
-    max_in_flight = forms.IntegerField(
+    max_in_flight = WholeNumberField(
         label="Jobs at once",
         min_value=0,
         max_value=MAX_IN_FLIGHT,
@@ -107,7 +113,7 @@ class LimitsForm(forms.Form):
 
 
 class TeamLimitForm(forms.Form):
-    monthly_limit = forms.IntegerField(
+    monthly_limit = WholeNumberField(
         label="Team monthly limit",
         required=False,
         min_value=0,

@@ -48,7 +48,11 @@ def _scale_range() -> tuple[float, float]:
 def _schemas() -> dict[str, Any]:
     low, high = _scale_range()
     speeds = list(dict.fromkeys(s for op in OPERATIONS.values() for s in op.speeds))
-    box = {"type": "integer", "minimum": 1}
+    # The catalog's bounds, so a client knows them before a 400 tells it.
+    box = {"type": "integer", "minimum": 1, "maximum": operations.MAX_SIDE}
+    low_offset, high_offset = operations.BOX_RANGES["x"]
+    offset = {"type": "integer", "minimum": low_offset, "maximum": high_offset}
+    first_point, last_point = operations.MASK_POINT_RANGE
     return {
         "ImageGenerationRequest": {
             "type": "object",
@@ -144,8 +148,8 @@ def _schemas() -> dict[str, Any]:
                     "properties": {
                         "width": box,
                         "height": box,
-                        "x": {"type": "integer"},
-                        "y": {"type": "integer"},
+                        "x": offset,
+                        "y": offset,
                     },
                     "description": "mj-v7-edit and mj-v7-upload-paint: where the source image "
                     "sits on the canvas.",
@@ -164,6 +168,7 @@ def _schemas() -> dict[str, Any]:
                         "areas": {
                             "type": "array",
                             "minItems": 1,
+                            "maxItems": operations.MAX_MASK_AREAS,
                             "items": {
                                 "type": "object",
                                 "required": ["width", "height", "points"],
@@ -174,7 +179,15 @@ def _schemas() -> dict[str, Any]:
                                     "points": {
                                         "type": "array",
                                         "minItems": 6,
-                                        "items": {"type": "number"},
+                                        "maxItems": operations.MAX_MASK_NUMBERS,
+                                        "items": {
+                                            "type": "number",
+                                            "minimum": first_point,
+                                            "maximum": last_point,
+                                        },
+                                        "description": "At most "
+                                        f"{operations.MAX_MASK_NUMBERS} numbers in all areas "
+                                        "together.",
                                     },
                                 },
                             },

@@ -126,6 +126,25 @@ EDIT_SPEEDS = ("fast", "turbo")  # providers.md §2.5: edits take fast|turbo, ne
 # Vtrix insists on mask polygon sizes of 500-4096 px (providers.md §1.2,
 # midjourney_inpaint); evolink's own example uses 200, so only Vtrix checks it.
 VTRIX_MASK_SIZE = (500, 4096)
+# No provider documents a largest canvas, placement or mask frame. This is the
+# canvas editor's limit, far above any V7 image (2048 px after an upscale), and
+# it keeps every number of the geometry small before anything computes with it.
+MAX_SIDE = 8192
+# The ranges of canvas {width, height} and img_pos {width, height, x, y}: the
+# image may be placed partly off the canvas, never further than a whole side.
+BOX_RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "width": (1, MAX_SIDE),
+        "height": (1, MAX_SIDE),
+        "x": (-MAX_SIDE, MAX_SIDE),
+        "y": (-MAX_SIDE, MAX_SIDE),
+    }
+)
+# A mask's points lie in its frame, give or take: evolink's own example has
+# points at 250 in a 200 px frame, so they are bounded by the largest side only.
+MASK_POINT_RANGE = (0, MAX_SIDE)
+MAX_MASK_AREAS = 100
+MAX_MASK_NUMBERS = 4000  # all areas' points together; a freehand stroke is simplified to far fewer
 
 
 def _mask(required: bool) -> ParamSpec:
@@ -615,7 +634,7 @@ def _check_params(op: Operation, request: Request, trusted: tuple[str, ...]) -> 
         elif spec.kind == "number":
             issues += _number_issues(spec, value)
         elif spec.kind == "mask":
-            issues += _mask_issues(value, request.provider, trusted)
+            issues += mask_issues(value, request.provider, trusted)
         else:
             issues += _box_issues(spec.name, value, with_offset=spec.kind == "img_pos")
     return issues
@@ -662,19 +681,27 @@ def _box_issues(name: str, value: object, *, with_offset: bool) -> list[Issue]:
         if key not in keys:
             issues.append(Issue(Code.NOT_ALLOWED, name, f"{name} has no field '{key}'"))
     for key in keys:
+        low, high = BOX_RANGES[key]
+        rule = f"{name}.{key} must be a whole number from {low} to {high}"
         if key not in value:
             issues.append(Issue(Code.REQUIRED, name, f"{name} needs {key}"))
         elif not _is_int(value[key]):
-            issues.append(Issue(Code.INVALID_VALUE, name, f"{name}.{key} must be a whole number"))
-        elif key in ("width", "height") and value[key] <= 0:
-            issues.append(
-                Issue(Code.PARAM_OUT_OF_RANGE, name, f"{name}.{key} must be greater than 0")
-            )
+            issues.append(Issue(Code.INVALID_VALUE, name, rule))
+        elif not low <= value[key] <= high:
+            issues.append(Issue(Code.PARAM_OUT_OF_RANGE, name, rule))
     return issues
 
 
-def _mask_issues(value: object, provider: str, trusted: tuple[str, ...]) -> list[Issue]:
-    """providers.md §2.5: `{areas: [{width, height, points}]}` or `{url}`, not both."""
+def mask_issues(
+    value: object, provider: str | None = None, trusted: tuple[str, ...] = ()
+) -> list[Issue]:
+    """providers.md §2.5: `{areas: [{width, height, points}]}` or `{url}`, not both.
+
+    The one check of a mask's shape, before anything reads its numbers: the
+    image page runs it with `provider` None (the shape and the bounds only)
+    before it fits a mask to Vtrix's sizes; `validate()` runs it again on what
+    is sent, with Vtrix's own size rule.
+    """
     if not isinstance(value, Mapping) or ("areas" in value) == ("url" in value):
         return [
             Issue(
@@ -693,42 +720,54 @@ def _mask_issues(value: object, provider: str, trusted: tuple[str, ...]) -> list
     areas = value["areas"]
     if not isinstance(areas, list | tuple) or not areas:
         return [*issues, Issue(Code.INVALID_VALUE, "mask", "mask.areas must be a non-empty list")]
-    low, high = VTRIX_MASK_SIZE
+    if len(areas) > MAX_MASK_AREAS or _point_count(areas) > MAX_MASK_NUMBERS:
+        message = "The mask has too many areas or points; draw simpler shapes"
+        return [*issues, Issue(Code.TOO_MANY_VALUES, "mask", message)]
     for index, area in enumerate(areas):
-        where = f"mask.areas[{index}]"
-        if not isinstance(area, Mapping):
-            issues.append(Issue(Code.INVALID_VALUE, "mask", f"{where} must be an object"))
-            continue
-        issues += [
-            Issue(Code.NOT_ALLOWED, "mask", f"{where} has no field '{key}'")
-            for key in area
-            if key not in ("width", "height", "points")
-        ]
-        for key in ("width", "height"):
-            size = area.get(key)
-            if not _is_int(size):
-                issues.append(Issue(Code.INVALID_VALUE, "mask", f"{where}.{key} must be a number"))
-            elif size <= 0 or (provider == "vtrix" and not low <= size <= high):
-                bounds = f"between {low} and {high}" if provider == "vtrix" else "greater than 0"
-                issues.append(
-                    Issue(
-                        Code.PARAM_OUT_OF_RANGE,
-                        "mask",
-                        f"{where}.{key} must be {bounds} (got {size})",
-                    )
-                )
-        points = area.get("points")
-        if (
-            not isinstance(points, list | tuple)
-            or len(points) < 6
-            or len(points) % 2
-            or not all(_as_decimal(p) is not None for p in points)
-        ):
-            issues.append(
-                Issue(
-                    Code.INVALID_VALUE,
-                    "mask",
-                    f"{where}.points must be a flat list x1, y1, x2, y2, … of at least 3 points",
-                )
+        issues += _area_issues(f"mask.areas[{index}]", area, provider)
+    return issues
+
+
+def _point_count(areas: list | tuple) -> int:
+    return sum(
+        len(points)
+        for area in areas
+        if isinstance(area, Mapping) and isinstance(points := area.get("points"), list | tuple)
+    )
+
+
+def _area_issues(where: str, area: object, provider: str | None) -> list[Issue]:
+    if not isinstance(area, Mapping):
+        return [Issue(Code.INVALID_VALUE, "mask", f"{where} must be an object")]
+    issues = [
+        Issue(Code.NOT_ALLOWED, "mask", f"{where} has no field '{key}'")
+        for key in area
+        if key not in ("width", "height", "points")
+    ]
+    low, high = VTRIX_MASK_SIZE if provider == "vtrix" else (1, MAX_SIDE)
+    for key in ("width", "height"):
+        size = area.get(key)
+        rule = f"{where}.{key} must be a whole number from {low} to {high}"
+        if not _is_int(size):
+            issues.append(Issue(Code.INVALID_VALUE, "mask", rule))
+        elif not low <= size <= high:
+            issues.append(Issue(Code.PARAM_OUT_OF_RANGE, "mask", f"{rule} (got {size})"))
+    points = area.get("points")
+    first, last = MASK_POINT_RANGE
+    if (
+        not isinstance(points, list | tuple)
+        or len(points) < 6
+        or len(points) % 2
+        or not all(
+            (number := _as_decimal(p)) is not None and first <= number <= last for p in points
+        )
+    ):
+        issues.append(
+            Issue(
+                Code.INVALID_VALUE,
+                "mask",
+                f"{where}.points must be a flat list x1, y1, x2, y2, … of at least 3 points, "
+                f"each a number from {first} to {last}",
             )
+        )
     return issues

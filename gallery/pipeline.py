@@ -34,7 +34,7 @@ from django_q.tasks import async_task
 
 from gallery import images, ledger, operations
 from gallery.models import ApiTask, CreditAccount, Image, Job, Membership
-from gallery.prompt import Issue
+from gallery.prompt import Code, Issue
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
 from gallery.quotes import preview, trusted_prefixes
 
@@ -180,12 +180,25 @@ def _check_in_flight(membership: Membership, account: CreditAccount) -> None:
         )
 
 
+REQUEST_ID_USED_ELSEWHERE = (
+    "This request id was already used in another team; send the request again "
+    "with a new one (reload the page, or use a new Idempotency-Key)"
+)
+
+
 def _existing_for_client_request(membership: Membership, key: str) -> Job | None:
+    """The job this person already made with `key`, looked up in the scope of
+    the unique constraint that guards it (one_job_per_client_request: per
+    person, across teams). Made in another team, it is neither returned (that
+    would show the other team's job here) nor inserted again (the constraint
+    would refuse it): the request is refused with 409, naming the problem."""
     if not key:
         return None
-    return Job.objects.filter(
-        user=membership.user, team=membership.team, client_request_id=key
-    ).first()
+    job = Job.objects.filter(user=membership.user, client_request_id=key).first()
+    if job is not None and job.team_id != membership.team_id:
+        issue = Issue(Code.INVALID_VALUE, "client_request_id", REQUEST_ID_USED_ELSEWHERE)
+        raise Refused(REQUEST_ID_USED_ELSEWHERE, issues=(issue,), status=409)
+    return job
 
 
 def _parent_params(request: operations.Request) -> dict:

@@ -23,8 +23,10 @@ from django.utils import timezone
 
 from gallery.models import LedgerEntry, Membership, Team
 from gallery.models.credits import DEFAULT_MAX_IN_FLIGHT, first_of_month, zone_named
+from gallery.numbers import FIRST_YEAR, LAST_YEAR
 
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only: `\d` would also read fullwidth digits as a year.
+MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 # Characters that make a spreadsheet read a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,6 +36,9 @@ class Month:
     year: int
     month: int
 
+    # What a month field or `?month=` must hold; the pages show it as the error.
+    RULE = f"Enter a month as YYYY-MM from {FIRST_YEAR}-01 to {LAST_YEAR}-12, e.g. 2026-11."
+
     @classmethod
     def current(cls, zone: str | None = None) -> Month:
         """This month in `zone` (a team's time zone; the site's when None)."""
@@ -42,12 +47,14 @@ class Month:
 
     @classmethod
     def parse(cls, value: str | None) -> Month | None:
-        """`2026-11` → Month; None for anything else."""
-        match = MONTH_RE.match((value or "").strip())
+        """`2026-11` → Month; None for anything else. The years are bounded so
+        that the month's end, the next month's start, is always a date (9999-12
+        would end in year 10000)."""
+        match = MONTH_RE.fullmatch((value or "")[:16].strip())
         if not match:
             return None
         year, month = int(match[1]), int(match[2])
-        if not (1 <= month <= 12 and 2000 <= year <= 9999):
+        if not (1 <= month <= 12 and FIRST_YEAR <= year <= LAST_YEAR):
             return None
         return cls(year, month)
 

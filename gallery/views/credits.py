@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from gallery import ledger, spend
+from gallery import ledger, numbers, spend
 from gallery.forms_credits import (
     AdjustForm,
     GrantForm,
@@ -36,6 +36,7 @@ from gallery.spend import Month
 from gallery.views.helpers import get_admin_membership, get_membership
 
 LEDGER_PAGE_SIZE = 50
+MAX_LEDGER_PAGE = 1_000_000  # 50 million entries; a page past the end shows the last one
 
 
 # --- a member's own credits ------------------------------------------------------------
@@ -48,12 +49,13 @@ def my_credits(request: HttpRequest, slug: str) -> HttpResponse:
     account = ledger.account_for(membership)
     team = membership.team
     form = LedgerFilterForm(request.GET, months=spend.ledger_months(account.entries, team))
-    form.is_valid()  # an invalid field is shown with its error and does not filter
+    valid = form.is_valid()  # an invalid field is shown with its error and does not filter
     entries = account.entries.select_related("job", "created_by")
     if kind := form.cleaned_data.get("kind"):
         entries = entries.filter(kind=kind)
     if month := form.cleaned_data.get("month"):
         entries = entries.booked_in(*month.bounds(team.time_zone))
+    page_number, page_error = _page_number(request.GET)
     spent = ledger.spent_this_month(account, team=team)
     team_spent = ledger.team_spent_this_month(team) if team.monthly_limit is not None else 0
     ctx = {
@@ -67,10 +69,24 @@ def my_credits(request: HttpRequest, slug: str) -> HttpResponse:
         "mine": _limit(account.monthly_limit, spent),
         "team_limit": _limit(team.monthly_limit, team_spent),
         "form": form,
-        "page": Paginator(entries, LEDGER_PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": Paginator(entries, LEDGER_PAGE_SIZE).get_page(page_number),
+        "page_error": page_error,
         "filtered": bool(form.cleaned_data.get("kind") or form.cleaned_data.get("month")),
     }
-    return render(request, _template(request, "gallery/credits.html", "ledger"), ctx)
+    status = 200 if valid and not page_error else 400
+    return render(request, _template(request, "gallery/credits.html", "ledger"), ctx, status=status)
+
+
+def _page_number(data) -> tuple[int, str]:
+    """The ledger page asked for (1 when none is), and why it cannot be read.
+    A page past the end shows the last page, as Paginator.get_page does."""
+    raw = data.get("page", "")
+    if not raw:
+        return 1, ""
+    try:
+        return numbers.whole(raw, label="The page", minimum=1, maximum=MAX_LEDGER_PAGE), ""
+    except numbers.NumberError as error:
+        return 1, str(error)
 
 
 @require_GET
@@ -97,7 +113,11 @@ def balance(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def spend_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_admin_membership(request, slug)
-    month = Month.parse(request.GET.get("month")) or Month.current(membership.team.time_zone)
+    month = asked_month(request.GET, membership.team.time_zone)
+    if month is None:  # this month's figures, with the rule next to the picker
+        current = Month.current(membership.team.time_zone)
+        ctx = _spend_context(membership, current, month_error=Month.RULE)
+        return render(request, "gallery/spend.html", ctx, status=400)
     return render(request, "gallery/spend.html", _spend_context(membership, month))
 
 
@@ -109,9 +129,11 @@ class Echo:
 
 
 @require_GET
-def spend_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+def spend_csv(request: HttpRequest, slug: str) -> HttpResponse | StreamingHttpResponse:
     membership = get_admin_membership(request, slug)
-    month = Month.parse(request.GET.get("month")) or Month.current(membership.team.time_zone)
+    month = asked_month(request.GET, membership.team.time_zone)
+    if month is None:  # refused before the first line, not cut off mid-stream
+        return _bad_month()
     writer = csv.writer(Echo())
     lines = (writer.writerow(row) for row in spend.csv_rows(membership.team, month))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
@@ -161,7 +183,9 @@ def set_limits(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def team_limit(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_admin_membership(request, slug)
     team = membership.team
-    month = Month.parse(request.POST.get("month")) or Month.current(team.time_zone)
+    month = asked_month(request.POST, team.time_zone)
+    if month is None:
+        return _bad_month()
     form = TeamLimitForm(request.POST)
     saved = form.is_valid()
     if saved:
@@ -186,6 +210,21 @@ def team_limit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def asked_month(data, zone: str) -> Month | None:
+    """The month a page or form asks for: this one in the team's time zone
+    when it names none, None when the one it names cannot be read (or is
+    outside Month's years)."""
+    raw = data.get("month", "")
+    return Month.parse(raw) if raw else Month.current(zone)
+
+
+def _bad_month() -> HttpResponse:
+    """A month the CSV or an action's return address cannot use: those come
+    from the page's own links, so the rule is answered as plain text."""
+    return HttpResponse(Month.RULE, status=400, content_type="text/plain; charset=utf-8")
+
 
 FORMS: dict[str, type[Form]] = {
     "grant": GrantForm,
@@ -216,7 +255,9 @@ def _member_action(
     admin = get_admin_membership(request, slug)
     member = get_object_or_404(admin.team.memberships.select_related("user"), pk=pk)
     zone = admin.team.time_zone
-    month = Month.parse(request.POST.get("month")) or Month.current(zone)
+    month = asked_month(request.POST, zone)
+    if month is None:
+        return _bad_month()
     form = FORMS[which](request.POST, auto_id=f"{which}-{pk}-%s")
     notice = ""
     if form.is_valid():
@@ -271,7 +312,11 @@ def _member_row(credit: spend.MemberCredit, acted: tuple | None = None) -> Membe
 
 
 def _spend_context(
-    membership: Membership, month: Month, acted: tuple | None = None, limit_form=None
+    membership: Membership,
+    month: Month,
+    acted: tuple | None = None,
+    limit_form=None,
+    month_error: str = "",
 ) -> dict:
     """Everything the dashboard shows, in a constant number of grouped queries."""
     team = membership.team
@@ -288,6 +333,7 @@ def _spend_context(
         "team": team,
         "nav": "spend",
         "month": month,
+        "month_error": month_error,
         "is_current": month == current,
         "previous": month.previous,
         "next": month.next if month < current else None,

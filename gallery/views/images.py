@@ -19,7 +19,6 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
@@ -30,9 +29,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from gallery import ledger, pipeline, public_urls, uploads
+from gallery import ledger, numbers, pipeline, public_urls, uploads
 from gallery.models import Image, Job, Membership
-from gallery.operations import OPERATIONS, VTRIX_MASK_SIZE, Request
+from gallery.operations import (
+    BOX_RANGES,
+    MASK_POINT_RANGE,
+    MAX_SIDE,
+    OPERATIONS,
+    VTRIX_MASK_SIZE,
+    Request,
+    mask_issues,
+)
 from gallery.quotes import Preview, preview
 from gallery.views.helpers import get_membership
 
@@ -74,7 +81,6 @@ PAN_DIRECTIONS = (
 )
 RETEXTURE_ONLY_UPSCALE = "A retextured image can only be upscaled"
 MAX_LINEAGE = 50  # parent links followed; far more than any real chain
-MAX_MASK_NUMBERS = 4000  # a freehand mask is simplified to far fewer points
 _CLIENT_ID = re.compile(r"^[0-9a-f]{8,32}$")
 
 
@@ -336,28 +342,30 @@ def request_from(image: Image, data: QueryDict) -> Request:
     return base_request(image, operation, prompt=prompt, params=params, speed=speed)
 
 
-def _number(raw: str | None, label: str) -> int | float:
+def _scale_param(operation: str, raw: str | None, label: str) -> int | float:
+    """The operation's `scale`, read within the catalog's range for it."""
+    spec = OPERATIONS[operation].param("scale")
+    assert spec is not None and spec.minimum is not None and spec.maximum is not None
     try:
-        value = Decimal((raw or "").strip().replace(",", "."))
-    except InvalidOperation:
-        raise BadInput(f"{label} must be a number") from None
-    if not value.is_finite():
-        raise BadInput(f"{label} must be a number")
-    # JSON numbers as the adapters send them: 2, not 2.0; 1.5 as written.
-    return int(value) if value == value.to_integral_value() else float(value)
+        value = numbers.number(raw, label=label, minimum=spec.minimum, maximum=spec.maximum)
+    except numbers.NumberError as problem:
+        raise BadInput(str(problem)) from None
+    return numbers.as_json(value)
 
 
-def _whole(raw: str | None, label: str) -> int:
-    value = _number(raw, label)
-    if not isinstance(value, int):
-        raise BadInput(f"{label} must be a whole number of pixels")
-    return value
+def _whole(raw: str | None, label: str, bounds: tuple[int, int]) -> int:
+    """Pixels typed into a field: a whole number within the catalog's `bounds`."""
+    low, high = bounds
+    try:
+        return numbers.whole(raw, label=label, minimum=low, maximum=high)
+    except numbers.NumberError as problem:
+        raise BadInput(str(problem)) from None
 
 
 def _json_object(raw: str, label: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise BadInput(f"The {label} could not be read; set it again") from None
     if not isinstance(value, dict):
         raise BadInput(f"The {label} could not be read; set it again")
@@ -369,14 +377,16 @@ def _scale(image: Image, data: QueryDict) -> dict[str, Any]:
     # sends no button) reads the custom field.
     raw = data.get("scale") or "custom"
     if raw == "custom":
-        return {"scale": _number(data.get("custom_scale"), "The zoom")}
-    return {"scale": _number(raw, "The zoom")}
+        raw = data.get("custom_scale")
+    return {"scale": _scale_param("mj-v7-outpaint", raw, "The zoom")}
 
 
 def _pan(image: Image, data: QueryDict) -> dict[str, Any]:
+    scale = OPERATIONS["mj-v7-pan"].param("scale")
+    raw = data.get("scale") or str(scale.default if scale else "")  # the catalog's 1.5
     return {
         "direction": data.get("direction", "down"),
-        "scale": _number(data.get("scale") or "1.5", "The pan scale"),
+        "scale": _scale_param("mj-v7-pan", raw, "The pan scale"),
     }
 
 
@@ -385,13 +395,11 @@ def _mask(image: Image, data: QueryDict, *, required: bool) -> dict[str, Any] | 
     raw = data.get("mask", "").strip()
     if raw:
         mask = _json_object(raw, "mask")
-        areas = mask.get("areas")
-        if (
-            isinstance(areas, list)
-            and sum(len(a.get("points") or ()) for a in areas if isinstance(a, dict))
-            > MAX_MASK_NUMBERS
-        ):
-            raise BadInput("The mask has too many points; draw simpler shapes")
+        # The catalog's one check of a mask's shape, before the Vtrix fitting
+        # below computes with its numbers.
+        problems = mask_issues(mask)
+        if problems:
+            raise BadInput(problems[0].message)
     elif any(data.get(f"rect_{k}") for k in ("width", "height")):
         mask = {"areas": [_rectangle(image, data)]}
     elif required:
@@ -405,10 +413,11 @@ def _mask(image: Image, data: QueryDict, *, required: bool) -> dict[str, Any] | 
 
 def _rectangle(image: Image, data: QueryDict) -> dict[str, Any]:
     width, height = image.width or 1024, image.height or 1024
-    x = max(0, _whole(data.get("rect_x") or "0", "The rectangle's x"))
-    y = max(0, _whole(data.get("rect_y") or "0", "The rectangle's y"))
-    w = _whole(data.get("rect_width"), "The rectangle's width")
-    h = _whole(data.get("rect_height"), "The rectangle's height")
+    sides, offsets = (1, MAX_SIDE), MASK_POINT_RANGE
+    x = _whole(data.get("rect_x") or "0", "The rectangle's x", offsets)
+    y = _whole(data.get("rect_y") or "0", "The rectangle's y", offsets)
+    w = _whole(data.get("rect_width"), "The rectangle's width", sides)
+    h = _whole(data.get("rect_height"), "The rectangle's height", sides)
     right, bottom = min(width, x + w), min(height, y + h)
     if right <= x or bottom <= y:
         raise BadInput(f"The rectangle must lie inside the image ({width}×{height} pixels)")
@@ -417,27 +426,21 @@ def _rectangle(image: Image, data: QueryDict) -> dict[str, Any]:
 
 def _fit_vtrix(mask: dict[str, Any]) -> dict[str, Any]:
     """Vtrix wants each area's frame 500-4096 px a side; a smaller (or larger)
-    image's areas are scaled, points and frame together, so they cover the same part."""
+    image's areas are scaled, points and frame together, so they cover the same
+    part. Only a mask that passed `mask_issues` comes here: every area is an
+    object of whole sides and bounded points, so the arithmetic stays small."""
+    if "areas" not in mask:
+        return mask  # a mask image ({url}) has no geometry to scale
     low, high = VTRIX_MASK_SIZE
-    areas = mask.get("areas")
-    if not isinstance(areas, list):
-        return mask
     fitted = []
-    for area in areas:
-        w, h, points = area.get("width"), area.get("height"), area.get("points")
-        if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
-            fitted.append(area)
-            continue
-        if not isinstance(points, list) or not all(isinstance(p, int | float) for p in points):
-            fitted.append(area)
-            continue
-        factor = max(1.0, low / min(w, h))
-        factor = min(factor, high / max(w, h))
+    for area in mask["areas"]:
+        w, h = area["width"], area["height"]
+        factor = min(max(1.0, low / min(w, h)), high / max(w, h))
         fitted.append(
             {
                 "width": round(w * factor),
                 "height": round(h * factor),
-                "points": [round(p * factor) for p in points],
+                "points": [round(p * factor) for p in area["points"]],
             }
         )
     return {**mask, "areas": fitted}
@@ -457,11 +460,15 @@ _IMG_POS_FIELDS = (
 
 
 def _box(data: QueryDict, name: str, fields: tuple[tuple[str, str, str], ...]) -> dict[str, Any]:
-    """A JSON box from the canvas editor, or the numeric fields without JavaScript."""
+    """A JSON box from the canvas editor (the catalog checks it), or the
+    numeric fields without JavaScript, each within the catalog's range."""
     raw = data.get(name, "").strip()
     if raw:
         return _json_object(raw, name.replace("_", " "))
-    return {key: _whole(data.get(field_name), label) for key, field_name, label in fields}
+    return {
+        key: _whole(data.get(field_name), label, BOX_RANGES[key])
+        for key, field_name, label in fields
+    }
 
 
 def _edit(image: Image, data: QueryDict) -> dict[str, Any]:
@@ -532,6 +539,9 @@ def _page(membership: Membership, image: Image, **extra: Any) -> dict:
         "ops": buttons(image) if membership.can_create else {},
         "pan_directions": PAN_DIRECTIONS,
         "form_id": uuid.uuid4().hex,
+        "max_side": MAX_SIDE,
+        "pan_scale": OPERATIONS["mj-v7-pan"].param("scale"),
+        "zoom_scale": OPERATIONS["mj-v7-outpaint"].param("scale"),
         **canvas_defaults(image),
         **extra,
     }
@@ -622,20 +632,20 @@ def image_price(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = get_membership(request, slug)
     found = get_object_or_404(team_images(membership), pk=pk)
     check: Preview | None = None
-    problem = ""
+    problem, status = "", 200
     if not membership.can_create:
         problem = "Viewers cannot edit images"
     else:
         try:
             edit = request_from(found, request.GET)
         except BadInput as exc:
-            problem = str(exc)
+            problem, status = str(exc), 400
         else:
             problem = page_rule(found, edit.operation)
             parent = OPERATIONS[edit.operation].needs_parent
             check = preview(edit, pipeline.parent_facts(found) if parent else None)
     ctx = {"check": check, "problem": problem, "form": _form_key(request.GET)}
-    return render(request, "gallery/image.html#edit-check", ctx)
+    return render(request, "gallery/image.html#edit-check", ctx, status=status)
 
 
 @require_GET

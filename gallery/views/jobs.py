@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
+from datetime import date
 from itertools import zip_longest
 from urllib.parse import urlencode
 
@@ -11,11 +12,10 @@ from django.core.files.storage import default_storage
 from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from gallery import ledger, pipeline, throttle
+from gallery import ledger, numbers, pipeline, throttle
 from gallery.forms import CreateForm
 from gallery.models import Collection, CreditAccount, Image, Job, Membership, Star
 from gallery.operations import OPERATIONS
@@ -23,6 +23,9 @@ from gallery.quotes import preview
 from gallery.views.helpers import get_membership
 
 PAGE_SIZE = 48
+# A refresh asks about the cards a page shows: those it drew and those the
+# last refresh added, each at most a page.
+MAX_LIVE_IDS = 2 * PAGE_SIZE
 SUBMITS_PER_MINUTE = 30  # per member; the in-flight cap bounds spend, this bounds requests
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
 
@@ -65,30 +68,50 @@ def cards_of(membership: Membership, ids: list[int]) -> list[Job]:
 
 
 FILTERS = ("who", "starred", "op", "since", "until", "q")
+# The date filters: (field, lookup, what the error calls it).
+DATE_FILTERS = (
+    ("since", "created__date__gte", "The start date"),
+    ("until", "created__date__lte", "The end date"),
+)
 
 
-def apply_filters(jobs, params, user):
-    """The gallery's filters, shared by the page and its live refresh."""
-    who = params.get("who", "")
+def read_filters(params) -> tuple[dict[str, str], dict[str, str]]:
+    """The gallery's filters that can be used, and apart, by field, why the
+    others cannot (shown next to them): an impossible date filters nothing."""
+    usable = {key: params[key] for key in FILTERS if params.get(key)}
+    errors = {}
+    for key, _, label in DATE_FILTERS:
+        if key in usable:
+            try:
+                numbers.day(usable[key], label=label)
+            except numbers.NumberError as problem:
+                errors[key] = str(problem)
+                del usable[key]
+    return usable, errors
+
+
+def apply_filters(jobs, filters: dict[str, str], user):
+    """The gallery's filters (as `read_filters` leaves them), shared by the
+    page and its live refresh."""
+    who = filters.get("who", "")
     if who == "mine":
         jobs = jobs.filter(user=user)
     elif who and who != "everyone":
         jobs = jobs.filter(user__username=who)
-    if params.get("starred"):
+    if filters.get("starred"):
         jobs = jobs.starred_by(user)
-    if params.get("op") in OPERATIONS:
-        jobs = jobs.filter(operation=params["op"])
-    for key, lookup in (("since", "created__date__gte"), ("until", "created__date__lte")):
-        day = parse_date(params.get(key, "") or "")
-        if day:
-            jobs = jobs.filter(**{lookup: day})
-    if params.get("q", "").strip():
-        jobs = jobs.search(params["q"][:200])
+    if filters.get("op") in OPERATIONS:
+        jobs = jobs.filter(operation=filters["op"])
+    for key, lookup, _ in DATE_FILTERS:
+        if key in filters:
+            jobs = jobs.filter(**{lookup: date.fromisoformat(filters[key])})
+    if filters.get("q", "").strip():
+        jobs = jobs.search(filters["q"][:200])
     return jobs
 
 
-def filter_query(params) -> str:
-    return urlencode({k: params[k] for k in FILTERS if params.get(k)})
+def filter_query(filters: dict[str, str]) -> str:
+    return urlencode(filters)
 
 
 def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
@@ -139,9 +162,18 @@ def live_state(jobs: list[Job], unchanged: dict[int, str] | None = None, *, draw
 
 def shown_cards(params) -> dict[int, str]:
     """The in-flight cards a page asks about, id → the stamp it drew each with
-    ("" if it sent none, as pages from before stamps do)."""
-    pairs = zip_longest(params.get("ids", "").split(","), params.get("seen", "").split(","))
-    return dict([(int(i), seen or "") for i, seen in pairs if i and i.isdecimal()][:PAGE_SIZE])
+    ("" if it sent none, as pages from before stamps do). NumberError when an
+    id is no job number: a page only sends those it was given."""
+    ids = params.get("ids", "").split(",")
+    if len(ids) > MAX_LIVE_IDS:
+        raise numbers.NumberError(f"ids lists at most {MAX_LIVE_IDS} job numbers")
+    pairs = zip_longest(ids, params.get("seen", "").split(","))
+    shown = [(_job_number(i, "A job number in ids", 1), seen or "") for i, seen in pairs if i]
+    return dict(shown[:PAGE_SIZE])
+
+
+def _job_number(raw: str, label: str, minimum: int) -> int:
+    return numbers.whole(raw, label=label, minimum=minimum, maximum=numbers.MAX_ID)
 
 
 def unchanged_cards(
@@ -168,19 +200,20 @@ def unchanged_cards(
     return same, moved
 
 
-def newer_jobs(membership: Membership, params, after: int | None, shown) -> list[Job]:
+def newer_jobs(membership: Membership, filters, after: int | None, shown) -> list[Job]:
     """Jobs newer than the page's newest, under its filters, less those it has.
     Usually there are none: a plain look at the team's jobs says so first."""
     if after is None or not Job.objects.filter(team=membership.team, pk__gt=after).exists():
         return []
-    jobs = apply_filters(team_jobs(membership), params, membership.user)
+    jobs = apply_filters(team_jobs(membership), filters, membership.user)
     return list(jobs.filter(pk__gt=after).exclude(pk__in=shown)[:PAGE_SIZE])
 
 
 @require_GET
 def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, "account")
-    jobs = list(apply_filters(team_jobs(membership), request.GET, request.user)[:PAGE_SIZE])
+    usable, errors = read_filters(request.GET)
+    jobs = list(apply_filters(team_jobs(membership), usable, request.user)[:PAGE_SIZE])
     initial = {
         "client_request_id": uuid.uuid4().hex,
         "prompt": request.GET.get("prompt", "")[:8192],
@@ -188,10 +221,11 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     form = CreateForm(initial=initial)
     ctx = _page_context(membership, jobs, nav="gallery", form=form, check=None)
     filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
-    ctx.update(filters=filters, filter_qs=filter_query(request.GET), operations=OPERATIONS)
+    ctx.update(filters=filters, filter_errors=errors, operations=OPERATIONS)
+    ctx["filter_qs"] = filter_query(usable)  # the live refresh carries only usable filters
     members = membership.team.memberships.order_by("user__username")
     ctx["members"] = members.values_list("user__username", flat=True)
-    return render(request, "gallery/index.html", ctx)
+    return render(request, "gallery/index.html", ctx, status=400 if errors else 200)
 
 
 @require_POST
@@ -235,18 +269,24 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     """One request per open page per interval, however many jobs are in flight.
     Only the cards whose job changed since the page drew them are sent again."""
     membership = get_membership(request, slug, "account")
-    shown = shown_cards(request.GET)
-    ids = list(shown)
-    after = int(request.GET["after"]) if request.GET.get("after", "").isdecimal() else None
+    usable, errors = read_filters(request.GET)
+    try:
+        shown = shown_cards(request.GET)
+        raw_after = request.GET.get("after", "")
+        after = _job_number(raw_after, "The newest job number (after)", 0) if raw_after else None
+    except numbers.NumberError as problem:
+        errors["ids"] = str(problem)
+    if errors:  # the page sends only what it was given; this was typed or altered
+        return HttpResponse("; ".join(errors.values()), status=400, content_type="text/plain")
     unchanged, moved = unchanged_cards(membership, shown)
-    stale = [pk for pk in ids if pk not in unchanged]
+    stale = [pk for pk in shown if pk not in unchanged]
     changed = cards_of(membership, stale) if stale else []
-    new = newer_jobs(membership, request.GET, after, shown)
+    new = newer_jobs(membership, usable, after, shown)
     state = live_state(changed + new, unchanged)
     state["after"] = max(after or 0, state["after"])
     ctx = _page_context(membership, changed, new_jobs=new, live=state)
     ctx["progressed"] = moved.items()
-    ctx["filter_qs"] = filter_query(request.GET)
+    ctx["filter_qs"] = filter_query(usable)
     return render(request, "gallery/index.html#live-update", ctx)
 
 

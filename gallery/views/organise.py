@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gallery import uploads
+from gallery import numbers, uploads
 from gallery.forms import CollectionForm
 from gallery.models import Collection, CollectionItem, Image, Job, Membership, ShareLink, Star
 from gallery.views.helpers import get_membership
@@ -131,7 +131,7 @@ def collect(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not membership.can_create:
         raise PermissionDenied("Viewers cannot change collections")
     boards = Collection.objects.visible_to(request.user, membership.team)
-    board = get_object_or_404(boards, pk=request.POST.get("collection") or 0)
+    board = get_object_or_404(boards, pk=_collection_pk(request.POST.get("collection")))
     if request.POST.get("remove"):
         CollectionItem.objects.filter(collection=board, job=job).delete()
         messages.success(request, f"Removed from {board.name}.")
@@ -141,6 +141,15 @@ def collect(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
     messages.success(request, f"Added to {board.name}.")
     return redirect("job-detail", slug, job.pk)
+
+
+def _collection_pk(raw: str | None) -> int:
+    """The collection a form names, or 0, which no collection has (a 404):
+    "abc" or "1e5" reached the database as a pk and answered 500."""
+    try:
+        return numbers.whole(raw, label="The collection", minimum=1, maximum=numbers.MAX_ID)
+    except numbers.NumberError:
+        return 0
 
 
 @require_POST

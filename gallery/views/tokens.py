@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery import ledger
+from gallery.forms import WholeNumberField
 from gallery.models import ApiToken, Membership
 from gallery.views.helpers import get_membership
 
@@ -30,7 +31,7 @@ class TokenForm(forms.Form):
         help_text="What will use it, so you know which one to revoke",
         widget=forms.TextInput(attrs={"placeholder": "render-script on my laptop"}),
     )
-    expires_in_days = forms.IntegerField(
+    expires_in_days = WholeNumberField(
         required=False,
         min_value=1,
         max_value=3650,

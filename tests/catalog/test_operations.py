@@ -415,6 +415,13 @@ def test_a_range_message_names_the_bounds() -> None:
         ({"url": "file:///etc/passwd"}, Code.INVALID_URL),
         ({"url": 5}, Code.INVALID_URL),
         ({"url": SRC, "feather": 2}, Code.NOT_ALLOWED),
+        # Bounded before anything computes with them (the Vtrix fitting multiplies).
+        ({"areas": [{"width": 10**30, "height": 600, "points": [1] * 6}]}, Code.PARAM_OUT_OF_RANGE),
+        ({"areas": [{"width": 600, "height": 600, "points": [1e308] * 6}]}, Code.INVALID_VALUE),
+        ({"areas": [{"width": 600, "height": 600, "points": [-1] * 6}]}, Code.INVALID_VALUE),
+        ({"areas": [{"width": 600, "height": 600, "points": [True] * 6}]}, Code.INVALID_VALUE),
+        ({"areas": [AREAS["areas"][0]] * 101}, Code.TOO_MANY_VALUES),
+        ({"areas": [{"width": 600, "height": 600, "points": [1] * 4002}]}, Code.TOO_MANY_VALUES),
     ],
 )
 def test_a_malformed_mask_is_rejected(mask: Any, code: Code) -> None:
@@ -444,10 +451,21 @@ def test_evolink_takes_small_mask_areas_but_vtrix_needs_500_to_4096() -> None:
         ("img_pos", {"width": 5, "height": 5, "x": 0}, Code.REQUIRED),
         ("img_pos", {"width": 5, "height": -5, "x": 0, "y": 0}, Code.PARAM_OUT_OF_RANGE),
         ("img_pos", {"width": 5, "height": 5, "x": 0.5, "y": 0}, Code.INVALID_VALUE),
+        # No side past the catalog's MAX_SIDE, no placement further off than one side.
+        ("canvas", {"width": 8193, "height": 10}, Code.PARAM_OUT_OF_RANGE),
+        ("canvas", {"width": 10**300, "height": 10}, Code.PARAM_OUT_OF_RANGE),
+        ("img_pos", {"width": 5, "height": 5, "x": -8193, "y": 0}, Code.PARAM_OUT_OF_RANGE),
+        ("img_pos", {"width": 5, "height": 5, "x": 0, "y": 8193}, Code.PARAM_OUT_OF_RANGE),
     ],
 )
 def test_canvas_and_image_position_are_checked(param: str, value: Any, code: Code) -> None:
     assert codes(validate(request("mj-v7-edit", params={param: value}))) == {(code, param)}
+
+
+def test_the_largest_canvas_and_furthest_placement_are_accepted() -> None:
+    canvas = {"width": 8192, "height": 8192}
+    place = {"width": 8192, "height": 1, "x": -8192, "y": 8192}
+    assert validate(request("mj-v7-edit", params={"canvas": canvas, "img_pos": place})) == []
 
 
 # --- source images ---------------------------------------------------------------

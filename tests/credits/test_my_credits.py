@@ -87,7 +87,7 @@ def test_it_filters_the_ledger_by_month(bob_client, bob, team, funded):
 
 def test_an_invalid_filter_is_explained_and_ignored(bob_client, funded):
     response = bob_client.get(URL, {"month": "March", "kind": "bribe"})
-    assert response.status_code == 200
+    assert response.status_code == 400  # the page, with the errors in place
     html = response.content.decode()
     assert "Enter a month as YYYY-MM" in html
     assert "Select a valid choice" in html

@@ -101,8 +101,11 @@ def test_it_shows_the_chosen_month_only(alice_client, bob, team, funded):
 @pytest.mark.django_db
 @pytest.mark.parametrize("month", ["", "2025-13", "soon", "1999-01"])
 def test_an_unusable_month_falls_back_to_this_month(alice_client, month):
-    html = alice_client.get(URL, {"month": month}).content.decode()
+    response = alice_client.get(URL, {"month": month})
+    html = response.content.decode()
     assert f"spent in {Month.current().label}" in html
+    assert response.status_code == (200 if month == "" else 400)
+    assert (Month.RULE in html) == (month != "")
     assert 'rel="next"' not in html  # there is no next month to look at yet
 
 
