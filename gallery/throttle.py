@@ -127,6 +127,13 @@ def attempt(
     Giving back cannot let another attempt in: the slots that were counted
     before ours are all still held.
     """
+    # A limit already reached refuses with one read and no write: in a burst
+    # against one account every refused attempt would otherwise queue for the
+    # database's write lock (and hold a web thread) only to be refused.
+    for name, (key, limit) in limits.items():
+        seen = peek(key, limit=limit, window=window, now=now)
+        if not seen.allowed:
+            return Attempt([], refused=name, retry_after=seen.retry_after)
     taken: list[Verdict] = []
     for name, (key, limit) in limits.items():
         verdict = hit(key, limit=limit, window=window, now=now)

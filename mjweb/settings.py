@@ -154,6 +154,14 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# PBKDF2 as Django's default, one hash at a time per process (gallery/passwords.py).
+PASSWORD_HASHERS = [
+    "gallery.passwords.QueuedPBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -25,7 +25,7 @@ def entrypoint(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("args", "command"),
     [
-        ((), "gunicorn mjweb.wsgi --bind 0.0.0.0:8000 --workers 2 --threads 4"),
+        ((), "gunicorn mjweb.wsgi --bind 0.0.0.0:8000 --workers 2 --threads 8"),
         (("web",), "gunicorn mjweb.wsgi --bind 0.0.0.0:8000"),
         (("worker",), "python manage.py qcluster"),
         (("poller",), "python manage.py poller"),
