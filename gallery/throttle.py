@@ -135,13 +135,16 @@ def attempt(
         if not seen.allowed:
             return Attempt([], refused=name, retry_after=seen.retry_after)
     taken: list[Verdict] = []
-    for name, (key, limit) in limits.items():
-        verdict = hit(key, limit=limit, window=window, now=now)
-        taken.append(verdict)
-        if not verdict.allowed:
-            for held in taken:
-                give_back(held)
-            return Attempt([], refused=name, retry_after=verdict.retry_after)
+    # One transaction for all the limits: a burst then queues for the write
+    # lock once per attempt, not once per limit and again per give-back.
+    with transaction.atomic():
+        for name, (key, limit) in limits.items():
+            verdict = hit(key, limit=limit, window=window, now=now)
+            taken.append(verdict)
+            if not verdict.allowed:
+                for held in taken:
+                    give_back(held)
+                return Attempt([], refused=name, retry_after=verdict.retry_after)
     return Attempt(taken)
 
 

@@ -154,7 +154,7 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
-# PBKDF2 as Django's default, one hash at a time per process (gallery/passwords.py).
+# PBKDF2 as Django's default; at most half the cores hash at once (gallery/passwords.py).
 PASSWORD_HASHERS = [
     "gallery.passwords.QueuedPBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
