@@ -1,6 +1,7 @@
 """Operations in people's words wherever a page would show a model id.
 
     {{ job|job_title }}          "Upscale (Creative)"; "" for a generation (its prompt is its title)
+    {{ job|job_label }}          the same, and "Generate" for a generation (bylines, the ledger)
     {{ "mj-v7-pan"|operation_label }}   "Pan"
     {{ entry.reason|ledger_reason }}    "mj-v7-pan · reserved" → "Pan · reserved"
 
@@ -24,6 +25,11 @@ def job_title(job) -> str:
     if job.title or job.operation == "mj-v7":
         return job.title
     return operations.label(job.operation)
+
+
+@register.filter
+def job_label(job) -> str:
+    return job_title(job) or operations.label(job.operation)
 
 
 @register.filter
