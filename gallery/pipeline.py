@@ -130,6 +130,7 @@ def create(
         raise Refused(check.price_problem)
     account = ledger.account_for(membership)
     prompt = operations.normalized(request, trusted_url_prefixes=trusted_prefixes()).prompt
+    # A job that starts a lineage is its own root, as its card reads it (no --parameters).
     root_prompt = _root_prompt(membership, draft) or Job(prompt=prompt).prompt_text
     with transaction.atomic():
         # Count under the lock every reservation of the team takes (the reserve

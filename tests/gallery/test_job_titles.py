@@ -178,12 +178,14 @@ def card_of(html: str, job: Job) -> str:
     return html[start : html.index("</article>", start)]
 
 
+@pytest.mark.db_sensitive
 def test_a_search_for_the_first_prompt_finds_its_edits(alice_client, alice, team):
     base, upscale, remix = lighthouse_family(alice, team)
     html = alice_client.get("/t/acme/", {"q": "lighthouse dusk"}).content.decode()
     assert card_ids(html) == sorted([base.pk, upscale.pk, remix.pk])
 
 
+@pytest.mark.db_sensitive
 def test_a_search_still_matches_an_edits_own_prompt(alice_client, alice, team):
     _, _, remix = lighthouse_family(alice, team)
     html = alice_client.get("/t/acme/", {"q": "watercolour"}).content.decode()
@@ -213,6 +215,7 @@ def test_a_generations_card_keeps_its_prompt_as_title(alice_client, alice, team)
     assert "parent-link" not in card and "job-root" not in card
 
 
+@pytest.mark.db_sensitive
 def test_a_parent_now_private_to_someone_else_shows_no_thumbnail(
     alice_client, bob_client, bob, team
 ):
@@ -253,6 +256,7 @@ def test_the_operation_filter_offers_labels(alice_client, alice, team):
 # --- the data migration ------------------------------------------------------------------
 
 
+@pytest.mark.db_sensitive
 def test_the_migration_fills_titles_and_root_prompts_of_existing_jobs(alice, team):
     base = make_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")
     zoom = make_job(
