@@ -218,11 +218,16 @@ class Button:
 
 # (key, operation, label, params for the price): the price of Pan and Zoom out
 # does not depend on direction or scale, so one figure stands for the group.
+def _titled(key: str, operation: str, params: dict[str, Any]) -> tuple[str, str, str, dict]:
+    """A button named as the job it makes will be titled."""
+    return (key, operation, operations.title(operation, params), params)
+
+
 BUTTONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
-    ("upscale_standard", "mj-v7-upscale", "Upscale (Subtle)", {"type": "standard"}),
-    ("upscale_creative", "mj-v7-upscale", "Upscale (Creative)", {"type": "creative"}),
-    ("vary_subtle", "mj-v7-variation", "Vary (Subtle)", {"type": "subtle"}),
-    ("vary_strong", "mj-v7-variation", "Vary (Strong)", {"type": "strong"}),
+    _titled("upscale_standard", "mj-v7-upscale", {"type": "standard"}),
+    _titled("upscale_creative", "mj-v7-upscale", {"type": "creative"}),
+    _titled("vary_subtle", "mj-v7-variation", {"type": "subtle"}),
+    _titled("vary_strong", "mj-v7-variation", {"type": "strong"}),
     ("remix", "mj-v7-remix", "Remix", {"mode": "strong"}),
     ("pan", "mj-v7-pan", "Pan", {"direction": "left"}),
     ("zoom", "mj-v7-outpaint", "Zoom out", {"scale": 2}),
