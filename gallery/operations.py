@@ -345,6 +345,56 @@ def model_id(provider: str, operation: str) -> str:
     return OPERATIONS[operation].models[provider]
 
 
+# --- titles ------------------------------------------------------------------------
+
+# Choice values whose button name is not the value capitalised: the catalog
+# sends "standard", the upscale button has always said "Subtle".
+_CHOICE_WORDS: Mapping[str, str] = MappingProxyType({"standard": "Subtle"})
+
+
+def label(operation: str) -> str:
+    """The operation's name for people ("Upscale"); an unknown id as it is."""
+    spec = OPERATIONS.get(operation)
+    return spec.label if spec else operation
+
+
+def title(operation: str, params: Mapping[str, Any] | None = None) -> str:
+    """What a job did, in the words of the button that made it: "Upscale
+    (Creative)", "Pan left ×1.5", "Zoom out ×2", "Remove background". A base
+    generation has none ("": its prompt is its title). The one place that
+    turns (operation, params) into words: cards, the job and image pages, and
+    the stored `Job.title` read it."""
+    spec = OPERATIONS.get(operation)
+    if spec is None:
+        return operation
+    if operation == "mj-v7":
+        return ""
+    given = params or {}
+
+    def value(name: str) -> Any:
+        param = spec.param(name)
+        default = param.default if param else None
+        found = given.get(name)
+        return default if found in (None, "") else found
+
+    if operation in ("mj-v7-upscale", "mj-v7-variation", "mj-v7-remix"):
+        choice = str(value("mode" if operation == "mj-v7-remix" else "type"))
+        return f"{spec.label} ({_CHOICE_WORDS.get(choice, choice.capitalize())})"
+    if operation == "mj-v7-pan":
+        return f"{spec.label} {value('direction')} ×{_scale(value('scale'))}"
+    if operation == "mj-v7-outpaint":
+        return f"{spec.label} ×{_scale(value('scale'))}"
+    return spec.label
+
+
+def _scale(value: object) -> str:
+    """1.5 → "1.5", 2 / 2.0 / "2" → "2": a factor as a person writes it."""
+    number = _as_decimal(value)
+    if number is None:
+        return str(value)
+    return f"{number.normalize():f}"
+
+
 # --- parents -------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from gallery import images, ledger, operations
+from gallery import images, ledger, operations, public_urls
 from gallery.models import ApiTask, CreditAccount, Image, Job, Membership
 from gallery.prompt import Code, Issue
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
@@ -130,6 +130,8 @@ def create(
         raise Refused(check.price_problem)
     account = ledger.account_for(membership)
     prompt = operations.normalized(request, trusted_url_prefixes=trusted_prefixes()).prompt
+    # A job that starts a lineage is its own root, as its card reads it (no --parameters).
+    root_prompt = _root_prompt(membership, draft) or Job(prompt=prompt).prompt_text
     with transaction.atomic():
         # Count under the lock every reservation of the team takes (the reserve
         # below takes it again): counted before it, two concurrent submits on
@@ -146,6 +148,8 @@ def create(
             source_urls=list(request.image_urls),
             prompt_raw=draft.prompt_raw,
             prompt=prompt,
+            title=operations.title(request.operation, request.resolved_params()),
+            root_prompt=root_prompt,
             params={**request.params, **_parent_params(request)},
             speed=request.effective_speed() or "",
             client_request_id=draft.client_request_id,
@@ -199,6 +203,28 @@ def _existing_for_client_request(membership: Membership, key: str) -> Job | None
         issue = Issue(Code.INVALID_VALUE, "client_request_id", REQUEST_ID_USED_ELSEWHERE)
         raise Refused(REQUEST_ID_USED_ELSEWHERE, issues=(issue,), status=409)
     return job
+
+
+def _root_prompt(membership: Membership, draft: Draft) -> str:
+    """The prompt the lineage began with, kept on the job so that cards and
+    search need no walk up the parents: the parent's, or for a retexture or
+    background removal of a gallery image that image's; "" for a job that
+    starts a lineage (its own prompt is its root). A parent from before titles
+    has none stored: its own prompt stands in."""
+    source = draft.parent or _source_image(membership, draft.request)
+    if source is None:
+        return ""
+    return source.job.root_prompt or source.job.prompt_text
+
+
+def _source_image(membership: Membership, request: operations.Request) -> Image | None:
+    """The team's image behind a signed source URL, if the URL is one of ours."""
+    for url in request.image_urls:
+        name = public_urls.name_from_url(str(url))
+        if name:
+            found = Image.objects.filter(job__team=membership.team_id, original=name)
+            return found.select_related("job").order_by("pk").first()
+    return None
 
 
 def _parent_params(request: operations.Request) -> dict:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from gallery.models import LedgerEntry, Membership, Team
 from gallery.models.credits import DEFAULT_MAX_IN_FLIGHT, first_of_month, zone_named
 from gallery.numbers import FIRST_YEAR, LAST_YEAR
+from gallery.operations import label as operation_label
 
 # ASCII digits only: `\d` would also read fullwidth digits as a year.
 MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
@@ -259,8 +260,13 @@ def spent_by_operation_and_provider(team: Team, month: Month) -> tuple[list[Row]
     operations: dict[str, Row] = {}
     providers: dict[str, Row] = {}
     for r in rows:
-        for totals, name in ((operations, r["job__operation"]), (providers, r["job__provider"])):
-            row = totals.setdefault(name, Row(name, 0, 0, key=name))
+        operation, provider = r["job__operation"], r["job__provider"]
+        # an operation is shown in the catalog's words, keyed by its model id
+        for totals, name, shown in (
+            (operations, operation, operation_label(operation)),
+            (providers, provider, provider),
+        ):
+            row = totals.setdefault(name, Row(shown, 0, 0, key=name))
             row.credits += r["credits"] or 0
             row.jobs += r["jobs"]
     return (
@@ -365,6 +371,7 @@ CSV_HEADER = [
     "provider",
     "reason",
     "by",
+    "operation_label",  # the operation in the pages' words; `operation` keeps the model id
 ]
 
 
@@ -412,6 +419,7 @@ def csv_rows(team: Team, month: Month) -> Iterator[list[str | int]]:
             provider or "",
             _text_cell(reason),
             _text_cell(by or ""),
+            operation_label(operation) if operation else "",
         ]
 
 

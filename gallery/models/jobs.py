@@ -71,10 +71,12 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.filter(status__in=Job.FINAL)
 
     def search(self, text: str) -> JobQuerySet:
-        """Jobs whose prompt has every word of `text`."""
+        """Jobs that have every word of `text` in their own prompt or in the
+        prompt their lineage began with: a search for a picture's prompt finds
+        its upscales, pans and zooms, which have none of their own."""
         qs = self
         for word in text.split()[:8]:
-            qs = qs.filter(prompt__icontains=word)
+            qs = qs.filter(Q(prompt__icontains=word) | Q(root_prompt__icontains=word))
         return qs
 
     def starred_by(self, user) -> JobQuerySet:

@@ -29,7 +29,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from gallery import ledger, numbers, pipeline, public_urls, uploads
+from gallery import ledger, numbers, operations, pipeline, public_urls, uploads
 from gallery.models import Image, Job, Membership
 from gallery.operations import (
     BOX_RANGES,
@@ -121,24 +121,11 @@ def neighbours(membership: Membership, image: Image) -> tuple[Image | None, Imag
 
 
 def describe(job: Job) -> str:
-    """What a job did, as its button was named: "Upscale (Creative)", "Pan left"."""
-    spec = OPERATIONS.get(job.operation)
-    if spec is None:
-        return job.operation
-    params = job.params or {}
+    """What a job did, in the catalog's words ("Upscale (Creative)", "Pan left
+    ×1.5"); a generation, untitled on its card, is a step of a lineage here."""
     if job.operation == "mj-v7":
         return "Draft" if job.speed == "draft" else "Generate"
-    if job.operation == "mj-v7-upscale":
-        return "Upscale (Creative)" if params.get("type") == "creative" else "Upscale (Subtle)"
-    if job.operation == "mj-v7-variation":
-        return f"Vary ({str(params.get('type', 'subtle')).capitalize()})"
-    if job.operation == "mj-v7-remix":
-        return f"Remix ({str(params.get('mode', 'strong')).capitalize()})"
-    if job.operation == "mj-v7-pan":
-        return f"Pan {params.get('direction', 'down')} ×{params.get('scale', 1.5)}"
-    if job.operation == "mj-v7-outpaint":
-        return f"Zoom out {params.get('scale', 1.5)}×"
-    return spec.label
+    return operations.title(job.operation, job.params)
 
 
 def source_of(visible: QuerySet[Image], job: Job) -> Image | None:
@@ -231,11 +218,16 @@ class Button:
 
 # (key, operation, label, params for the price): the price of Pan and Zoom out
 # does not depend on direction or scale, so one figure stands for the group.
+def _titled(key: str, operation: str, params: dict[str, Any]) -> tuple[str, str, str, dict]:
+    """A button named as the job it makes will be titled."""
+    return (key, operation, operations.title(operation, params), params)
+
+
 BUTTONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
-    ("upscale_standard", "mj-v7-upscale", "Upscale (Subtle)", {"type": "standard"}),
-    ("upscale_creative", "mj-v7-upscale", "Upscale (Creative)", {"type": "creative"}),
-    ("vary_subtle", "mj-v7-variation", "Vary (Subtle)", {"type": "subtle"}),
-    ("vary_strong", "mj-v7-variation", "Vary (Strong)", {"type": "strong"}),
+    _titled("upscale_standard", "mj-v7-upscale", {"type": "standard"}),
+    _titled("upscale_creative", "mj-v7-upscale", {"type": "creative"}),
+    _titled("vary_subtle", "mj-v7-variation", {"type": "subtle"}),
+    _titled("vary_strong", "mj-v7-variation", {"type": "strong"}),
     ("remix", "mj-v7-remix", "Remix", {"mode": "strong"}),
     ("pan", "mj-v7-pan", "Pan", {"direction": "left"}),
     ("zoom", "mj-v7-outpaint", "Zoom out", {"scale": 2}),

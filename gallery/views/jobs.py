@@ -9,7 +9,15 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    prefetch_related_objects,
+)
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -52,11 +60,21 @@ def team_jobs(membership: Membership):
     mine = Star.objects.filter(user=membership.user, job=OuterRef("pk"))
     return (
         Job.objects.visible_in(membership)
-        .select_related("user")
+        .select_related("user", "parent")
         .prefetch_related(card_images())
-        .annotate(starred=Exists(mine))
-        .defer(*CARD_SKIPS)
+        .annotate(starred=Exists(mine), parent_shown=parent_visible_to(membership))
+        .defer(*CARD_SKIPS, *(f"parent__{name}" for name in IMAGE_SKIPS))
     )
+
+
+def parent_visible_to(membership: Membership) -> ExpressionWrapper:
+    """Whether the member may still see the image an edit was made from (its
+    job may have gone private or been deleted since): the card shows its
+    thumbnail only then, read in the cards' own query."""
+    parent_job = Q(parent__job__deleted_at__isnull=True) & (
+        Q(parent__job__private=False) | Q(parent__job__user_id=membership.user_id)
+    )
+    return ExpressionWrapper(parent_job, output_field=BooleanField())
 
 
 def cards_of(membership: Membership, ids: list[int]) -> list[Job]:

@@ -105,7 +105,7 @@ def test_a_member_edits_an_image_five_ways_and_sees_the_results(
         page, page.get_by_role("button", name="Vary region", exact=True), "region", "Vary region"
     )
 
-    press_and_confirm(page, page.get_by_role("button", name="Zoom out 2×"), "zoom", "Zoom out 2×")
+    press_and_confirm(page, page.get_by_role("button", name="Zoom out 2×"), "zoom", "Zoom out ×2")
 
     page.get_by_label("Remix prompt").fill("a lighthouse in a snowstorm")
     press_and_confirm(

@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from gallery import ledger
-from gallery.models import CreditAccount, LedgerEntry, Membership
+from gallery.models import CreditAccount, Job, LedgerEntry, Membership
 from tests.credits.conftest import HTMX, account_of, fund, local, spend
 
 pytestmark = [pytest.mark.db_sensitive, pytest.mark.django_db]
@@ -55,12 +55,22 @@ def test_the_ledger_shows_each_movement_with_its_running_balance(bob_client, bob
     rows = ledger_rows(bob_client.get(URL).content.decode())
     assert len(rows) == 3  # grant, reserve, settle; newest first
     settle, reserve, grant = rows
-    assert "Settle" in settle and f"#{job.pk} · mj-v7-upscale</a>" in settle
+    assert "Settle" in settle and f"#{job.pk} · Upscale</a>" in settle  # words, not the model id
+    assert "Upscale · reserved" in reserve and "mj-v7-upscale" not in reserve
     assert f'href="/t/acme/jobs/{job.pk}/"' in settle
     assert ">-250<" in reserve and ">9,750<" in reserve
     assert "+10,000" in grant and ">10,000<" in grant
     assert "Starting credits" in grant and ">alice<" in grant
     assert ">you<" in reserve  # bob's own job reserved it
+
+
+def test_the_ledger_names_a_titled_job_by_its_title(bob_client, bob, team, funded):
+    job = spend(bob, team, 80, operation="mj-v7-pan")
+    Job.objects.filter(pk=job.pk).update(title="Pan left ×1.5")
+    html = bob_client.get(URL).content.decode()
+    assert f"#{job.pk} · Pan left ×1.5</a>" in html
+    assert "Pan · reserved" in html  # the stored reason keeps its id; the page says it in words
+    assert LedgerEntry.objects.filter(job=job, reason="mj-v7-pan · reserved").exists()
 
 
 def test_it_shows_only_my_own_entries(bob_client, alice, bob, team, funded):

@@ -40,6 +40,7 @@ def test_it_streams_the_months_ledger_oldest_first(alice_client, alice, bob, tea
         "provider",
         "reason",
         "by",
+        "operation_label",
     ]
     assert [r[1:4] for r in data] == [
         ["alice", "grant", "10000"],
@@ -50,7 +51,8 @@ def test_it_streams_the_months_ledger_oldest_first(alice_client, alice, bob, tea
     reserve = data[2]
     assert reserve[4:8] == ["9700", str(job.pk), "mj-v7-upscale", "reapi"]
     assert reserve[8] == "mj-v7-upscale · reserved" and reserve[9] == "bob"
-    assert data[1][5:8] == ["", "", ""] and data[1][9] == "alice"
+    assert reserve[10] == "Upscale"  # the model id stays in its own column (reserve[6])
+    assert data[1][5:8] == ["", "", ""] and data[1][9] == "alice" and data[1][10] == ""
     assert reserve[0].startswith(f"{job.created:%Y-%m-%d}T")  # ISO 8601, with its offset
 
 

@@ -48,8 +48,9 @@ def test_admins_see_spend_per_member_day_operation_and_provider(
     assert 'width="100.00"' in members and 'width="20.00"' in members  # 100 is 20% of 500
 
     operations = section(html, "per-operation-heading")
-    assert re.search(r">mj-v7-upscale</th>.*?>400<.*?>2</td>", operations, flags=re.S)
-    assert re.search(r">mj-v7</th>.*?>200<.*?>1</td>", operations, flags=re.S)
+    assert re.search(r">Upscale</th>.*?>400<.*?>2</td>", operations, flags=re.S)
+    assert re.search(r">Generate</th>.*?>200<.*?>1</td>", operations, flags=re.S)
+    assert "mj-v7" not in operations  # the catalog's words, not model ids
     providers = section(html, "per-provider-heading")
     assert re.search(r">evolink</th>.*?>300<", providers, flags=re.S)
     assert re.search(r">reapi</th>.*?>300<", providers, flags=re.S)

@@ -67,7 +67,9 @@ def test_the_gallery_filters_and_searches(alice_client, alice, bob, team, query,
     job(bob, "old fox", created=timezone.now().replace(year=2001))
     Star.objects.create(user=alice, job=dog)
     html = alice_client.get("/t/acme/", query).content.decode()
-    shown = {p for p in ("alice cat", "bob dog", "alice upscale", "old fox") if f">{p}</a>" in html}
+    # a generation's prompt is its card's link; an edit's is under its title
+    names = ("alice cat", "bob dog", "alice upscale", "old fox")
+    shown = {p for p in names if f">{p}</a>" in html or f'"job-root">{p}</span>' in html}
     assert shown == expected
 
 

@@ -227,7 +227,7 @@ def test_the_lineage_runs_from_the_first_prompt_to_the_children(alice_client, al
     assert "<strong>Generate</strong>" in lineage and "<strong>Vary (Strong)</strong>" in lineage
     assert "a harbour at dawn" in lineage
     children = lineage[lineage.index('id="children"') :]
-    assert f'href="/t/acme/jobs/{zoom.pk}/">Zoom out 2×</a>' in children
+    assert f'href="/t/acme/jobs/{zoom.pk}/">Zoom out ×2</a>' in children
     assert f'href="/t/acme/jobs/{removed.pk}/">Remove background</a>' in children
     for image in zoom.images.all():
         assert f'href="/t/acme/images/{image.pk}/"' in children
