@@ -64,7 +64,8 @@ def restore_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership, job = _job(request, slug, pk, deleted=True)
     if not job.can_manage(request.user, is_admin=membership.is_admin):
         raise PermissionDenied("Only the author or a team admin can restore a job")
-    job.restore()
+    if not job.restore():
+        raise Http404("This job was deleted forever; its images are gone")
     if request.htmx:
         ctx = {"job": team_jobs(membership).get(pk=job.pk), "team": membership.team}
         return render(request, "gallery/index.html#job-card", {**ctx, "membership": membership})

@@ -249,3 +249,11 @@ def test_the_poller_runs_the_trash_purge_beside_the_reference_expiry(
     call_command("poller", "--once", stdout=io.StringIO())
     assert Job.objects.get(pk=job.pk).is_purged
     assert not any(default_storage.exists(n) for n in names)
+
+
+def test_the_undo_route_answers_404_for_a_purged_job(alice_client, alice, team):
+    job = deleted_job(alice, team)
+    job.purge()
+    response = alice_client.post(f"/t/acme/jobs/{job.pk}/restore/", headers=HTMX)
+    assert response.status_code == 404
+    assert Job.objects.get(pk=job.pk).deleted_at is not None
