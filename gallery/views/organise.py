@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -271,7 +273,8 @@ def trash_thumb(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         handle = default_storage.open(image.thumbnail.name)
     except FileNotFoundError:
         raise Http404("No such image") from None
-    response = FileResponse(handle, content_type="image/webp")
+    kind = mimetypes.guess_type(image.thumbnail.name)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=kind)
     response["Cache-Control"] = "private, no-cache"  # gone the moment it is purged
     response["X-Content-Type-Options"] = "nosniff"
     return response

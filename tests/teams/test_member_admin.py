@@ -208,3 +208,22 @@ def test_the_django_admin_will_not_delete_a_teams_last_admin(alice, team):
     assert Membership.objects.filter(pk=alices.pk, removed_at__isnull=True).exists()
     page = root.get(response["Location"]).content.decode()
     assert "last admin" in page
+
+
+def test_members_see_former_members_but_not_their_balance(alice, bob, bob_client, dave, team):
+    funded(dave, team, alice).remove(by=alice)
+    html = bob_client.get("/t/acme/members/").content.decode()
+    former = html.split("Former members", 1)[1]
+    assert "dave" in former and "1,200" not in html
+    assert "Remove…" not in html and "Change role" not in html
+
+
+def test_without_htmx_a_refusal_comes_back_on_the_whole_page(alice_client, alice, bob, team):
+    bobs = of(bob, team)
+    response = alice_client.post(f"/t/acme/members/{bobs.pk}/role/", {"role": "owner"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<html" in html and "A role is admin, member or viewer." in html
+    assert f'aria-describedby="member-error-{bobs.pk}"' in html
+    done = alice_client.post(f"/t/acme/members/{bobs.pk}/role/", {"role": "viewer"})
+    assert done.status_code == 302 and done["Location"] == "/t/acme/members/"
