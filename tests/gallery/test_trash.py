@@ -257,3 +257,19 @@ def test_the_undo_route_answers_404_for_a_purged_job(alice_client, alice, team):
     response = alice_client.post(f"/t/acme/jobs/{job.pk}/restore/", headers=HTMX)
     assert response.status_code == 404
     assert Job.objects.get(pk=job.pk).deleted_at is not None
+
+
+def test_the_trash_page_costs_the_same_queries_for_one_row_or_many(alice_client, alice, team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    deleted_job(alice, team)
+    alice_client.get("/t/acme/trash/")  # the session learns the team: a write, once
+    with CaptureQueriesContext(connection) as one:
+        alice_client.get("/t/acme/trash/")
+    for _ in range(5):
+        deleted_job(alice, team)
+    with CaptureQueriesContext(connection) as six:
+        html = alice_client.get("/t/acme/trash/").content.decode()
+    assert html.count('class="trash-row"') == 6
+    assert len(six) == len(one)
