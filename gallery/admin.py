@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from gallery.forms_auth import ThrottledAdminAuthenticationForm
@@ -53,6 +54,15 @@ class UserAdmin(auth_admin.UserAdmin):
 class MembershipFormSet(BaseInlineFormSet):
     removed_by = None  # the admin's user, set by TeamAdmin.save_formset
 
+    def clean(self) -> None:
+        super().clean()
+        going = [f.instance for f in self.deleted_forms if f.instance.pk]
+        for membership in going:
+            if membership.is_admin and membership.removed_at is None:
+                admins = Membership.objects.current().filter(team=membership.team_id, role="admin")
+                if not admins.exclude(pk__in=[m.pk for m in going]).exists():
+                    raise ValidationError("A team keeps at least one admin.")
+
     def delete_existing(self, obj, commit=True) -> None:
         if commit:
             obj.remove(by=self.removed_by)  # revokes the member's tokens with it
@@ -86,14 +96,18 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "team"]
 
     # Removal goes through Membership.remove, which revokes the member's API
-    # tokens in the same transaction. (The admin still refuses, as before, to
-    # delete a membership whose credit account protects it.)
+    # tokens in the same transaction and refuses the team's last admin. (This
+    # admin still refuses to delete a membership whose credit account protects
+    # it; the members page removes such a member by marking the row removed.)
     def delete_model(self, request, obj) -> None:
-        obj.remove(by=request.user)
+        self.delete_queryset(request, [obj])
 
     def delete_queryset(self, request, queryset) -> None:
         for membership in queryset:
-            membership.remove(by=request.user)
+            try:
+                membership.remove(by=request.user)
+            except Membership.CannotRemove as refused:  # the team's last admin
+                self.message_user(request, str(refused), messages.ERROR)
 
 
 @admin.register(Invite)

@@ -643,3 +643,15 @@ def reap(now=None) -> int:
         if job.status in (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.RUNNING):
             fail(job, Kind.UNAVAILABLE, "deadline", "The provider did not finish in time.")
     return count
+
+
+def purge_trash(now=None, *, batch: int = 500) -> int:
+    """Purge jobs deleted more than MJWEB_TRASH_DAYS ago; how many. The poller
+    runs it hourly beside the reference clean-up; a backlog larger than
+    `batch` is worked off over the next runs."""
+    purged = 0
+    for job in Job.objects.trash_due(now).order_by("deleted_at", "pk")[:batch]:
+        purged += job.purge()
+    if purged:
+        log.info("purged %d jobs from the trash", purged)
+    return purged

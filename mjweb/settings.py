@@ -213,6 +213,8 @@ MJWEB_UPLOAD_RATE_LIMIT = env_int("MJWEB_UPLOAD_RATE_LIMIT", 30, minimum=1)
 MJWEB_UPLOAD_RATE_WINDOW = env_int("MJWEB_UPLOAD_RATE_WINDOW", 600, minimum=1)
 MJWEB_UPLOAD_QUOTA_BYTES = env_int("MJWEB_UPLOAD_QUOTA_MB", 500, minimum=1) * 1024 * 1024
 MJWEB_UPLOAD_RETENTION_DAYS = env_int("MJWEB_UPLOAD_RETENTION_DAYS", 7, minimum=1)
+# Days a deleted job lies in its team's trash before the poller purges its files.
+MJWEB_TRASH_DAYS = env_int("MJWEB_TRASH_DAYS", 30, minimum=1)
 
 # The upstream aggregators. Base URLs default to the real hosts; `make run`
 # points all three at the simulator, which serves each under its own prefix.

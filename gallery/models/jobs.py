@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
 # The upstream gives up on a task after about 20 minutes (providers.md §2.1);
 # past this the reaper reads the task one last time and settles it.
 JOB_DEADLINE = timedelta(minutes=25)
+
+# The event that marks a job purged from the trash: its files and images are
+# gone, its row stays because the ledger's entries name it.
+PURGED = "purged"
 
 
 class JobStatus(models.TextChoices):
@@ -58,6 +63,22 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.filter(team_id=membership.team_id, deleted_at__isnull=True).filter(
             Q(private=False) | Q(user_id=membership.user_id)
         )
+
+    def in_trash(self, membership: Membership) -> JobQuerySet:
+        """The deleted, not yet purged jobs this member may restore or purge:
+        their own, or as an admin the team's, less others' private ones (a
+        private job stays its author's, in the trash as in the gallery)."""
+        jobs = self.filter(team_id=membership.team_id, deleted_at__isnull=False).exclude(
+            events__kind=PURGED
+        )
+        if membership.is_admin:
+            return jobs.filter(Q(private=False) | Q(user_id=membership.user_id))
+        return jobs.filter(user_id=membership.user_id)
+
+    def trash_due(self, now=None) -> JobQuerySet:
+        """Deleted jobs that have lain in the trash MJWEB_TRASH_DAYS and not been purged."""
+        cutoff = (now or timezone.now()) - timedelta(days=settings.MJWEB_TRASH_DAYS)
+        return self.filter(deleted_at__lt=cutoff).exclude(events__kind=PURGED)
 
     def with_ids(self, ids) -> JobQuerySet:
         """These jobs, unordered: sorted by date, the database would walk all of
@@ -231,9 +252,48 @@ class Job(models.Model):
         )
 
     def restore(self) -> bool:
+        """Out of the trash; a purged job has nothing left to bring back."""
         return bool(
-            Job.objects.filter(pk=self.pk, deleted_at__isnull=False).update(deleted_at=None)
+            Job.objects.filter(pk=self.pk, deleted_at__isnull=False)
+            .exclude(events__kind=PURGED)
+            .update(deleted_at=None)
         )
+
+    @property
+    def is_purged(self) -> bool:
+        return self.events.filter(kind=PURGED).exists()
+
+    def purge(self) -> bool:
+        """Delete a trashed job's pictures for good; True if this call purged it.
+
+        The job row stays, still deleted, because ledger entries refer to it and
+        the ledger is append-only; a "purged" event marks it so it leaves the
+        trash and cannot be restored. Its Image rows go, except those another
+        job was made from (Job.parent protects them, and the lineage should
+        still read): those keep their row with the files cleared. Files are
+        deleted after the commit, and only those no remaining image names
+        (storage is content-addressed, so two images can share one file): a
+        crash in between leaves an orphan file, never a row without its file.
+        Running it twice, or beside a restore, is safe: the first statement is
+        a conditional write on the job row, which serialises the two.
+        """
+        with transaction.atomic():
+            still_deleted = Job.objects.filter(pk=self.pk, deleted_at__isnull=False).update(
+                deleted_at=F("deleted_at")
+            )
+            if not still_deleted or self.events.filter(kind=PURGED).exists():
+                return False
+            from gallery.models.organise import ShareLink  # organise imports this module
+
+            ShareLink.objects.filter(image__job=self).revoke()
+            images = Image.objects.filter(job=self)
+            names = {n for pair in images.values_list("original", "thumbnail") for n in pair if n}
+            parents = images.filter(children__isnull=False)
+            parents.update(original="", thumbnail="", status=Image.Status.LOST)
+            images.exclude(pk__in=parents.values("pk")).delete()
+            self.log(PURGED, "Deleted forever from the trash", files=len(names))
+            transaction.on_commit(lambda: _delete_unnamed_files(names))
+        return True
 
     def make_private(self) -> int:
         """Only its author sees it from now on: the public share links of its
@@ -368,6 +428,12 @@ class Image(models.Model):
             return (512, 512)
         scale = min(1.0, 512 / max(self.width, self.height))
         return (max(1, round(self.width * scale)), max(1, round(self.height * scale)))
+
+
+def _delete_unnamed_files(names: set[str]) -> None:
+    for name in names:
+        if not Image.objects.filter(Q(original=name) | Q(thumbnail=name)).exists():
+            default_storage.delete(name)
 
 
 class JobEvent(models.Model):

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -72,9 +72,16 @@ class Role(models.TextChoices):
 
 class MembershipQuerySet(models.QuerySet["Membership"]):
     def for_user(self, user: settings.AUTH_USER_MODEL) -> MembershipQuerySet:
+        """The memberships that let this user in: a removed one grants nothing."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(user=user, user__is_active=True).select_related("team", "user")
+        return self.filter(user=user, user__is_active=True).current().select_related("team", "user")
+
+    def current(self) -> MembershipQuerySet:
+        return self.filter(removed_at__isnull=True)
+
+    def former(self) -> MembershipQuerySet:
+        return self.filter(removed_at__isnull=False)
 
 
 class Membership(models.Model):
@@ -110,33 +117,70 @@ class Membership(models.Model):
         return self.role in (Role.ADMIN, Role.MEMBER)
 
     class CannotRemove(Exception):
-        """The membership holds history that must stay (the ledger's)."""
+        """Taking this member out would leave the team without an admin."""
+
+    class CannotChangeRole(Exception):
+        """An unknown role, or the team would be left without an admin."""
+
+    def _is_last_admin(self) -> bool:
+        """Whether no other current admin remains; run inside the transaction
+        that holds the team row, so two admins demoting each other at once
+        cannot both pass."""
+        Team.objects.filter(pk=self.team_id).update(name=F("name"))  # a write: locks on any db
+        others = Membership.objects.current().filter(team_id=self.team_id, role=Role.ADMIN)
+        return self.is_admin and not others.exclude(pk=self.pk).exists()
+
+    def change_role(self, role: str, *, by=None) -> None:
+        """Make this member an admin, a member or a viewer; never the team's
+        last admin anything else."""
+        if role not in Role.values:
+            raise Membership.CannotChangeRole("A role is admin, member or viewer.")
+        with transaction.atomic():
+            if role != Role.ADMIN and self._is_last_admin():
+                raise Membership.CannotChangeRole(
+                    f"{self.user} is the last admin of {self.team}; make someone else an "
+                    "admin first."
+                )
+            Membership.objects.filter(pk=self.pk).update(role=role)
+        self.role = role
 
     def remove(self, *, by=None) -> int:
         """Take this person out of the team; returns how many API tokens that revoked.
 
-        Their tokens for this team are revoked in the same transaction as the
-        membership goes, so no request acts for a non-member in between, and the
-        admin's deletes come through here too. A credit account that never moved
-        a credit goes along. One with entries cannot (the ledger is append-only),
-        so such a member is refused with CannotRemove and nothing changes: ending
-        a membership while keeping its history needs a state of its own.
+        Their tokens for this team are revoked in the same transaction, so no
+        request acts for a non-member in between. A member whose credit account
+        never moved a credit goes altogether, account and all. One with entries
+        keeps the row, marked removed (the append-only ledger refers to it):
+        it grants nothing (`for_user` leaves it out), their jobs and ledger
+        stay, and their balance stays in their account, unspendable until an
+        invite brings them back. The team's last admin cannot be removed.
         """
         from gallery.models.credits import CreditAccount  # credits imports this module
 
-        try:
-            with transaction.atomic():
-                revoked = self.api_tokens.revoke_all(by=by)
-                account = CreditAccount.objects.filter(membership=self).first()
-                if account is not None and not account.entries.exists():
-                    account.delete()
-                self.delete()
-        except ProtectedError:
-            raise Membership.CannotRemove(
-                f"{self.user} has credit history in {self.team}, which the ledger keeps; "
-                "they cannot be removed from the team yet."
-            ) from None
+        if self.removed_at is not None:
+            return 0
+        with transaction.atomic():
+            if self._is_last_admin():
+                raise Membership.CannotRemove(
+                    f"{self.user} is the last admin of {self.team}; make someone else an "
+                    "admin first."
+                )
+            revoked = self.api_tokens.revoke_all(by=by)
+            account = CreditAccount.objects.filter(membership=self).first()
+            if account is not None and account.entries.exists():
+                self.removed_at = timezone.now()
+                Membership.objects.filter(pk=self.pk).update(removed_at=self.removed_at)
+                return revoked
+            if account is not None:
+                account.delete()
+            self.delete()
         return revoked
+
+    def rejoin(self, role: str) -> None:
+        """A removed member comes back through a new invite: same row, so
+        their account and its credits are theirs again."""
+        Membership.objects.filter(pk=self.pk).update(removed_at=None, role=role)
+        self.removed_at, self.role = None, role
 
 
 class InviteQuerySet(models.QuerySet["Invite"]):
@@ -204,7 +248,7 @@ class Invite(models.Model):
     def accept(self, user) -> Membership:
         """Join the team; each link admits one person, once."""
         existing = Membership.objects.filter(team=self.team, user=user).first()
-        if existing:
+        if existing and existing.removed_at is None:
             return existing
         with transaction.atomic():
             claimed = (
@@ -214,6 +258,9 @@ class Invite(models.Model):
             )
             if not claimed:
                 raise Invite.DoesNotExist("This invite link was already used, revoked or expired")
+            if existing:  # removed earlier: the same row, with its account, comes back
+                existing.rejoin(self.role)
+                return existing
             return Membership.objects.create(team=self.team, user=user, role=self.role)
 
     def revoke(self) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import mimetypes
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -63,7 +66,8 @@ def restore_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership, job = _job(request, slug, pk, deleted=True)
     if not job.can_manage(request.user, is_admin=membership.is_admin):
         raise PermissionDenied("Only the author or a team admin can restore a job")
-    job.restore()
+    if not job.restore():
+        raise Http404("This job was deleted forever; its images are gone")
     if request.htmx:
         ctx = {"job": team_jobs(membership).get(pk=job.pk), "team": membership.team}
         return render(request, "gallery/index.html#job-card", {**ctx, "membership": membership})
@@ -204,4 +208,73 @@ def shared_file(request: HttpRequest, share: str, size: str) -> HttpResponse:
     for header, value in uploads.serve_headers(extension).items():
         response[header] = value
     response["Cache-Control"] = "private, no-cache"  # a revoked link must stop working at once
+    return response
+
+
+# --- the trash ---------------------------------------------------------------------
+
+TRASH_PAGE = 200  # the most recently deleted first; older ones are purged in time anyway
+
+
+@require_GET
+def trash(request: HttpRequest, slug: str) -> HttpResponse:
+    """Deleted jobs this member may restore or purge: their own, or an admin's team's."""
+    membership = get_membership(request, slug)
+    thumbs = Image.objects.filter(status=Image.Status.STORED).exclude(thumbnail="")
+    trashed = (
+        Job.objects.in_trash(membership)
+        .select_related("user")
+        .prefetch_related(Prefetch("images", thumbs.order_by("index"), to_attr="thumbs"))
+        .order_by("-deleted_at", "-pk")
+    )
+    ctx = {"membership": membership, "team": membership.team, "nav": "trash"}
+    ctx.update(jobs=list(trashed[:TRASH_PAGE]), page=TRASH_PAGE, days=settings.MJWEB_TRASH_DAYS)
+    return render(request, "gallery/trash.html", ctx)
+
+
+def _trashed(request: HttpRequest, slug: str, pk: int) -> tuple[Membership, Job]:
+    """A job in this member's trash, or 404 (someone else's, another team's, purged)."""
+    membership = get_membership(request, slug)
+    return membership, get_object_or_404(Job.objects.in_trash(membership), pk=pk)
+
+
+@require_POST
+def trash_restore(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership, job = _trashed(request, slug, pk)
+    job.restore()
+    return _trash_answer(request, membership, job, "Restored")
+
+
+@require_POST
+def trash_purge(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership, job = _trashed(request, slug, pk)
+    job.purge()
+    return _trash_answer(request, membership, job, "Deleted forever")
+
+
+def _trash_answer(request: HttpRequest, membership: Membership, job: Job, done: str):
+    """htmx gets the row in its new state; a plain form goes back to the trash."""
+    if request.htmx:
+        ctx = {"job": job, "team": membership.team, "done": done}
+        return render(request, "gallery/trash.html#trash-row", ctx)
+    messages.success(request, f"{done}: {job.prompt_text or job.operation}")
+    return redirect("trash", membership.team.slug)
+
+
+@require_GET
+def trash_thumb(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A trashed job's first thumbnail, for its row: the media route serves
+    only jobs that are not deleted."""
+    _, job = _trashed(request, slug, pk)
+    image = job.images.filter(status=Image.Status.STORED).exclude(thumbnail="").first()
+    if image is None:
+        raise Http404("This job has no picture")
+    try:
+        handle = default_storage.open(image.thumbnail.name)
+    except FileNotFoundError:
+        raise Http404("No such image") from None
+    kind = mimetypes.guess_type(image.thumbnail.name)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=kind)
+    response["Cache-Control"] = "private, no-cache"  # gone the moment it is purged
+    response["X-Content-Type-Options"] = "nosniff"
     return response

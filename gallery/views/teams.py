@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery.forms import InviteForm
-from gallery.models import Invite, Membership
+from gallery.models import Invite, Membership, Role
 from gallery.views.helpers import get_admin_membership, get_membership
 
 
@@ -56,12 +58,69 @@ def revoke_invite(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return redirect("members", slug)
 
 
-def _members_context(membership: Membership, form: InviteForm) -> dict:
+@require_POST
+def change_role(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    admin = get_admin_membership(request, slug)
+    member = get_object_or_404(admin.team.memberships.current().select_related("user"), pk=pk)
+    try:
+        member.change_role(request.POST.get("role", ""), by=request.user)
+    except Membership.CannotChangeRole as refused:
+        return _members_answer(request, admin, refused=(pk, str(refused)))
+    if member.pk == admin.pk:  # an admin who stepped down sees the page as a member now
+        admin.role = member.role
+    return _members_answer(
+        request, admin, done=f"{member.user} is now {member.get_role_display()}."
+    )
+
+
+@require_POST
+def remove_member(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Their tokens stop, their jobs and ledger stay, their credits stay theirs."""
+    admin = get_admin_membership(request, slug)
+    member = get_object_or_404(admin.team.memberships.current().select_related("user"), pk=pk)
+    try:
+        member.remove(by=request.user)
+    except Membership.CannotRemove as refused:
+        return _members_answer(request, admin, refused=(pk, str(refused)))
+    if member.pk == admin.pk:  # they left the team themselves: nothing here is theirs now
+        messages.success(request, f"You left {admin.team}.")
+        if request.htmx:
+            return HttpResponse(headers={"HX-Redirect": "/"})
+        return redirect("home")
+    return _members_answer(request, admin, done=f"{member.user} was removed from the team.")
+
+
+def _members_answer(
+    request: HttpRequest, admin: Membership, *, done: str = "", refused=(None, "")
+) -> HttpResponse:
+    """htmx gets the member lists again (a refusal written under its row, with
+    400); a plain form is sent back to the page, or shown it with the refusal."""
+    if not refused[1] and not request.htmx:
+        messages.success(request, done)
+        return redirect("members", admin.team.slug)
+    ctx = {**_members_context(admin, InviteForm(), refused=refused), "done": done}
+    template = "gallery/members.html#members" if request.htmx else "gallery/members.html"
+    return render(request, template, ctx, status=400 if refused[1] else 200)
+
+
+def _members_context(membership: Membership, form: InviteForm, *, refused=(None, "")) -> dict:
     team = membership.team
+    rows = (
+        team.memberships.select_related("user")
+        .annotate(credits=Coalesce(F("account__balance"), Value(0)))
+        .order_by("user__username")
+    )
+    members, former = [], []
+    for m in rows:
+        m.refusal = refused[1] if m.pk == refused[0] else ""
+        m.credits_text = f"{m.credits:,}"  # "1,200", as the credit pages write it
+        (former if m.removed_at else members).append(m)
     return {
         "membership": membership,
         "team": team,
-        "members": team.memberships.select_related("user").order_by("user__username"),
+        "members": members,
+        "former": former,
+        "roles": Role.choices,
         "invites": team.invites.pending() if membership.is_admin else [],
         "form": form,
         "nav": "members",

@@ -33,9 +33,12 @@ class World:
 
 
 def build(alice, bob, carol, dave, team) -> World:
-    """alice (admin) owns a finished job; bob is a member, dave a viewer, carol a stranger."""
+    """alice (admin) owns a finished job and a deleted one; bob is a member, dave a
+    viewer, carol a stranger."""
     job = make_finished_job(alice, team, images=1)
     image = job.images.get()
+    trashed = make_finished_job(alice, team, images=1)
+    trashed.soft_delete()
     invite, invite_token = Invite.create(team=team, role="member", note="x", created_by=alice)
     board = Collection.objects.create(team=team, owner=alice, name="Board")
     share = ShareLink.objects.create(image=image, created_by=alice)
@@ -48,6 +51,7 @@ def build(alice, bob, carol, dave, team) -> World:
     slug = {"slug": team.slug}
     kwargs = {
         "job": {**slug, "pk": job.pk},
+        "trashed": {**slug, "pk": trashed.pk},
         "image": {**slug, "pk": image.pk},
         "invite": {**slug, "pk": invite.pk},
         "invite_token": {"token": invite_token},

@@ -1,6 +1,7 @@
 """Taking a member out of a team: their API tokens for it stop working in the
 same transaction, whichever way the removal comes (the model method, the
-admin's delete, the team page's inline)."""
+admin's delete, the team page's inline). A member with credit history keeps
+the row, marked removed (the ledger refers to it); one without goes."""
 
 from __future__ import annotations
 
@@ -34,15 +35,28 @@ def test_an_unused_credit_account_goes_with_the_membership(alice, bob, team):
     assert not CreditAccount.objects.filter(membership__user=bob).exists()
 
 
-def test_a_member_with_credit_history_is_refused_and_keeps_everything(alice, bob, team):
-    ledger.grant(account=ledger.account_for(bobs(team)), amount=50, by=alice)
+def test_a_member_with_credit_history_is_marked_removed_and_keeps_everything(alice, bob, team):
+    # The append-only ledger refers to the account, so the row stays, marked
+    # removed: it grants nothing, and the history and balance stay.
+    account = ledger.account_for(bobs(team))
+    ledger.grant(account=account, amount=50, by=alice)
     plain = issue(bob, team)
-    with pytest.raises(Membership.CannotRemove, match="credit history"):
-        bobs(team).remove(by=alice)
-    # All or nothing: the tokens were revoked inside the transaction that failed.
-    assert Membership.objects.filter(user=bob, team=team).exists()
-    assert ApiToken.objects.get().revoked_at is None
-    assert Api(plain).get("/api/v1/balance").status_code == 200
+    assert bobs(team).remove(by=alice) == 1
+    kept = Membership.objects.get(user=bob, team=team)
+    assert kept.removed_at is not None
+    assert not Membership.objects.for_user(bob).exists()
+    assert CreditAccount.objects.get(pk=account.pk).balance == 50
+    assert account.entries.count() == 1
+    assert ApiToken.objects.get().revoked_at is not None
+    assert Api(plain).get("/api/v1/balance").status_code == 401
+
+
+def test_removing_twice_is_harmless(alice, bob, team):
+    ledger.grant(account=ledger.account_for(bobs(team)), amount=50, by=alice)
+    bobs(team).remove(by=alice)
+    first = bobs(team).removed_at
+    assert bobs(team).remove(by=alice) == 0
+    assert bobs(team).removed_at == first
 
 
 def test_another_team_is_untouched(alice, bob, team, other_team):
@@ -123,3 +137,19 @@ def form_data(form) -> dict[str, str]:
         elif value is not None and value is not False:
             data[form.add_prefix(name)] = str(value)
     return data
+
+
+def test_the_teams_admin_page_will_not_delete_its_last_admin(root_client, alice, bob, team):
+    page = root_client.get(f"/admin/gallery/team/{team.pk}/change/")
+    data = form_data(page.context["adminform"].form)
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update(form_data(formset.management_form))
+        for form in formset.forms:
+            data.update(form_data(form))
+            if form.instance.user_id == alice.pk:
+                data[f"{form.prefix}-DELETE"] = "on"
+    response = root_client.post(f"/admin/gallery/team/{team.pk}/change/", data)
+    assert response.status_code == 200
+    assert "A team keeps at least one admin." in response.content.decode()
+    assert Membership.objects.filter(user=alice, team=team, removed_at__isnull=True).exists()

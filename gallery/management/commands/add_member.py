@@ -47,6 +47,8 @@ class Command(BaseCommand):
             membership, made_member = Membership.objects.get_or_create(
                 team=team, user=user, defaults={"role": role or Role.MEMBER}
             )
+            if membership.removed_at is not None:  # removed earlier: the same row comes back
+                membership.rejoin(role or membership.role)
             if role and membership.role != role:
                 membership.role = role
                 membership.save(update_fields=["role"])

@@ -90,11 +90,16 @@ class Command(BaseCommand):
 
     @staticmethod
     def _expire_references() -> None:
-        """Uploaded references no job uses go after their retention period."""
+        """Uploaded references no job uses go after their retention period, and
+        jobs that lay in the trash MJWEB_TRASH_DAYS lose their images."""
         try:
             references.expire()
         except Exception:
             log.exception("deleting expired reference uploads failed; trying again later")
+        try:
+            pipeline.purge_trash()
+        except Exception:
+            log.exception("purging the trash failed; trying again later")
 
     def _claim(self) -> list[tuple[int, str]]:
         try:
