@@ -265,6 +265,24 @@ def newer_jobs(membership: Membership, filters, after: int | None, shown) -> lis
     return list(jobs.filter(pk__gt=after).exclude(pk__in=shown)[:PAGE_SIZE])
 
 
+def scrolled_in_flight(
+    membership: Membership, filters, through: tuple[datetime, int] | None, known: list[int]
+) -> list[Job]:
+    """In-flight jobs on the pages the member scrolled to (the newest down to
+    `through`, the last card appended) that the refresh does not ask about yet:
+    its ids came with the first page. Sent once, then asked about with their
+    stamps like the others, as far as a refresh has room."""
+    room = PAGE_SIZE - len(known)
+    if through is None or room <= 0:
+        return []
+    created, pk = through
+    jobs = apply_filters(team_jobs(membership).prefetch_related(None), filters, membership.user)
+    jobs = jobs.in_flight().filter(Q(created__gt=created) | Q(created=created, pk__gte=pk))
+    found = list(jobs.exclude(pk__in=known)[:room])
+    prefetch_related_objects([j for j in found if j.status not in Job.BEFORE_IMAGES], card_images())
+    return found
+
+
 @require_GET
 def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, "account")
@@ -279,6 +297,7 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     ctx["filter_qs"] = filter_query(usable)  # the live refresh carries only usable filters
     status = 400 if errors or cursor_error else 200
     if request.htmx and "before" in request.GET:  # scrolled to the end: the next cards
+        ctx["through"] = cursor_of(jobs[-1]) if jobs else ""  # the refresh covers them now
         return render(request, "gallery/index.html#older-page", ctx, status=status)
     if before is not None:  # the page's newest is not the team's: older cards are not news
         ctx["live"]["after"] = None
@@ -339,6 +358,7 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
         shown = shown_cards(request.GET)
         raw_after = request.GET.get("after", "")
         after = _job_number(raw_after, "The newest job number (after)", 0) if raw_after else None
+        through = read_cursor(request.GET.get("through", ""))
     except numbers.NumberError as problem:
         errors["ids"] = str(problem)
     if errors:  # the page sends only what it was given; this was typed or altered
@@ -347,6 +367,7 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     stale = [pk for pk in shown if pk not in unchanged]
     changed = cards_of(membership, stale) if stale else []
     new = newer_jobs(membership, usable, after, shown)
+    changed += scrolled_in_flight(membership, usable, through, [*shown, *(j.pk for j in new)])
     state = live_state(changed + new, unchanged)
     # A page that does not start at the newest job sends no `after`, and gets none back.
     state["after"] = None if after is None else max(after, state["after"])
