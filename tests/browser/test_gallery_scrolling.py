@@ -98,3 +98,13 @@ def test_without_javascript_load_older_is_a_link_to_the_next_page(
         expect(page.locator(f"#job-{jobs[0].pk}")).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_keyboard_user_lands_on_the_first_older_card(page: Page, live_server, alice, bob, team):
+    jobs = seventy_jobs(alice, bob, team)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server.url)
+    page.get_by_role("link", name="Load older jobs").focus()  # as Tab reaches it
+    expect(page.locator("#job-grid article.job-card")).to_have_count(TOTAL)
+    focused = page.locator(f"#job-{jobs[48].pk} :focus")
+    expect(focused).to_have_count(1)
