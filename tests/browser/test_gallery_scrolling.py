@@ -22,7 +22,7 @@ TOTAL = 70
 
 def seventy_jobs(alice, bob, team) -> list[Job]:
     """The team's 70 jobs, newest first, each prompt naming its place in that order."""
-    jobs = [make_finished_job(alice if n % 2 else bob, team, images=2) for n in range(TOTAL)]
+    jobs = [make_finished_job(alice if n % 2 else bob, team) for n in range(TOTAL)]
     for place, job in enumerate(reversed(jobs), start=1):
         Job.objects.filter(pk=job.pk).update(prompt=f"job number {place} from the top")
     return list(reversed(jobs))
@@ -61,6 +61,8 @@ def test_the_61st_job_is_reached_by_scrolling(page: Page, live_server, alice, bo
     assert page.locator("#live-through").input_value().endswith(f"-{jobs[-1].pk}")
     assert "/accounts/" not in page.url and page.url.endswith("/t/acme/")  # one page, appended
     ARTIFACTS.mkdir(exist_ok=True)
+    for thumb in page.locator(f"#job-{jobs[-1].pk} img").all():  # a true picture
+        expect(thumb).to_have_js_property("complete", True)
     page.screenshot(path=str(ARTIFACTS / f"gallery-scrolled-{width}.png"))
     assert_accessible(page, f"the scrolled gallery at {width}")
 
@@ -90,7 +92,11 @@ def test_without_javascript_load_older_is_a_link_to_the_next_page(
     page = context.new_page()
     try:
         sign_in(page, live_server.url)
-        page.get_by_role("link", name="Load older jobs").click()
+        load_older = page.get_by_role("link", name="Load older jobs")
+        load_older.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "gallery-load-older-nojs-390.png"))
+        load_older.click()
         expect(page.locator("#job-grid article.job-card")).to_have_count(TOTAL - 48)
         expect(page.locator(f"#job-{jobs[60].pk}")).to_be_visible()
         expect(page.get_by_text("That's everything")).to_be_visible()
