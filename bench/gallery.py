@@ -1,5 +1,6 @@
 """Gallery figures: server time and SQL queries of the team gallery page with
-10,000 jobs in the database, its query count with 100 jobs, and the server
+10,000 jobs in the database, of its page 200 (the address "Load older jobs"
+leads to after 199 pages), its query count with 100 jobs, and the server
 time of the page's live-refresh request with 20 jobs in flight.
 
 Seeds a scratch database (SQLite in a temp dir, or DATABASE_URL's) with
@@ -40,7 +41,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from gallery.models import Image, Job, Membership, Role, Star, Team
-from gallery.views.jobs import PAGE_SIZE
+from gallery.views.jobs import PAGE_SIZE, cursor_of
 
 RUNS = int(os.environ["BENCH_RUNS"])
 TOTAL = 10_000
@@ -180,6 +181,22 @@ with override_settings(DEBUG=False, TEMPLATES=templates):
     ms, queries, _ = measure(gallery_url, PAGE_SIZE, RUNS)
     out["gallery_ms_10k"], out["gallery_queries_10k"] = ms, len(queries)
     out["gallery_sql"] = queries
+    # Page 200: its address is the one page 199's "Load older jobs" gives, the
+    # cursor of page 199's last card (found here with OFFSET, untimed).
+    visible = Job.objects.visible_in(Membership.objects.get(team=team, user=viewer))
+    deep = 200
+
+    def after_page(page):
+        return f"{gallery_url}?before={cursor_of(visible[page * PAGE_SIZE - 1])}"
+
+    deep_url = after_page(deep - 1)
+    _, _, html = measure(after_page(deep - 2), PAGE_SIZE, 1)
+    assert f'href="{htmllib.escape(deep_url)}"' in html, "page 199 leads elsewhere"
+    ms, queries, html = measure(deep_url, PAGE_SIZE, RUNS)
+    first = visible[(deep - 1) * PAGE_SIZE].pk
+    assert re.search(r'<article class="job-card[^"]*" id="job-(\d+)"', html).group(1) == str(first)
+    out["gallery_deep_ms_10k"], out["gallery_deep_queries_10k"] = ms, len(queries)
+    out["gallery_deep_sql"] = queries
     # Now 20 new jobs in flight, the page that shows them, and its own refresh
     # request, as the browser sends it: every response hands it the next one.
     # Between two, the poller has moved some running jobs on (not timed), so
@@ -250,13 +267,18 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args, _ = parser.parse_known_args(argv)
     result = run(args.runs)
     if args.sql:
-        for name in ("gallery_sql", "refresh_sql"):
+        for name in ("gallery_sql", "gallery_deep_sql", "refresh_sql"):
             print(f"\n{name}:", *result[name], sep="\n  ", file=sys.stderr)
     print(f"  seeded in {result['seed_s']:.1f} s; {args.runs} timed requests each", file=sys.stderr)
     print(
         f"gallery   10,000 jobs: median {result['gallery_ms_10k']:.1f} ms, "
         f"{result['gallery_queries_10k']} queries "
         f"(100 jobs: {result['gallery_ms_100']:.1f} ms, {result['gallery_queries_100']} queries)"
+    )
+    print(
+        f"page 200  10,000 jobs: median {result['gallery_deep_ms_10k']:.1f} ms, "
+        f"{result['gallery_deep_queries_10k']} queries "
+        f"({result['gallery_deep_ms_10k'] / result['gallery_ms_10k']:.2f} × the first page)"
     )
     print(
         f"refresh   20 in flight, {MOVED} moved on since the last: median "
@@ -268,6 +290,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "gallery_ms_10k": round(result["gallery_ms_10k"], 1),
         "gallery_queries_10k": result["gallery_queries_10k"],
         "gallery_queries_100": result["gallery_queries_100"],
+        "gallery_deep_ms_10k": round(result["gallery_deep_ms_10k"], 1),
+        "gallery_deep_queries_10k": result["gallery_deep_queries_10k"],
         "refresh_ms_20": round(result["refresh_ms_20"], 2),
     }
 

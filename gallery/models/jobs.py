@@ -85,6 +85,13 @@ class JobQuerySet(models.QuerySet["Job"]):
         a team's jobs through the gallery index instead of looking the ids up."""
         return self.filter(pk__in=ids).order_by()
 
+    def older_than(self, created, pk: int) -> JobQuerySet:
+        """Jobs after (created, pk) in the gallery's order, newest first. The
+        plain `created <=` bound lets the (team, -created, -id) index start the
+        walk there, however deep; only jobs of that very instant are looked
+        at twice. Never OFFSET: that reads every job it skips."""
+        return self.filter(created__lte=created).exclude(created=created, pk__gte=pk)
+
     def in_flight(self) -> JobQuerySet:
         return self.filter(status__in=Job.IN_FLIGHT)
 

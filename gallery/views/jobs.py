@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from itertools import zip_longest
 from urllib.parse import urlencode
 
@@ -20,6 +20,7 @@ from django.db.models import (
 )
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -132,6 +133,61 @@ def filter_query(filters: dict[str, str]) -> str:
     return urlencode(filters)
 
 
+# A page's place in the gallery is the (created, id) of its last card: the
+# gallery's order and its index. The time is whole microseconds since 1970, so
+# the cursor is exact, short and needs no escaping in a URL.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+CURSOR_TIMES = tuple(  # the years a date filter may name, as for every date typed
+    (datetime(year, 1, 1, tzinfo=UTC) - EPOCH) // MICROSECOND
+    for year in (numbers.FIRST_YEAR, numbers.LAST_YEAR + 1)
+)
+CURSOR_RULE = (
+    "The page position (before) must be a time in microseconds and a job number joined"
+    ' by "-", as the "Load older jobs" link gives; start again from the newest jobs'
+)
+
+
+def cursor_of(job: Job) -> str:
+    return f"{(job.created - EPOCH) // MICROSECOND}-{job.pk}"
+
+
+def read_cursor(raw: str) -> tuple[datetime, int] | None:
+    """The (created, id) a page starts after, None for the newest page; or
+    NumberError: a cursor is only ever one the page gave, so any other is refused."""
+    if not raw:
+        return None
+    micros, dash, pk = raw.partition("-")
+    try:
+        low, high = CURSOR_TIMES
+        when = numbers.whole(micros if dash else "", label="", minimum=low, maximum=high - 1)
+        return EPOCH + when * MICROSECOND, _job_number(pk, "", 1)
+    except numbers.NumberError:
+        raise numbers.NumberError(CURSOR_RULE) from None
+
+
+def gallery_page(
+    membership: Membership, filters: dict[str, str], before: tuple[datetime, int] | None = None
+) -> tuple[list[Job], str]:
+    """PAGE_SIZE cards under the filters, after `before` (None: the newest), and
+    the cursor of the page after them ("" at the end). One row past the page
+    says whether there is one, in the same query; it gets no images."""
+    jobs = apply_filters(team_jobs(membership).prefetch_related(None), filters, membership.user)
+    if before is not None:
+        jobs = jobs.older_than(*before)
+    page = list(jobs[: PAGE_SIZE + 1])
+    more, page = len(page) > PAGE_SIZE, page[:PAGE_SIZE]
+    prefetch_related_objects(page, card_images())
+    return page, cursor_of(page[-1]) if more else ""
+
+
+def older_url(slug: str, filters: dict[str, str], cursor: str) -> str:
+    """The next page's address, with the filters; "" when there is none."""
+    if not cursor:
+        return ""
+    return f"{reverse('gallery', args=[slug])}?{filter_query({**filters, 'before': cursor})}"
+
+
 def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
     return {
         "membership": membership,
@@ -227,23 +283,50 @@ def newer_jobs(membership: Membership, filters, after: int | None, shown) -> lis
     return list(jobs.filter(pk__gt=after).exclude(pk__in=shown)[:PAGE_SIZE])
 
 
+def scrolled_in_flight(
+    membership: Membership, filters, through: tuple[datetime, int] | None, known: list[int]
+) -> list[Job]:
+    """In-flight jobs on the pages the member scrolled to (the newest down to
+    `through`, the last card appended) that the refresh does not ask about yet:
+    its ids came with the first page. Sent once, then asked about with their
+    stamps like the others, as far as a refresh has room."""
+    room = PAGE_SIZE - len(known)
+    if through is None or room <= 0:
+        return []
+    created, pk = through
+    jobs = apply_filters(team_jobs(membership).prefetch_related(None), filters, membership.user)
+    jobs = jobs.in_flight().filter(Q(created__gt=created) | Q(created=created, pk__gte=pk))
+    found = list(jobs.exclude(pk__in=known)[:room])
+    prefetch_related_objects([j for j in found if j.status not in Job.BEFORE_IMAGES], card_images())
+    return found
+
+
 @require_GET
 def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, "account")
     usable, errors = read_filters(request.GET)
-    jobs = list(apply_filters(team_jobs(membership), usable, request.user)[:PAGE_SIZE])
-    initial = {
-        "client_request_id": uuid.uuid4().hex,
-        "prompt": request.GET.get("prompt", "")[:8192],
-    }
-    form = CreateForm(initial=initial)
-    ctx = _page_context(membership, jobs, nav="gallery", form=form, check=None)
-    filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
-    ctx.update(filters=filters, filter_errors=errors, operations=OPERATIONS)
+    try:
+        before, cursor_error = read_cursor(request.GET.get("before", "")), ""
+        jobs, cursor = gallery_page(membership, usable, before)
+    except numbers.NumberError as problem:
+        before, cursor_error, jobs, cursor = None, str(problem), [], ""
+    ctx = _page_context(membership, jobs, before=before, cursor_error=cursor_error)
+    ctx["older_url"] = older_url(slug, usable, cursor)
     ctx["filter_qs"] = filter_query(usable)  # the live refresh carries only usable filters
+    status = 400 if errors or cursor_error else 200
+    if request.htmx and "before" in request.GET:  # scrolled to the end: the next cards
+        ctx["through"] = cursor_of(jobs[-1]) if jobs else ""  # the refresh covers them now
+        return render(request, "gallery/index.html#older-page", ctx, status=status)
+    if before is not None:  # the page's newest is not the team's: older cards are not news
+        ctx["live"]["after"] = None
+    prompt = request.GET.get("prompt", "")[:8192]
+    form = CreateForm(initial={"client_request_id": uuid.uuid4().hex, "prompt": prompt})
+    filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
+    ctx.update(nav="gallery", form=form, check=None, operations=OPERATIONS)
+    ctx.update(filters=filters, filter_errors=errors)
     members = membership.team.memberships.order_by("user__username")
     ctx["members"] = members.values_list("user__username", flat=True)
-    return render(request, "gallery/index.html", ctx, status=400 if errors else 200)
+    return render(request, "gallery/index.html", ctx, status=status)
 
 
 @require_POST
@@ -270,7 +353,8 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.htmx:
         if job is not None:
             return redirect("gallery", slug)
-        ctx = _page_context(membership, list(team_jobs(membership)[:PAGE_SIZE]))
+        jobs, cursor = gallery_page(membership, {})
+        ctx = _page_context(membership, jobs, older_url=older_url(slug, {}, cursor))
         ctx.update(nav="gallery", form=form, check=None, problem=problem)
         return render(request, "gallery/index.html", ctx, status=status)
     ctx = _page_context(membership, [job] if job else [], form=form, problem=problem)
@@ -292,6 +376,7 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
         shown = shown_cards(request.GET)
         raw_after = request.GET.get("after", "")
         after = _job_number(raw_after, "The newest job number (after)", 0) if raw_after else None
+        through = read_cursor(request.GET.get("through", ""))
     except numbers.NumberError as problem:
         errors["ids"] = str(problem)
     if errors:  # the page sends only what it was given; this was typed or altered
@@ -300,8 +385,10 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     stale = [pk for pk in shown if pk not in unchanged]
     changed = cards_of(membership, stale) if stale else []
     new = newer_jobs(membership, usable, after, shown)
+    changed += scrolled_in_flight(membership, usable, through, [*shown, *(j.pk for j in new)])
     state = live_state(changed + new, unchanged)
-    state["after"] = max(after or 0, state["after"])
+    # A page that does not start at the newest job sends no `after`, and gets none back.
+    state["after"] = None if after is None else max(after, state["after"])
     ctx = _page_context(membership, changed, new_jobs=new, live=state)
     ctx["progressed"] = moved.items()
     ctx["filter_qs"] = filter_query(usable)

@@ -219,3 +219,44 @@ def test_card_thumb_writes_what_the_template_wrote(alice, team, name, alt, width
         ' alt="Image {{ image.index|add:1 }} of “{{ alt }}”"></a>{% endwith %}'
     ).render(Context({"image": image, "slug": "acme", "alt": alt}))
     assert card_thumb(image, "acme", alt) == written
+
+
+def deep_page_url(team, page: int, *, htmx_query: str = "") -> str:
+    """The address "Load older jobs" leads to at page `page` (1 is the newest)."""
+    from gallery.views.jobs import PAGE_SIZE, cursor_of
+
+    last_of_previous = Job.objects.filter(team=team)[(page - 1) * PAGE_SIZE - 1]
+    return f"/t/acme/?{htmx_query}before={cursor_of(last_of_previous)}"
+
+
+def test_a_deep_page_costs_the_same_queries_as_the_first(alice_client, alice, bob, team):
+    make_jobs(team, [alice, bob], 500)
+    Star.objects.bulk_create(Star(user=alice, job=job) for job in Job.objects.all()[::7])
+    alice_client.get("/t/acme/")  # the first visit also makes alice's credit account
+    deep = deep_page_url(team, 11)
+    assert len(cards(alice_client.get(deep).content.decode())) == 20  # 500 = 10 × 48 + 20
+    assert queries(alice_client, "/t/acme/") == queries(alice_client, deep) <= 12
+    # Scrolling: the cards of page 2 and of page 11 cost the same, and less than a page.
+    scrolled = [
+        CaptureQueriesContext(connection) for _ in range(2)
+    ]  # fmt: skip
+    for ctx, url in zip(scrolled, [deep_page_url(team, 2), deep], strict=True):
+        with ctx:
+            assert alice_client.get(url, headers={"HX-Request": "true"}).status_code == 200
+    assert len(scrolled[0]) == len(scrolled[1]) <= queries(alice_client, deep)
+
+
+def test_a_deep_page_is_read_off_the_index_without_offset(alice_client, alice, team):
+    make_jobs(team, [alice], 300)
+    url = deep_page_url(team, 5)
+    with CaptureQueriesContext(connection) as ctx:
+        assert alice_client.get(url).status_code == 200
+    (page_sql,) = [q["sql"] for q in ctx.captured_queries if 'FROM "gallery_job"' in q["sql"]]
+    assert "OFFSET" not in page_sql.upper()
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:  # the logged SQL has its values written in
+        plan = " | ".join(row[-1] for row in cursor.execute(f"EXPLAIN QUERY PLAN {page_sql}"))
+    # The walk starts at the cursor in the gallery's own index, and needs no sort.
+    assert "job_team_newest_first (team_id=? AND created<?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan

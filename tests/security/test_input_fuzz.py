@@ -85,6 +85,18 @@ MONTHS: dict[str, str] = {
     "short month": "2026-1",
     "with a day": "2026-01-01",
 }
+# The gallery's page cursor: a time in microseconds and a job number, "-" between.
+CURSORS: dict[str, str] = {
+    **NUMBERS,
+    "three parts": "1796313058123456-1-2",
+    "year 33658": "999999999999999999-1",
+    "year 1969": "-1-1",
+    "a fraction of a microsecond": "1796313058123456.5-1",
+    "job zero": "1796313058123456-0",
+    "400-digit job": "1796313058123456-" + "9" * 400,
+    "exponent time": "1e15-1",
+    "superscript job": "1796313058123456-\u00b2",
+}
 OPTIONAL = frozenset({"empty"})
 
 
@@ -155,6 +167,10 @@ FIELDS: list[Field] = [
     Field("live", "GET", "ids", "1,2", {"after": "0"}, accepts=OPTIONAL),
     Field("live", "GET", "after", "1", {"ids": ""}, accepts=OPTIONAL),
     Field("live", "GET", "since", "2026-02-28", {"after": "0"}, DATES, OPTIONAL),
+    # Its pages: the cursor of "Load older jobs", and how far a scrolled page goes.
+    Field("gallery", "GET", "before", "1796313058123456-1", {}, CURSORS, OPTIONAL),
+    Field("gallery", "GET", "before", "1796313058123456-1", {}, CURSORS, OPTIONAL, htmx=True),
+    Field("live", "GET", "through", "1796313058123456-1", {"ids": ""}, CURSORS, OPTIONAL),
     # Credits: the ledger filter and pages, the dashboard, the CSV.
     Field(
         "my-credits", "GET", "month", "2026-02", {}, MONTHS, OPTIONAL, ("LedgerFilterForm", "month")
