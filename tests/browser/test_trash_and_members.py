@@ -14,18 +14,11 @@ from playwright.sync_api import Page, expect
 from gallery import ledger
 from gallery.models import Job, Membership
 from tests.browser.axe import assert_accessible
-from tests.conftest import PASSWORD
+from tests.browser.test_organise_flow import sign_in
 from tests.gallery.test_jobs_views import make_finished_job
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def shoot(page: Page, name: str) -> None:

@@ -9,28 +9,17 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import close_old_connections, connections
 from django.test import Client
 
 from gallery import forms_auth, throttle
 from gallery.models import ThrottleCounter
 from gallery.views import api
+from tests.ledger.test_ledger_concurrency import in_thread
 from tests.security import counting_backend
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]
 
 ATTEMPTS = 40
-
-
-def in_thread(fn):
-    def run(*args):
-        close_old_connections()
-        try:
-            return fn(*args)
-        finally:
-            connections.close_all()
-
-    return run
 
 
 @pytest.fixture
