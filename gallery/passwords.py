@@ -7,6 +7,10 @@ request would wait behind them. So at most half the machine's cores hash at
 once, across all web processes: a hash takes one of that many slots (lock
 files beside the database; an OS lock is released when its holder dies, so a
 killed worker leaves no slot taken) and the rest queue, each answered in turn.
+
+The hash itself runs on a thread of lower CPU priority (nice +10, per thread
+on Linux): a core that is hashing still gives way at once to a page or a
+health check that needs it, instead of sharing it half and half.
 """
 
 from __future__ import annotations
@@ -14,13 +18,40 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 SLOTS = max(1, (os.cpu_count() or 2) // 2)
+NICENESS = 10
+T = TypeVar("T")
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    # Linux applies a "process" priority to the one thread whose id is given.
+    with contextlib.suppress(OSError, AttributeError):
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, os.getpriority(os.PRIO_PROCESS, me) + NICENESS)
+
+
+def at_low_priority(work: Callable[[], T]) -> T:
+    """Run `work` on this process's low-priority thread and wait for it."""
+    # Keyed by process: a pool made before a fork has no thread in the child.
+    with _pools_lock:
+        pool = _pools.get(os.getpid())
+        if pool is None:
+            pool = _pools[os.getpid()] = ThreadPoolExecutor(
+                SLOTS, thread_name_prefix="password-hash", initializer=_lower_priority
+            )
+    return pool.submit(work).result()
 
 
 @contextlib.contextmanager
@@ -51,5 +82,6 @@ class QueuedPBKDF2PasswordHasher(PBKDF2PasswordHasher):
     algorithm = "pbkdf2_sha256"
 
     def encode(self, password: str, salt: str, iterations: int | None = None) -> str:
+        encode = super().encode
         with _hashing_slot():
-            return super().encode(password, salt, iterations)
+            return at_low_priority(lambda: encode(password, salt, iterations))

@@ -3,6 +3,7 @@ cannot take every core; a slot held by another process is waited for."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -81,3 +82,23 @@ def test_hashes_still_verify_both_ways(one_slot, settings):
     assert check_password("correct horse", encoded)
     assert not check_password("wrong", encoded)
     assert check_password("correct horse", encoded)  # the slot was given back
+
+
+def _niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
+def test_the_hash_runs_on_a_thread_of_lower_priority_than_the_request():
+    request_thread = _niceness()
+    hashing_thread = passwords.at_low_priority(_niceness)
+    assert hashing_thread >= request_thread + passwords.NICENESS or hashing_thread == 19
+    assert _niceness() == request_thread  # the request's own thread is left as it was
+
+
+def test_a_failure_while_hashing_reaches_the_caller():
+    def broken():
+        raise ValueError("no such salt")
+
+    with pytest.raises(ValueError, match="no such salt"):
+        passwords.at_low_priority(broken)
