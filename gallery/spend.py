@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -216,7 +216,10 @@ def member_credits(team: Team, spent_now: dict[int, tuple[int, int]], only: int 
     A member who was never granted anything may have no account row yet: they
     show a zero balance, and the first action on them creates it.
     """
-    memberships = team.memberships.select_related("user", "account").order_by("user__username")
+    # Former members last: their ledger stays, and so may a balance they cannot spend.
+    memberships = team.memberships.select_related("user", "account").order_by(
+        F("removed_at").asc(nulls_first=True), "user__username"
+    )
     if only is not None:
         memberships = memberships.filter(pk=only)
     rows = []

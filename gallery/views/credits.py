@@ -260,7 +260,14 @@ def _member_action(
         return _bad_month()
     form = FORMS[which](request.POST, auto_id=f"{which}-{pk}-%s")
     notice = ""
-    if form.is_valid():
+    if member.removed_at is not None and which != "adjust":
+        # Only taking a former member's credits back makes sense: they cannot spend.
+        form.add_error(
+            None,
+            f"{member.user.username} is no longer a member of the team: adjust their "
+            "balance, or invite them back first.",
+        )
+    elif form.is_valid():
         try:
             notice = act(member, form.cleaned_data)
         except ledger.InsufficientCredits as refused:
