@@ -34,7 +34,7 @@ CREDITS_PER_USD = 1000
 OREF_MULTIPLIER = 2
 
 PriceKey = tuple[str, str, str]  # (provider, operation, variant)
-Status = Literal["published", "estimate"]
+Status = Literal["published", "estimate", "admin"]  # "admin": set in the Price table
 # The variant is the speed for operations with one, the upscaler type for
 # mj-v7-upscale, and "flat" for operations priced the same every time.
 FLAT = "flat"
@@ -195,26 +195,23 @@ class Quote:
         return " · ".join(self.breakdown)
 
 
-def quote(request: Request, prices: Mapping[PriceKey, Decimal] | None = None) -> Quote:
+def quote(request: Request, prices: Mapping[PriceKey, PriceFigure] | None = None) -> Quote:
     """The cost of `request`. `prices` (the admin-edited table) overrides the
-    defaults key by key; keys it lacks fall back to the figures above.
+    defaults key by key, each row with its own status (a seeded estimate is
+    still an estimate); keys it lacks fall back to the figures above.
 
     Raises PriceNotFound for an unknown operation or one the provider lacks.
     """
     if request.operation not in OPERATIONS:
         raise PriceNotFound(f"unknown operation {request.operation!r}")
     key = price_key(request)
-    figure = PRICES.get(key)
-    if prices is not None and key in prices:
-        unit = prices[key]
-        if not isinstance(unit, Decimal | int) or isinstance(unit, bool):
-            raise TypeError(f"price for {key} must be a Decimal, not {type(unit).__name__}")
-        unit = Decimal(unit)
-        estimate = False
-    elif figure is not None:
-        unit, estimate = figure.usd, figure.status == "estimate"
-    else:
+    figure = (prices or {}).get(key) or PRICES.get(key)
+    if figure is None:
         raise PriceNotFound(f"no price for {key}")
+    unit, estimate = figure.usd, figure.status == "estimate"
+    if not isinstance(unit, Decimal | int) or isinstance(unit, bool):
+        raise TypeError(f"price for {key} must be a Decimal, not {type(unit).__name__}")
+    unit = Decimal(unit)
     if not unit.is_finite() or unit < 0:
         raise ValueError(f"price for {key} must be a non-negative amount, got {unit}")
     quality = billed_quality(request)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import models
 from django.db.models import Q
+
+from gallery.pricing import PriceFigure, PriceKey
 
 
 class PriceStatus(models.TextChoices):
@@ -15,10 +15,11 @@ class PriceStatus(models.TextChoices):
 
 
 class PriceQuerySet(models.QuerySet["Price"]):
-    def as_mapping(self) -> dict[tuple[str, str, str], Decimal]:
-        """The admin-edited table in the shape gallery.pricing.quote() takes."""
-        rows = self.values_list("provider", "operation", "variant", "usd")
-        return {(p, o, v): usd for p, o, v, usd in rows}
+    def as_mapping(self) -> dict[PriceKey, PriceFigure]:
+        """The admin-edited table in the shape gallery.pricing.quote() takes,
+        each row with its status: the seeded estimates stay estimates."""
+        rows = self.values_list("provider", "operation", "variant", "usd", "status", "source")
+        return {(row[0], row[1], row[2]): PriceFigure(*row) for row in rows}
 
 
 class Price(models.Model):

@@ -209,8 +209,12 @@ def test_an_estimate_is_flagged_on_the_quote() -> None:
 # --- overrides from the admin table --------------------------------------------
 
 
+def admin_price(key: tuple[str, str, str], usd, status: str = "admin") -> dict:
+    return {key: PriceFigure(*key, usd=usd, status=status, source="the admin")}
+
+
 def test_an_admin_price_overrides_the_default() -> None:
-    prices = {("reapi", "mj-v7", "fast"): Decimal("0.1")}
+    prices = admin_price(("reapi", "mj-v7", "fast"), Decimal("0.1"))
     q = quote(req(), prices)
     assert q.unit_usd == Decimal("0.1")
     assert q.credits == 100
@@ -219,32 +223,37 @@ def test_an_admin_price_overrides_the_default() -> None:
 
 
 def test_a_key_missing_from_the_admin_table_falls_back_to_the_default() -> None:
-    prices = {("reapi", "mj-v7", "turbo"): Decimal("1")}
+    prices = admin_price(("reapi", "mj-v7", "turbo"), Decimal("1"))
     assert quote(req(), prices).credits == 88
 
 
 def test_an_overridden_estimate_is_no_longer_an_estimate() -> None:
-    key = ("vtrix", "mj-v7", "fast")
-    assert quote(req(provider="vtrix"), {key: Decimal("0.05")}).estimate is False
+    prices = admin_price(("vtrix", "mj-v7", "fast"), Decimal("0.05"))
+    assert quote(req(provider="vtrix"), prices).estimate is False
+
+
+def test_a_table_row_that_is_an_estimate_still_quotes_as_one() -> None:
+    prices = admin_price(("reapi", "mj-v7", "fast"), Decimal("0.1"), status="estimate")
+    assert quote(req(), prices).estimate is True
 
 
 def test_a_float_price_is_refused() -> None:
     with pytest.raises(TypeError):
-        quote(req(), {("reapi", "mj-v7", "fast"): 0.1})  # type: ignore[dict-item]
+        quote(req(), admin_price(("reapi", "mj-v7", "fast"), 0.1))
 
 
 def test_a_negative_price_is_refused() -> None:
     with pytest.raises(ValueError, match="non-negative"):
-        quote(req(), {("reapi", "mj-v7", "fast"): Decimal("-0.1")})
+        quote(req(), admin_price(("reapi", "mj-v7", "fast"), Decimal("-0.1")))
 
 
 def test_a_one_credit_price_reads_singular() -> None:
-    q = quote(req("mj-v7-enhance"), {("reapi", "mj-v7-enhance", FLAT): Decimal("0.001")})
+    q = quote(req("mj-v7-enhance"), admin_price(("reapi", "mj-v7-enhance", FLAT), Decimal("0.001")))
     assert q.label == "1 credit"
 
 
 def test_a_free_operation_costs_zero_credits() -> None:
-    assert quote(req(), {("reapi", "mj-v7", "fast"): Decimal(0)}).credits == 0
+    assert quote(req(), admin_price(("reapi", "mj-v7", "fast"), Decimal(0))).credits == 0
 
 
 # --- no price, no request --------------------------------------------------------

@@ -7,7 +7,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from gallery.models import Price
-from gallery.pricing import price_figures
+from gallery.operations import Request
+from gallery.pricing import price_figures, price_key, quote
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 
@@ -33,3 +34,14 @@ def test_an_admin_edit_marks_the_price_as_set_by_an_admin():
     assert response.status_code == 302
     price.refresh_from_db()
     assert (price.usd, price.status, price.source) == (Decimal("0.1"), "admin", "set by root")
+
+
+def test_a_seeded_estimate_is_quoted_as_an_estimate_after_migrate():
+    request = Request(operation="mj-v7-enhance", provider="evolink")
+    row = Price.objects.get(
+        provider="evolink", operation="mj-v7-enhance", variant=price_key(request)[2]
+    )
+    assert row.status == "estimate"
+    assert quote(request, Price.objects.as_mapping()).estimate is True
+    published = Request(operation="mj-v7", provider="reapi", speed="fast")
+    assert quote(published, Price.objects.as_mapping()).estimate is False

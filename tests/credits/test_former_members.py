@@ -43,9 +43,7 @@ def test_a_former_member_comes_after_the_current_ones(alice_client, former_bob, 
 
 
 @pytest.mark.parametrize("action", ["grant", "limits"])
-def test_granting_or_limiting_a_former_member_is_refused_in_place(
-    alice_client, former_bob, action
-):
+def test_granting_or_limiting_a_former_member_is_refused_in_place(alice_client, former_bob, action):
     data = {"amount": "50", "monthly_limit": "10", "max_in_flight": "2"}
     response = alice_client.post(url(former_bob.pk, action), data, headers=HTMX)
     assert response.status_code == 400
@@ -54,9 +52,7 @@ def test_granting_or_limiting_a_former_member_is_refused_in_place(
     assert LedgerEntry.objects.filter(account__membership=former_bob).count() == 1
 
 
-def test_an_admin_takes_a_former_members_credits_back_with_an_adjustment(
-    alice_client, former_bob
-):
+def test_an_admin_takes_a_former_members_credits_back_with_an_adjustment(alice_client, former_bob):
     data = {"amount": "-300", "reason": "Left the team"}
     response = alice_client.post(url(former_bob.pk, "adjust"), data, headers=HTMX)
     assert response.status_code == 200
