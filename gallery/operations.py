@@ -687,7 +687,44 @@ def _check_params(op: Operation, request: Request, trusted: tuple[str, ...]) -> 
             issues += mask_issues(value, request.provider, trusted)
         else:
             issues += _box_issues(spec.name, value, with_offset=spec.kind == "img_pos")
+    if not issues:  # each shape is sound: now how they sit together
+        issues += _placement_issues(params)
     return issues
+
+
+def _placement_issues(params: Mapping) -> list[Issue]:
+    """What the shapes say together: a picture placed wholly off its canvas,
+    or a mask drawn as a line, would be paid for and come back as nothing."""
+    issues: list[Issue] = []
+    canvas, placed = params.get("canvas"), params.get("img_pos")
+    if canvas and placed:
+        apart = (
+            placed["x"] >= canvas["width"]
+            or placed["y"] >= canvas["height"]
+            or placed["x"] + placed["width"] <= 0
+            or placed["y"] + placed["height"] <= 0
+        )
+        if apart:
+            message = (
+                f"The image ({placed['width']}×{placed['height']} at {placed['x']}, "
+                f"{placed['y']}) lies outside the {canvas['width']}×{canvas['height']} canvas; "
+                "place at least part of it on the canvas"
+            )
+            issues.append(Issue(Code.PARAM_OUT_OF_RANGE, "img_pos", message))
+    areas = (params.get("mask") or {}).get("areas") or ()
+    for index, area in enumerate(areas):
+        if _polygon_area(area["points"]) < 1:
+            message = f"mask.areas[{index}] has no area: draw a shape, not a line or a dot"
+            issues.append(Issue(Code.INVALID_VALUE, "mask", message))
+    return issues
+
+
+def _polygon_area(points: list) -> Decimal:
+    """The shoelace formula over the flat x1, y1, x2, y2, … list."""
+    xs = [Decimal(str(n)) for n in points[0::2]]
+    ys = [Decimal(str(n)) for n in points[1::2]]
+    twice = sum(xs[i] * ys[i - 1] - xs[i - 1] * ys[i] for i in range(len(xs)))
+    return abs(twice) / 2
 
 
 def _as_decimal(value: object) -> Decimal | None:

@@ -462,10 +462,38 @@ def test_canvas_and_image_position_are_checked(param: str, value: Any, code: Cod
     assert codes(validate(request("mj-v7-edit", params={param: value}))) == {(code, param)}
 
 
-def test_the_largest_canvas_and_furthest_placement_are_accepted() -> None:
+def test_the_largest_canvas_and_furthest_placement_still_on_it_are_accepted() -> None:
     canvas = {"width": 8192, "height": 8192}
-    place = {"width": 8192, "height": 1, "x": -8192, "y": 8192}
+    place = {"width": 8192, "height": 1, "x": -8191, "y": 8191}  # one pixel on the canvas
     assert validate(request("mj-v7-edit", params={"canvas": canvas, "img_pos": place})) == []
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        {"width": 50, "height": 50, "x": 100, "y": 0},  # right of a 100 px canvas
+        {"width": 50, "height": 50, "x": 0, "y": 100},  # below it
+        {"width": 50, "height": 50, "x": -50, "y": 0},  # touching its left edge only
+        {"width": 50, "height": 50, "x": 0, "y": -60},  # above it
+    ],
+)
+def test_an_image_placed_wholly_off_the_canvas_is_refused_naming_both(place) -> None:
+    canvas = {"width": 100, "height": 100}
+    issues = validate(request("mj-v7-edit", params={"canvas": canvas, "img_pos": place}))
+    assert codes(issues) == {(Code.PARAM_OUT_OF_RANGE, "img_pos")}
+    assert "outside the 100×100 canvas" in issues[0].message
+
+
+@pytest.mark.parametrize(
+    "points",
+    [[10, 10, 10, 10, 10, 10], [0, 0, 50, 50, 100, 100]],  # a dot, a straight line
+    ids=["dot", "line"],
+)
+def test_a_mask_without_an_area_is_refused(points) -> None:
+    mask = {"areas": [{"width": 200, "height": 200, "points": points}]}
+    issues = validate(request("mj-v7-inpaint", "evolink", params={"mask": mask}))
+    assert codes(issues) == {(Code.INVALID_VALUE, "mask")}
+    assert "mask.areas[0] has no area" in issues[0].message
 
 
 # --- source images ---------------------------------------------------------------

@@ -106,22 +106,23 @@ def test_a_viewer_sees_the_image_but_no_edit_buttons_and_cannot_post(dave_client
 
 
 def test_every_operation_has_a_button_with_its_price(alice_client, alice, team):
+    # evolink publishes only the plain generation's price: every edit is an estimate.
     page = page_of(alice_client, make_job(alice, team).images.get(index=1))
     expected = {
-        "Upscale (Subtle)": "on: 119 credits",
-        "Upscale (Creative)": "on: 158 credits",
-        "Vary (Subtle)": "on: 119 credits",
-        "Vary (Strong)": "on: 119 credits",
-        "Remix": "on: 119 credits",
-        "Pan left": "on: 79 credits",
-        "Pan down": "on: 79 credits",
-        "Zoom out 2×": "on: 79 credits",
-        "Zoom out (custom)": "on: 79 credits",
-        "Vary region": "on: 119 credits",
-        "Edit": "on: 119 credits",
+        "Upscale (Subtle)": "on: 119 credits est.",
+        "Upscale (Creative)": "on: 158 credits est.",
+        "Vary (Subtle)": "on: 119 credits est.",
+        "Vary (Strong)": "on: 119 credits est.",
+        "Remix": "on: 119 credits est.",
+        "Pan left": "on: 79 credits est.",
+        "Pan down": "on: 79 credits est.",
+        "Zoom out 2×": "on: 79 credits est.",
+        "Zoom out (custom)": "on: 79 credits est.",
+        "Vary region": "on: 119 credits est.",
+        "Edit": "on: 119 credits est.",
         "Enhance": "off: Enhance only works on draft generations",
-        "Retexture": "on: 119 credits",
-        "Remove background": "on: 79 credits",
+        "Retexture": "on: 119 credits est.",
+        "Remove background": "on: 79 credits est.",
     }
     assert {name: state(page, name) for name in expected} == expected
 
@@ -152,7 +153,7 @@ def test_after_a_retexture_only_upscale_is_allowed(alice_client, alice, team):
 
 def test_enhance_is_offered_only_on_a_draft(alice_client, alice, team):
     draft = make_job(alice, team, speed="draft").images.first()
-    assert state(page_of(alice_client, draft), "Enhance") == "on: 79 credits"
+    assert state(page_of(alice_client, draft), "Enhance") == "on: 79 credits est."
     fast = make_job(alice, team, speed="fast").images.first()
     assert state(page_of(alice_client, fast), "Enhance") == (
         "off: Enhance only works on draft generations"
@@ -168,7 +169,7 @@ def test_an_upscale_cannot_be_upscaled_again_but_can_be_varied(alice_client, ali
     reason = "off: An upscaled image cannot be upscaled again"
     assert state(page, "Upscale (Subtle)") == reason
     assert state(page, "Upscale (Creative)") == reason
-    assert state(page, "Vary (Strong)") == "on: 119 credits"
+    assert state(page, "Vary (Strong)") == "on: 119 credits est."
 
 
 def test_a_vtrix_image_has_no_buttons_for_what_vtrix_lacks(alice_client, alice, team):
