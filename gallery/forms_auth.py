@@ -19,10 +19,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.http import HttpRequest
 
-from gallery import throttle
+from gallery import passwords, throttle
 from gallery.models import ApiToken
 
 WINDOW = 15 * 60
+BUSY = "Too many sign-ins are being checked right now. Try again in a few seconds."
 PER_ACCOUNT = 10  # failed password checks for one account in 15 minutes
 PER_ADDRESS = 30  # failed password checks from one address in 15 minutes
 
@@ -74,7 +75,11 @@ class ThrottledSignIn:
         gate = throttle.attempt(_limits(self.request, account_key(username)), window=WINDOW)
         if gate.refused:
             raise _refusal(gate, "failed sign-ins")
-        cleaned = super().clean()  # a wrong password raises: its slots stay taken
+        with passwords.checking() as admitted:
+            if not admitted:
+                gate.succeeded()  # not checked, so not a failure
+                raise forms.ValidationError(BUSY, code="busy")
+            cleaned = super().clean()  # a wrong password raises: its slots stay taken
         gate.succeeded()
         return cleaned
 
@@ -107,7 +112,11 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
         gate = throttle.attempt(_limits(self.request, f"login:user:{self.user.pk}"), window=WINDOW)
         if gate.refused:
             raise _refusal(gate, "wrong passwords")
-        old = super().clean_old_password()  # a wrong one raises: its slots stay taken
+        with passwords.checking() as admitted:
+            if not admitted:
+                gate.succeeded()
+                raise forms.ValidationError(BUSY, code="busy")
+            old = super().clean_old_password()  # a wrong one raises: its slots stay taken
         gate.succeeded()
         return old
 

@@ -8,6 +8,10 @@ once, across all web processes: a hash takes one of that many slots (lock
 files beside the database; an OS lock is released when its holder dies, so a
 killed worker leaves no slot taken) and the rest queue, each answered in turn.
 
+A check waiting for a slot still holds a web thread, so one process lets at
+most half its threads check passwords at once; a sign-in beyond that is told
+to try again in a moment (`checking()`), and pages keep their threads.
+
 The hash itself runs on a thread of lower CPU priority (nice +10, per thread
 on Linux): a core that is hashing still gives way at once to a page or a
 health check that needs it, instead of sharing it half and half.
@@ -33,6 +37,26 @@ T = TypeVar("T")
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
+
+
+_checks: dict[int, threading.BoundedSemaphore] = {}
+
+
+@contextlib.contextmanager
+def checking() -> Iterator[bool]:
+    """Yields whether this thread may check a password now (see the docstring)."""
+    with _pools_lock:
+        gate = _checks.get(os.getpid())
+        if gate is None:
+            gate = _checks[os.getpid()] = threading.BoundedSemaphore(
+                settings.MJWEB_PASSWORD_CHECKS_PER_PROCESS
+            )
+    admitted = gate.acquire(blocking=False)
+    try:
+        yield admitted
+    finally:
+        if admitted:
+            gate.release()
 
 
 def _lower_priority() -> None:

@@ -209,6 +209,9 @@ MJWEB_API_FILE_URL_SECONDS = env_int("MJWEB_API_FILE_URL_SECONDS", 3600, minimum
 # Reference images for prompts (gallery/references.py): uploads each member may
 # make per window (seconds), the total a member may keep, and the days a
 # reference that no job uses is kept (one a job uses stays with the job).
+# Sign-in checks one web process holds at once (each may wait for a hashing
+# slot): half its threads, so a burst of sign-ins always leaves threads free.
+MJWEB_PASSWORD_CHECKS_PER_PROCESS = max(1, env_int("WEB_THREADS", 8, minimum=1) // 2)
 MJWEB_UPLOAD_RATE_LIMIT = env_int("MJWEB_UPLOAD_RATE_LIMIT", 30, minimum=1)
 MJWEB_UPLOAD_RATE_WINDOW = env_int("MJWEB_UPLOAD_RATE_WINDOW", 600, minimum=1)
 MJWEB_UPLOAD_QUOTA_BYTES = env_int("MJWEB_UPLOAD_QUOTA_MB", 500, minimum=1) * 1024 * 1024

@@ -225,3 +225,22 @@ def test_revoked_and_expired_tokens_are_refused_without_counting_as_guesses(alic
         assert revoked.status_code == 401
     response = client.get("/api/v1/balance", headers={"Authorization": f"Bearer {plain}"})
     assert response.status_code == 200
+
+
+def test_a_sign_in_past_the_processs_password_checks_is_told_to_retry_and_not_counted(
+    alice, monkeypatch
+):
+    import os
+    import threading
+
+    from gallery import passwords
+
+    monkeypatch.setitem(passwords._checks, os.getpid(), threading.BoundedSemaphore(1))
+    with passwords.checking() as admitted:  # another request is checking a password
+        assert admitted
+        busy = sign_in(PASSWORD)
+        for _ in range(forms_auth.PER_ACCOUNT):  # none of these is a failed attempt
+            sign_in("wrong")
+    assert "Too many sign-ins are being checked right now." in busy.content.decode()
+    assert "_auth_user_id" not in busy.client.session
+    assert sign_in(PASSWORD).status_code == 302  # the check is free again; nothing counted
