@@ -223,8 +223,9 @@ def _batch_refusal(refused: Refused, membership: Membership, drafts: list[Draft]
                 f"({total - balance} short); none was made. Ask a team admin for more.",
                 status=402,
             )
+    cost = f" ({total} credits in all)" if refused.status == 402 else ""
     return Refused(
-        f"None of the {count} jobs was made: {refused.message}",
+        f"None of the {count} jobs was made{cost}: {refused.message}",
         issues=refused.issues,
         status=refused.status,
     )

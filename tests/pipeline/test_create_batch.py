@@ -90,6 +90,21 @@ def test_credits_for_three_of_four_jobs_make_none_and_name_the_shortfall(bob, te
     ledger_is_consistent()
 
 
+def test_a_monthly_limit_reached_midway_makes_none_and_says_which_limit(alice, team):
+    membership = member(alice, team, credits=1000)
+    account = ledger.account_for(membership)
+    CreditAccount.objects.filter(pk=account.pk).update(monthly_limit=3 * FAST)
+    with pytest.raises(pipeline.Refused) as refused:
+        pipeline.create_batch(membership, draft("a {red, blue} bird --ar {1:1, 16:9}"))
+    assert refused.value.status == 402
+    assert refused.value.message == (
+        f"None of the 4 jobs was made ({4 * FAST} credits in all): This costs {FAST} credits, "
+        f"but your monthly limit of {3 * FAST} credits has 0 left this month."
+    )
+    assert not Job.objects.exists() and balance(membership) == 1000
+    ledger_is_consistent()
+
+
 def test_a_replayed_batch_makes_nothing_twice(alice, team):
     membership = member(alice, team, credits=1000)
     first = pipeline.create_batch(membership, draft("a {red, blue} bird"))
