@@ -29,7 +29,7 @@ import httpx
 from django.conf import settings
 from django.urls import reverse
 
-from gallery import netguard, operations, pipeline, public_urls
+from gallery import netguard, operations, permutations, pipeline, public_urls
 from gallery.models import ApiToken, Image, Job, Membership
 from gallery.prompt import Code, Issue, check_url
 
@@ -227,6 +227,14 @@ def _string(data: Mapping[str, Any], name: str, param: str | None = None) -> str
     raise invalid(f"{param or name} must be a string", param or name, Code.INVALID_VALUE)
 
 
+# The API answers one task per request, as evolink does: a batch would need
+# a different answer, and a script can loop. The web create bar expands them.
+BATCH_NOT_IN_API = (
+    "The API makes one task per request: permutation braces {a, b} and --repeat are "
+    "expanded only in the web create bar. Send one request per prompt."
+)
+
+
 def read_submission(data: Mapping[str, Any]) -> Submission:
     model = data.get("model")
     if not isinstance(model, str) or not 0 < len(model) <= 64:
@@ -236,6 +244,8 @@ def read_submission(data: Mapping[str, Any]) -> Submission:
             Code.REQUIRED if model is None else Code.INVALID_VALUE,
         )
     prompt = _string(data, "prompt") or ""
+    if permutations.uses_batch_syntax(prompt):
+        raise invalid(BATCH_NOT_IN_API, "prompt", Code.UNSUPPORTED_SYNTAX)
     urls = data.get("image_urls")
     if urls is None:
         urls = []

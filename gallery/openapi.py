@@ -69,7 +69,10 @@ def _schemas() -> dict[str, Any]:
                     "maxLength": 8192,
                     "description": "Native Midjourney V7 syntax: [image URLs] text --param value. "
                     "Required for mj-v7, remix, edit, retexture and upload-paint; optional for "
-                    "variation, pan, outpaint and inpaint; not allowed for the rest.",
+                    "variation, pan, outpaint and inpaint; not allowed for the rest. One "
+                    "request makes one task: permutation braces {a, b} and --repeat (which "
+                    "the web create bar expands into several jobs) are refused with 400 "
+                    "invalid_request, param prompt; send one request per prompt.",
                 },
                 "image_urls": {
                     "type": "array",

@@ -2,6 +2,8 @@
 
     create()      validate, then in one transaction make the job and reserve its
                   credits; the submit task is queued when that commits
+    create_batch() a prompt with permutations or --repeat: create() per job, all
+                  in one transaction, so the batch is made whole or not at all
     run_submit()  queued → submitting → running (or failed + refunded)
     refresh()     one status read; running → ingesting, or failed + refunded
     ingest()      download, verify, store; then settle and complete
@@ -15,6 +17,7 @@ finds the job already moved and does nothing. Credits move only through
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Callable
@@ -32,11 +35,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from gallery import images, ledger, operations, public_urls
+from gallery import images, ledger, operations, permutations, public_urls
 from gallery.models import ApiTask, CreditAccount, Image, Job, Membership
 from gallery.prompt import Code, Issue
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
-from gallery.quotes import preview, trusted_prefixes
+from gallery.quotes import preview, preview_batch, trusted_prefixes
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +170,65 @@ def create(
             record(job)
         enqueue("submit_job", job.pk)
     return job
+
+
+def create_batch(membership: Membership, draft: Draft) -> list[Job]:
+    """Every job the draft's prompt stands for (gallery.permutations), made
+    and reserved as a whole, or none of them: one transaction around a
+    create() per job. Job n's client request id is derived from the draft's,
+    so a replayed batch finds its jobs and makes nothing twice. A prompt
+    without batch syntax is exactly create()."""
+    if not membership.can_create:
+        raise Refused("Viewers cannot generate", status=403)
+    try:
+        expansion = permutations.expand(draft.request.prompt, cap=settings.MJWEB_BATCH_CAP)
+    except permutations.BatchError as problem:
+        raise Refused(problem.message, issues=(problem.issue,)) from None
+    if not expansion.uses_syntax:
+        return [create(membership, draft)]
+    check = preview_batch(draft.request, parent_facts(draft.parent) if draft.parent else None)
+    if check.errors:
+        raise Refused(check.errors[0].message, issues=check.errors)
+    if not check.ok:
+        raise Refused(check.price_problem)
+    drafts = [
+        dataclasses.replace(
+            draft,
+            request=request,
+            prompt_raw=request.prompt,
+            client_request_id=permutations.job_request_id(draft.client_request_id, index)
+            if check.batch
+            else draft.client_request_id,
+        )
+        for index, request in enumerate(check.requests)
+    ]
+    try:
+        with transaction.atomic():
+            return [create(membership, one) for one in drafts]
+    except Refused as refused:
+        raise _batch_refusal(refused, membership, drafts, check.credits) from None
+
+
+def _batch_refusal(refused: Refused, membership: Membership, drafts: list[Draft], total: int):
+    """A job's refusal as the whole batch's: nothing was made. Short of credits,
+    the message names the batch's total and the shortfall."""
+    if len(drafts) == 1:
+        return refused
+    count = len(drafts)
+    if refused.status == 402:
+        balance = ledger.account_for(membership).balance
+        if total > balance:
+            return Refused(
+                f"These {count} jobs cost {total} credits and you have {balance} "
+                f"({total - balance} short); none was made. Ask a team admin for more.",
+                status=402,
+            )
+    cost = f" ({total} credits in all)" if refused.status == 402 else ""
+    return Refused(
+        f"None of the {count} jobs was made{cost}: {refused.message}",
+        issues=refused.issues,
+        status=refused.status,
+    )
 
 
 def _check_in_flight(membership: Membership, account: CreditAccount) -> None:

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from gallery import public_urls, references, throttle, uploads
 from gallery.forms import CreateForm
-from gallery.quotes import preview
+from gallery.quotes import preview_batch
 from gallery.views.helpers import get_membership
 
 
@@ -25,7 +25,8 @@ def check_prompt(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = {
         "team": membership.team,
         "membership": membership,
-        "check": preview(form.to_request()) if typed else None,
+        # A prompt with permutations or --repeat is checked job by job and priced whole.
+        "check": preview_batch(form.to_request()) if typed else None,
     }
     return render(request, "gallery/index.html#prompt-check", ctx)
 

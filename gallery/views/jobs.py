@@ -28,7 +28,7 @@ from gallery import ledger, numbers, pipeline, throttle
 from gallery.forms import CreateForm
 from gallery.models import Collection, CreditAccount, Image, Job, Membership, Star
 from gallery.operations import OPERATIONS
-from gallery.quotes import preview
+from gallery.quotes import preview_batch
 from gallery.views.helpers import get_membership
 
 PAGE_SIZE = 48
@@ -342,28 +342,28 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
         response["Retry-After"] = str(verdict.retry_after)
         return response
     form = CreateForm(request.POST)
-    job, problem = None, ""
+    made, problem = [], ""
     if form.is_valid():
-        try:
-            job = pipeline.create(membership, form.to_draft())
+        try:  # one job, or every job a permutation or --repeat stands for
+            made = pipeline.create_batch(membership, form.to_draft())
         except pipeline.Refused as refused:
             problem, status = refused.message, refused.status
     else:
         problem, status = "; ".join(e for errs in form.errors.values() for e in errs), 400
     if not request.htmx:
-        if job is not None:
+        if made:
             return redirect("gallery", slug)
         jobs, cursor = gallery_page(membership, {})
         ctx = _page_context(membership, jobs, older_url=older_url(slug, {}, cursor))
         ctx.update(nav="gallery", form=form, check=None, problem=problem)
         return render(request, "gallery/index.html", ctx, status=status)
-    ctx = _page_context(membership, [job] if job else [], form=form, problem=problem)
-    ctx["check"] = preview(form.to_request()) if job else None
+    ctx = _page_context(membership, made, form=form, problem=problem)
+    ctx["check"] = preview_batch(form.to_request()) if made else None
     ctx["next_client_id"] = uuid.uuid4().hex  # the next Generate is a new job
-    # The page's refresh request must now ask about the new job too.
+    # The page's refresh request must now ask about the new jobs too.
     ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]), drawn=False)
-    response = render(request, "gallery/index.html#created", ctx, status=200 if job else status)
-    return trigger_client_event(response, "credits-changed") if job else response
+    response = render(request, "gallery/index.html#created", ctx, status=200 if made else status)
+    return trigger_client_event(response, "credits-changed") if made else response
 
 
 @require_GET
