@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
 
@@ -38,7 +37,7 @@ def preview(
     request: operations.Request,
     parent: operations.ParentFacts | None = None,
     *,
-    prices: Mapping[pricing.PriceKey, Decimal] | None = None,
+    prices: Mapping[pricing.PriceKey, pricing.PriceFigure] | None = None,
 ) -> Preview:
     """`prices`: the price table, when the caller already read it (a batch reads it once)."""
     issues = operations.validate(request, parent, trusted_url_prefixes=trusted_prefixes())
