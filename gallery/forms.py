@@ -10,7 +10,7 @@ from gallery import numbers
 from gallery.models import Role
 from gallery.operations import Request
 from gallery.pipeline import Draft
-from gallery.prompt import MAX_PROMPT_LENGTH
+from gallery.prompt import MAX_PROMPT_LENGTH, PANEL, PromptParam
 from gallery.usernames import DistinctUsername
 
 
@@ -101,6 +101,11 @@ class CreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["provider"].choices = [(p, PROVIDER_LABELS[p]) for p in configured_providers()]
         self.fields["provider"].initial = settings.MJWEB_PROVIDER
+
+    @property
+    def panel(self) -> tuple[PromptParam, ...]:
+        """The parameter panel's controls: ranges, defaults and help from the catalog."""
+        return PANEL
 
     @property
     def offers_providers(self) -> bool:
