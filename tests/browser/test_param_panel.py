@@ -245,6 +245,14 @@ def test_up_and_the_history_menu_bring_back_the_members_own_prompts(
     expect(menu).to_be_hidden()
     expect(history).to_be_focused()
 
+    # The same list as a page of its own (where the History link leads without JavaScript).
+    page.goto(f"{live_server.url}/t/acme/prompts/?q=fox")
+    expect(page.locator("[data-prompt]")).to_have_text(["a red fox in snow --s 250"])
+    assert_accessible(page, "the prompt history page")
+    page.locator("[data-prompt]").click()
+    expect(page.get_by_label("Prompt")).to_have_value("a red fox in snow --s 250")
+    expect(page.get_by_label("Stylize --s")).to_have_value("250")
+
 
 def test_no_price_while_the_prompt_is_invalid_and_a_long_one_is_named_not_cut(
     page: Page, live_server, alice, funded
