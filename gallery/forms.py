@@ -108,6 +108,12 @@ class CreateForm(forms.Form):
         return PANEL
 
     @property
+    def provider_label(self) -> str:
+        """The provider the form starts with, by its name for people."""
+        chosen = self["provider"].value() or settings.MJWEB_PROVIDER
+        return PROVIDER_LABELS.get(chosen, chosen)
+
+    @property
     def offers_providers(self) -> bool:
         return len(self.fields["provider"].choices) > 1
 

@@ -142,6 +142,7 @@ class PromptParam:
     control: Control = ""
     speeds: tuple[str, ...] = SPEEDS  # the speeds it works at (an error at others)
     ignored_at: tuple[str, ...] = ()  # speeds at which it is accepted but does nothing
+    ignored_by: tuple[str, ...] = ()  # providers that accept it and may do nothing with it
 
     @property
     def flag(self) -> str:
@@ -237,8 +238,9 @@ PARAMETERS: tuple[PromptParam, ...] = (
         choices=QUALITIES,
         default="1",
         label="Quality",
-        hint="Time spent on each image; 2 and 4 cost more",
+        hint="Time spent on each image; the price beside Generate shows what it costs",
         control="choice",
+        ignored_by=tuple(sorted(QUALITY_NOT_BILLED_BY)),
     ),
     PromptParam(
         "raw",

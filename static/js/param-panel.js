@@ -12,6 +12,7 @@
   const prompt = document.getElementById("id_prompt");
   if (!panel || !prompt) return;
   const speed = document.getElementById("id_speed");
+  const providerField = document.getElementById("id_provider");
   const count = document.getElementById("param-count");
   panel.hidden = false;
   // Open where there is room; on a phone it starts folded under its summary.
@@ -28,6 +29,7 @@
     choices: (box.dataset.choices || "").split(" ").filter(Boolean),
     speeds: box.dataset.speeds.split(" "),
     ignoredAt: (box.dataset.ignoredAt || "").split(" ").filter(Boolean),
+    ignoredBy: (box.dataset.ignoredBy || "").split(" ").filter(Boolean),
     range: box.querySelector("[data-role=range]"),
     input: box.querySelector("[data-role=value]"),
     note: box.querySelector("[data-role=note]"),
@@ -65,6 +67,8 @@
     if (param.control === "toggle") return { value: Boolean(found) };
     if (!found) return { value: param.fallback };
     const raw = found.value ? found.value.text : "";
+    // A permutation ({a, b} braces) sets it, one job per value; the control keeps out.
+    if (raw.startsWith("{")) return { permuted: true };
     if (param.control === "ratio") return /^[1-9][0-9]*:[1-9][0-9]*$/.test(raw) ? { value: raw } : { bad: true };
     if (param.control === "choice") return param.choices.includes(raw) ? { value: raw } : { bad: true };
     if (!/^[0-9]+$/.test(raw)) return { bad: true };
@@ -79,6 +83,7 @@
     const found = locate(text, param);
     const piece = value === null ? "" : value === "" ? param.flag : `${param.flag} ${value}`;
     let next;
+    if (found && found.value && found.value.text.startsWith("{")) return; // a permutation's
     if (found) {
       let start = found.flag.start;
       let end = found.value ? found.value.end : found.flag.end;
@@ -102,6 +107,8 @@
 
   function show(param, state) {
     param.box.classList.toggle("param-invalid", Boolean(state.bad));
+    param.box.classList.toggle("param-permuted", Boolean(state.permuted));
+    if (state.permuted) return;
     const editing = (element) => element && element === document.activeElement;
     if (param.input) param.input.setAttribute("aria-invalid", String(Boolean(state.bad)));
     if (state.bad) return;
@@ -166,10 +173,12 @@
     });
   });
 
-  // What the chosen speed allows: a parameter that does not work at it is
-  // switched off, one that does nothing at it says so.
-  function forSpeed() {
+  // What the chosen speed and provider allow: a parameter that does not work
+  // at the speed is switched off, one that does nothing there says so.
+  function forSettings() {
     const now = speed ? speed.value : "fast";
+    const provider = providerField ? providerField.value : panel.dataset.provider;
+    const providerName = providerField?.selectedOptions[0]?.textContent || panel.dataset.providerName;
     params.forEach((param) => {
       const off = !param.speeds.includes(now);
       param.box.classList.toggle("param-off", off);
@@ -179,14 +188,16 @@
       let note = "";
       if (off) note = ` Not at ${now} speed.`;
       else if (param.ignoredAt.includes(now)) note = ` No effect at ${now} speed.`;
+      else if (param.ignoredBy.includes(provider)) note = ` ${providerName} may ignore it.`;
       param.note.textContent = note;
     });
   }
 
   prompt.addEventListener("input", fromText);
-  if (speed) speed.addEventListener("change", forSpeed);
+  if (speed) speed.addEventListener("change", forSettings);
+  if (providerField) providerField.addEventListener("change", forSettings);
   // Filled by "Use again" (?prompt=) or the history menu: the panel follows.
   document.addEventListener("prompt-filled", fromText);
   fromText();
-  forSpeed();
+  forSettings();
 })();

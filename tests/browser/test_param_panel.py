@@ -144,6 +144,13 @@ def test_the_panel_and_the_prompt_follow_each_other_both_ways(page: Page, live_s
     expect(page.locator("#param-seed-help")).to_contain_text("No effect at turbo speed.")
     page.get_by_label("Speed").select_option("fast")
 
+    # A permutation sets the aspect ratio: the control stays out of it.
+    prompt.fill("a bird --ar {1:1, 16:9} --s 300")
+    expect(page.locator("#param-ar")).to_have_class("param param-ratio param-permuted")
+    page.get_by_role("button", name="Aspect ratio 3:2").click()
+    stylize_value.fill("400")
+    expect(prompt).to_have_value("a bird --ar {1:1, 16:9} --s 400")
+
     prompt.fill("a lighthouse at dusk, oil painting --ar 16:9 --s 250 --c 10 --raw")
     expect(page.locator("#quote")).to_contain_text("credits")
     assert_accessible(page, "the create panel, open, at 1280")
@@ -151,7 +158,10 @@ def test_the_panel_and_the_prompt_follow_each_other_both_ways(page: Page, live_s
     shoot(page, "create-panel-1280.png")
 
 
-def test_on_a_phone_the_panel_folds_and_still_follows_the_prompt(page: Page, live_server, alice):
+def test_on_a_phone_the_panel_folds_and_still_follows_the_prompt(
+    page: Page, live_server, alice, settings
+):
+    settings.MJWEB_PROVIDER = "reapi"
     open_gallery(page, live_server.url, PHONE, "?prompt=a+fox+in+snow+--s+250+--w+40")
     panel = page.locator("#param-panel")
     expect(panel).not_to_have_attribute("open", "")
@@ -161,6 +171,8 @@ def test_on_a_phone_the_panel_folds_and_still_follows_the_prompt(page: Page, liv
     expect(page.get_by_label("Stylize --s")).to_be_visible()
     expect(page.get_by_label("Stylize --s")).to_have_value("250")  # the prefilled prompt
     expect(page.get_by_label("Weird value")).to_have_value("40")
+    # The catalog says reAPI neither documents nor bills --q: the panel says so.
+    expect(page.locator("#param-q-help")).to_contain_text("reAPI may ignore it.")
     page.get_by_label("Weird value").fill("0")
     expect(page.get_by_label("Prompt")).to_have_value("a fox in snow --s 250")
     expect(page.locator("#quote")).to_contain_text("credits")
