@@ -73,7 +73,7 @@
     if (param.control === "choice") return param.choices.includes(raw) ? { value: raw } : { bad: true };
     if (!/^[0-9]+$/.test(raw)) return { bad: true };
     const number = Number(raw);
-    if (number < param.min || number > param.max) return { bad: true };
+    if (number < param.min || number > param.max) return { bad: true, shown: raw };
     return { value: String(number) };
   }
 
@@ -111,7 +111,11 @@
     if (state.permuted) return;
     const editing = (element) => element && element === document.activeElement;
     if (param.input) param.input.setAttribute("aria-invalid", String(Boolean(state.bad)));
-    if (state.bad) return;
+    if (state.bad) {
+      // The number box shows what was typed (the slider cannot); the lint says why it is wrong.
+      if (state.shown && param.input && !editing(param.input)) param.input.value = state.shown;
+      return;
+    }
     if (param.control === "ratio") {
       param.box.querySelectorAll("[data-ar]").forEach((button) => {
         button.setAttribute("aria-pressed", String(button.dataset.ar === state.value));

@@ -133,6 +133,8 @@ def test_the_panel_and_the_prompt_follow_each_other_both_ways(page: Page, live_s
     # A value the linter refuses leaves the control and is named by the lint.
     prompt.fill("a lighthouse --s 5000")
     expect(page.locator("#param-s")).to_have_class("param param-slider param-invalid")
+    expect(stylize_value).to_have_value("5000")
+    expect(stylize_value).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_text("--s must be between 0 and 1000 (got 5000)")).to_be_visible()
 
     # What the speed allows: no tile at draft speed, no seed effect at turbo.
@@ -241,6 +243,7 @@ def test_up_and_the_history_menu_bring_back_the_members_own_prompts(
     )
     expect(menu).not_to_contain_text("bob's own idea")
     assert_accessible(page, "the history menu, open")
+    shoot(page, "create-history-1280.png")
     page.get_by_label("Search the history").fill("light")
     expect(items).to_have_text(["a lighthouse at dusk --ar 16:9"])
     page.keyboard.press("ArrowDown")
@@ -310,6 +313,7 @@ def test_the_controls_row_does_not_move_when_lint_appears(page: Page, live_serve
     expect(page.locator(".lint li")).to_have_count(4)
     after = {selector: box(page, selector) for selector in watched}
     assert after == before
+    shoot(page, f"create-lint-{size['width']}.png")
 
     prompt.fill("a lighthouse at dusk --s 500")
     expect(page.locator(".lint li")).to_have_count(0)
