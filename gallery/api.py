@@ -93,15 +93,17 @@ class ApiError(Exception):
         param: str | None = None,
         issues: tuple[Issue, ...] = (),
         headers: Mapping[str, str] | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.code, self.message, self.param = code, message, param
         self.issues = issues
         self.headers = dict(headers or {})
+        self._status = status
 
     @property
     def status(self) -> int:
-        return ERROR_STATUS[self.code]
+        return self._status or ERROR_STATUS[self.code]
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {
@@ -136,6 +138,8 @@ def api_param(param: str) -> str:
     return names.get(param, param)
 
 
+PROMPT_TOO_LONG_STATUS = 422
+
 # The retry hint for the per-person in-flight cap: jobs take tens of seconds.
 IN_FLIGHT_RETRY_AFTER = 10
 
@@ -151,8 +155,15 @@ def refused(exc: pipeline.Refused) -> ApiError:
         return ApiError("rate_limit_exceeded", exc.message, headers=headers)
     if exc.issues:
         first = exc.issues[0]
+        # A well-formed request whose prompt is too long: 422, so a client that
+        # builds prompts can tell "shorten it" from a malformed body (400).
+        too_long = first.code == Code.PROMPT_TOO_LONG
         return ApiError(
-            "invalid_request", first.message, param=api_param(first.param), issues=exc.issues
+            "invalid_request",
+            first.message,
+            param=api_param(first.param),
+            issues=exc.issues,
+            status=PROMPT_TOO_LONG_STATUS if too_long else None,
         )
     return ApiError("invalid_request", exc.message, param="model")
 

@@ -10,6 +10,7 @@ from gallery import numbers
 from gallery.models import Role
 from gallery.operations import Request
 from gallery.pipeline import Draft
+from gallery.prompt import MAX_PROMPT_LENGTH, PANEL, PromptParam
 from gallery.usernames import DistinctUsername
 
 
@@ -57,18 +58,37 @@ def configured_providers() -> list[str]:
     return sorted(names, key=lambda n: n != settings.MJWEB_PROVIDER)
 
 
+class PromptField(forms.CharField):
+    """A prompt, bounded at the linter's limit with the linter's words. The box
+    carries no maxlength: a browser would cut a long paste without a word, and
+    the person must see the limit named instead (the live check names it)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_PROMPT_LENGTH)
+        super().__init__(**kwargs)
+        self.error_messages["max_length"] = (
+            "The prompt is %(show_value)d characters long; the limit is %(limit_value)d"
+        )
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
 class CreateForm(forms.Form):
     """The create bar: a prompt in Midjourney syntax and a speed."""
 
-    prompt = forms.CharField(
+    prompt = PromptField(
         label="Prompt",
-        max_length=8192,
         widget=forms.Textarea(
             attrs={
                 "rows": 2,
                 "placeholder": "a lighthouse at dusk, oil painting --ar 16:9 --s 250",
                 "autocomplete": "off",
                 "spellcheck": "false",
+                # Enter generates (static/js/prompt-history.js); say so to screen readers.
+                "aria-keyshortcuts": "Enter Shift+Enter ArrowUp",
             }
         ),
     )
@@ -83,11 +103,24 @@ class CreateForm(forms.Form):
         self.fields["provider"].initial = settings.MJWEB_PROVIDER
 
     @property
+    def panel(self) -> tuple[PromptParam, ...]:
+        """The parameter panel's controls: ranges, defaults and help from the catalog."""
+        return PANEL
+
+    @property
+    def provider_label(self) -> str:
+        """The provider the form starts with, by its name for people."""
+        chosen = self["provider"].value() or settings.MJWEB_PROVIDER
+        return PROVIDER_LABELS.get(chosen, chosen)
+
+    @property
     def offers_providers(self) -> bool:
         return len(self.fields["provider"].choices) > 1
 
     def to_request(self, provider: str | None = None) -> Request:
-        data = getattr(self, "cleaned_data", None) or self.data
+        # A field the form refused (a prompt over the limit) is read as typed,
+        # so the linter names what is wrong with it instead of "needs a prompt".
+        data = {**dict(self.data.items()), **getattr(self, "cleaned_data", {})}
         chosen = data.get("provider") or ""
         if chosen not in dict(self.fields["provider"].choices):
             chosen = provider or settings.MJWEB_PROVIDER

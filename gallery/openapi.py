@@ -14,6 +14,7 @@ from typing import Any
 
 from gallery import api, operations
 from gallery.operations import OPERATIONS, PROVIDERS
+from gallery.prompt import MAX_PROMPT_LENGTH
 
 JSON = "application/json"
 MODELS = list(OPERATIONS)
@@ -66,7 +67,7 @@ def _schemas() -> dict[str, Any]:
                 },
                 "prompt": {
                     "type": "string",
-                    "maxLength": 8192,
+                    "maxLength": MAX_PROMPT_LENGTH,
                     "description": "Native Midjourney V7 syntax: [image URLs] text --param value. "
                     "Required for mj-v7, remix, edit, retexture and upload-paint; optional for "
                     "variation, pan, outpaint and inpaint; not allowed for the rest. One "
@@ -490,6 +491,20 @@ def _errors(*codes: str) -> dict[str, Any]:
     return out
 
 
+def _prompt_too_long() -> dict[str, Any]:
+    """The one invalid_request with a status of its own: the prompt is longer
+    than the limit, which the message names; nothing is cut to fit."""
+    response = _error(
+        "invalid_request",
+        f"The prompt is longer than {MAX_PROMPT_LENGTH} characters; the message names the "
+        "limit and the length sent. Nothing is cut to fit: shorten the prompt.",
+    )
+    example = response["content"][JSON]["example"]["error"]
+    example["message"] = f"The prompt is 9000 characters long; the limit is {MAX_PROMPT_LENGTH}"
+    example["param"] = "prompt"
+    return response
+
+
 _AUTH_ERRORS = ("unauthorized", "rate_limit_exceeded", "internal_error")
 
 
@@ -687,6 +702,7 @@ def _paths() -> dict[str, Any]:
                         "rate_limit_exceeded",
                         "internal_error",
                     ),
+                    str(api.PROMPT_TOO_LONG_STATUS): _prompt_too_long(),
                 },
             }
         },

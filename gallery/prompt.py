@@ -120,6 +120,9 @@ class PromptError(ValueError):
 # --- parameter table ---------------------------------------------------------
 
 ParamKind = Literal["int", "decimal", "ratio", "choice", "flag", "keywords", "sref", "oref"]
+# How the create bar's parameter panel offers a parameter; "" keeps it out of
+# the panel (typed in the prompt only, or set by other means such as references).
+Control = Literal["", "ratio", "slider", "number", "choice", "toggle"]
 
 
 @dataclass(frozen=True)
@@ -134,36 +137,138 @@ class PromptParam:
     maximum: int | None = None
     choices: tuple[int, ...] = ()
     default: str = ""
-    help: str = ""
+    label: str = ""  # its name for people, as the panel labels it
+    hint: str = ""  # one line of help under its control
+    control: Control = ""
+    speeds: tuple[str, ...] = SPEEDS  # the speeds it works at (an error at others)
+    ignored_at: tuple[str, ...] = ()  # speeds at which it is accepted but does nothing
+    ignored_by: tuple[str, ...] = ()  # providers that accept it and may do nothing with it
 
     @property
     def flag(self) -> str:
         return f"--{self.name}"
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every spelling the linter reads as this parameter."""
+        return (self.name, *self.aliases)
+
 
 # Order here is the order of the normalised string.
 PARAMETERS: tuple[PromptParam, ...] = (
     # --aspect is Midjourney's long spelling of --ar; accepting it costs nothing.
-    PromptParam("ar", "aspect_ratio", "ratio", ("aspect",), default="1:1", help="Aspect ratio"),
-    PromptParam("s", "stylize", "int", ("stylize",), 0, 1000, default="100", help="Stylize"),
-    PromptParam("c", "chaos", "int", ("chaos",), 0, 100, default="0", help="Chaos"),
-    PromptParam("no", "no", "keywords", help="Negative prompt"),
-    PromptParam("seed", "seed", "int", (), 0, 4294967295, help="Seed"),
-    PromptParam("w", "weird", "int", ("weird",), 0, 3000, default="0", help="Weird"),
+    PromptParam(
+        "ar",
+        "aspect_ratio",
+        "ratio",
+        ("aspect",),
+        default="1:1",
+        label="Aspect ratio",
+        hint="Width to height of the images, such as 16:9",
+        control="ratio",
+    ),
+    PromptParam(
+        "s",
+        "stylize",
+        "int",
+        ("stylize",),
+        0,
+        1000,
+        default="100",
+        label="Stylize",
+        hint="How strongly Midjourney's own look is applied",
+        control="slider",
+    ),
+    PromptParam(
+        "c",
+        "chaos",
+        "int",
+        ("chaos",),
+        0,
+        100,
+        default="0",
+        label="Chaos",
+        hint="How different the four images of a grid are from each other",
+        control="slider",
+    ),
+    PromptParam("no", "no", "keywords", label="Negative prompt"),
+    PromptParam(
+        "seed",
+        "seed",
+        "int",
+        (),
+        0,
+        4294967295,
+        label="Seed",
+        hint="The same seed and prompt give similar images; empty picks one at random",
+        control="number",
+        ignored_at=("turbo",),
+    ),
+    PromptParam(
+        "w",
+        "weird",
+        "int",
+        ("weird",),
+        0,
+        3000,
+        default="0",
+        label="Weird",
+        hint="Quirky, unconventional results",
+        control="slider",
+    ),
     # §2.6 documents --exp as an integer 0-100 (Midjourney's UI offers steps of
     # 5/10/25/50/100, but the API guide states the full range).
-    PromptParam("exp", "exp", "int", (), 0, 100, default="0", help="Experimental aesthetics"),
-    PromptParam("q", "quality", "choice", ("quality",), choices=QUALITIES, default="1"),
-    PromptParam("raw", "raw", "flag", help="Raw style"),
-    PromptParam("tile", "tile", "flag", help="Seamless tile"),
-    PromptParam("iw", "image_weight", "decimal", (), 0, 3, default="1", help="Image weight"),
-    PromptParam("sref", "sref", "sref", help="Style reference"),
-    PromptParam("sw", "style_weight", "int", (), 0, 1000, default="100", help="Style weight"),
+    PromptParam(
+        "exp",
+        "exp",
+        "int",
+        (),
+        0,
+        100,
+        default="0",
+        label="Experimental",
+        hint="More detail and dynamism, less faithful to the prompt",
+        control="slider",
+    ),
+    PromptParam(
+        "q",
+        "quality",
+        "choice",
+        ("quality",),
+        choices=QUALITIES,
+        default="1",
+        label="Quality",
+        hint="Time spent on each image; the price beside Generate shows what it costs",
+        control="choice",
+        ignored_by=tuple(sorted(QUALITY_NOT_BILLED_BY)),
+    ),
+    PromptParam(
+        "raw",
+        "raw",
+        "flag",
+        label="Raw style",
+        hint="Less of Midjourney's default styling, closer to the words",
+        control="toggle",
+    ),
+    PromptParam(
+        "tile",
+        "tile",
+        "flag",
+        label="Tile",
+        hint="Images that repeat seamlessly as a pattern",
+        control="toggle",
+        speeds=("fast", "turbo"),
+    ),
+    PromptParam("iw", "image_weight", "decimal", (), 0, 3, default="1", label="Image weight"),
+    PromptParam("sref", "sref", "sref", label="Style reference"),
+    PromptParam("sw", "style_weight", "int", (), 0, 1000, default="100", label="Style weight"),
     # §2.6/§3.5 list --sv as "enum 1-6"; every integer in 1-6 is a member.
-    PromptParam("sv", "style_version", "int", (), 1, 6, default="4", help="Style version"),
-    PromptParam("oref", "oref", "oref", help="Omni reference"),
-    PromptParam("ow", "omni_weight", "int", (), 1, 1000, default="100", help="Omni weight"),
+    PromptParam("sv", "style_version", "int", (), 1, 6, default="4", label="Style version"),
+    # providers.md §2.6: --oref only at fast speed.
+    PromptParam("oref", "oref", "oref", label="Omni reference", speeds=("fast",)),
+    PromptParam("ow", "omni_weight", "int", (), 1, 1000, default="100", label="Omni weight"),
 )
+PANEL: tuple[PromptParam, ...] = tuple(spec for spec in PARAMETERS if spec.control)
 _BY_NAME: dict[str, PromptParam] = {}
 for _spec in PARAMETERS:
     for _name in (_spec.name, *_spec.aliases):
@@ -746,6 +851,22 @@ class _Linter:
             return None
         return prompt
 
+    def speed_rules(self) -> None:
+        """What the catalog says each parameter does at this speed."""
+        for spec in PARAMETERS:
+            if spec.name not in self.mentioned:
+                continue
+            if self.speed not in spec.speeds:
+                only = f"only works at {spec.speeds[0]} speed (the speed is {self.speed})"
+                rule = only if len(spec.speeds) == 1 else f"does not work at {self.speed} speed"
+                self.error(Code.SPEED_CONFLICT, spec.flag, f"{spec.flag} {rule}")
+            elif self.speed in spec.ignored_at:
+                self.warn(
+                    Code.PARAM_IGNORED,
+                    spec.flag,
+                    f"{spec.flag} has no effect at {self.speed} speed",
+                )
+
     def cross_rules(self, text: str, images: list[str]) -> None:
         mentioned, values = self.mentioned, self.values
         if not text and not images:
@@ -776,13 +897,8 @@ class _Linter:
                 self.error(
                     Code.REQUIRES_TEXT, f"--{name}", f"--{name} needs a text description too"
                 )
+        self.speed_rules()
         if "oref" in mentioned:
-            if self.speed != "fast":
-                self.error(
-                    Code.SPEED_CONFLICT,
-                    "--oref",
-                    f"--oref only works at fast speed (the speed is {self.speed})",
-                )
             if self.operation in OREF_FORBIDDEN_OPERATIONS:
                 self.error(
                     Code.NOT_ALLOWED,
@@ -791,10 +907,6 @@ class _Linter:
                 )
             if values.get("quality") == 4:
                 self.error(Code.CONFLICTING_PARAMS, "--q", "--q 4 cannot be combined with --oref")
-        if "tile" in mentioned and self.speed == "draft":
-            self.error(Code.SPEED_CONFLICT, "--tile", "--tile does not work at draft speed")
-        if "seed" in mentioned and self.speed == "turbo":
-            self.warn(Code.PARAM_IGNORED, "--seed", "--seed has no effect at turbo speed")
         if "ow" in mentioned and "oref" not in mentioned:
             self.warn(Code.PARAM_IGNORED, "--ow", "--ow has no effect without --oref")
         quality = values.get("quality")

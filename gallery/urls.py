@@ -21,6 +21,7 @@ urlpatterns = [
     path("m/<path:name>", jobs.media, name="media"),
     path("t/<slug:slug>/check/", create.check_prompt, name="check-prompt"),
     path("t/<slug:slug>/uploads/", create.upload_reference, name="upload-reference"),
+    path("t/<slug:slug>/prompts/", create.prompt_history, name="prompt-history"),
     path("t/<slug:slug>/jobs/<int:pk>/star/", organise.toggle_star, name="star-job"),
     path("t/<slug:slug>/jobs/<int:pk>/delete/", organise.delete_job, name="delete-job"),
     path("t/<slug:slug>/jobs/<int:pk>/restore/", organise.restore_job, name="restore-job"),

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q, TextField, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from gallery.models.teams import Membership, Team
@@ -106,6 +107,17 @@ class JobQuerySet(models.QuerySet["Job"]):
         for word in text.split()[:8]:
             qs = qs.filter(Q(prompt__icontains=word) | Q(root_prompt__icontains=word))
         return qs
+
+    def recent_prompts(self, search: str = "", limit: int = 50) -> list[str]:
+        """The prompts of these generations, each once, the most recently used
+        first: what the person typed (the API's and older jobs' sent prompt
+        when none was kept). One grouped query, however many jobs share one."""
+        typed = Coalesce(NullIf("prompt_raw", Value("")), "prompt", output_field=TextField())
+        jobs = self.filter(operation="mj-v7").annotate(typed=typed).exclude(typed="")
+        if search:
+            jobs = jobs.filter(typed__icontains=search)
+        rows = jobs.order_by().values("typed").annotate(last=Max("created"), pk=Max("pk"))
+        return [row["typed"] for row in rows.order_by("-last", "-pk")[:limit]]
 
     def starred_by(self, user) -> JobQuerySet:
         return self.filter(stars__user=user)

@@ -4,10 +4,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from gallery import public_urls, references, throttle, uploads
 from gallery.forms import CreateForm
+from gallery.models import Job
 from gallery.quotes import preview_batch
 from gallery.views.helpers import get_membership
 
@@ -29,6 +30,29 @@ def check_prompt(request: HttpRequest, slug: str) -> HttpResponse:
         "check": preview_batch(form.to_request()) if typed else None,
     }
     return render(request, "gallery/index.html#prompt-check", ctx)
+
+
+HISTORY_SIZE = 50  # the prompts the history menu offers
+
+
+@require_GET
+def prompt_history(request: HttpRequest, slug: str) -> HttpResponse:
+    """The member's own recent prompts in this team, newest first, each once:
+    the create bar's history menu, and ↑ in an empty prompt box. Only their
+    own jobs, so a teammate's private prompt is never offered."""
+    membership = get_membership(request, slug)
+    search = request.GET.get("q", "").strip()
+    mine = Job.objects.visible_in(membership).filter(user_id=request.user.pk)
+    ctx = {
+        "membership": membership,
+        "team": membership.team,
+        "nav": "gallery",
+        "prompts": mine.recent_prompts(search, HISTORY_SIZE),
+        "search": search,
+        "size": HISTORY_SIZE,
+    }
+    template = "gallery/prompts.html" + ("#history-list" if request.htmx else "")
+    return render(request, template, ctx)
 
 
 @require_POST

@@ -62,6 +62,8 @@ EXPECTED = {
     "my-credits": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     "password_change": ("200 200 200 200 302 302", "200 200 200 200 302 302"),
     "password_change_done": ("200 200 200 200 302 302", "405 405 405 405 302 302"),
+    # Only the member's own prompts: a viewer has none, a stranger's team is not found.
+    "prompt-history": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     "private-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
     "provider-callback": ("405 405 405 405 405 405", "404 404 404 404 404 404"),
     "public-image": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
