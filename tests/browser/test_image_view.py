@@ -15,10 +15,12 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 from playwright.sync_api import Page, expect
 
-from gallery import images
-from gallery.models import Image, Job, Star
+from gallery import images, ledger, pipeline
+from gallery.models import Image, Job, Membership, Star
+from gallery.operations import Request
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in
+from tests.pipeline.stack import Processes
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,6 +32,16 @@ WIDTHS = {1280: 900, 390: 844}
 def width(request, page: Page) -> int:
     page.set_viewport_size({"width": request.param, "height": WIDTHS[request.param]})
     return request.param
+
+
+@pytest.fixture
+def stack(sim, settings, tmp_path, live_server):
+    """The whole pipeline: web server, django-q2 cluster, poller, simulator."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    procs = Processes(sim, tmp_path / "media")
+    procs.start()
+    yield live_server
+    procs.stop()
 
 
 def scene(width: int, height: int, variant: int) -> bytes:
@@ -221,3 +233,24 @@ def test_the_job_page_goes_from_in_flight_to_completed_without_a_reload(
 
     links.nth(1).click()
     expect(page).to_have_url(image_url(base, job, 1))
+
+
+def test_a_generated_jobs_page_follows_the_pipeline_to_its_images(
+    page: Page, stack, alice, team, width
+):
+    membership = Membership.objects.get(user=alice, team=team)
+    ledger.grant(account=ledger.account_for(membership), amount=1000, by=alice)
+    sign_in(page, stack.url)
+    prompt = "a lighthouse at dusk [sim:duration=3] --ar 3:2"
+    request = Request(operation="mj-v7", provider="evolink", prompt=prompt)
+    job = pipeline.create(membership, pipeline.Draft(request=request))
+    page.goto(f"{stack.url}/t/acme/jobs/{job.pk}/")
+    live = page.locator("#job-live")
+    expect(live.locator("progress")).to_be_visible()  # in flight when the page opened
+
+    expect(live.locator("a:has(img)")).to_have_count(4, timeout=30_000)
+    expect(live).to_contain_text("Completed")
+    expect(page.locator("#job-details")).to_contain_text("charged")
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    job.refresh_from_db()
+    assert job.status == Job.Status.COMPLETED
