@@ -16,8 +16,16 @@
   }
 
   function openMenu() {
-    return Boolean(document.querySelector("details[open]"));
+    // Only the header's menus: an open <details> of a form is no reason to stay.
+    return Boolean(document.querySelector("details.menu[open]"));
   }
+
+  // app.js closes an open menu on Esc before the handler below runs: note
+  // first (capture phase) whether one was open, so that Esc only closes it.
+  let menuWasOpen = false;
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") menuWasOpen = openMenu();
+  }, true);
 
   // --- 100%: the stage scrolls when the image is bigger than the screen ---
   function setActual(stage, on) {
@@ -57,7 +65,7 @@
     if (!["ArrowLeft", "ArrowRight", "Escape"].includes(event.key)) return;
     if (typing(event.target) || drawing()) return;
     if (event.key === "Escape") {
-      if (openMenu()) return; // app.js closes the menu first
+      if (menuWasOpen) return;
       const actual = document.querySelector(".stage.is-actual");
       if (actual) {
         setActual(actual, false);
