@@ -159,6 +159,8 @@ def test_star_then_delete_and_undo_in_place(page: Page, live_server, alice, team
     job.refresh_from_db()
     assert job.deleted_at is not None
     assert_accessible(page, f"deleted image at {width}")
+    actions.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / f"image-view-deleted-{width}.png")
 
     undo.click()
     expect(page.get_by_role("button", name="Delete")).to_be_visible()
@@ -190,6 +192,7 @@ def test_a_click_shows_the_image_at_100_percent_and_back(
     # Bigger than the screen: the stage scrolls.
     assert stage.evaluate("s => s.scrollWidth > s.clientWidth")
     assert_accessible(page, f"image at 100% at {width}")
+    page.screenshot(path=ARTIFACTS / f"image-view-100-{width}.png")
 
     image.click()
     expect(stage).to_have_class("stage")
