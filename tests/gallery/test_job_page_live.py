@@ -75,6 +75,15 @@ def test_the_fragment_follows_the_job_to_completion(alice_client, alice, team):
     assert 'id="job-details" hx-swap-oob="true"' in html and "79 charged" in html
 
 
+def test_the_fragment_brings_new_events_while_in_flight(alice_client, alice, team):
+    job = running_job(alice, team)
+    job.log("polled", "The provider says 45%")
+    html = alice_client.get(f"/t/acme/jobs/{job.pk}/", headers=HTMX).content.decode()
+    assert 'id="job-events" hx-swap-oob="true"' in html
+    assert "<strong>polled</strong> — The provider says 45%" in html
+    assert 'id="job-details"' not in html  # the forms there are left alone while it runs
+
+
 def test_the_fragment_shows_a_failure_in_words(alice_client, alice, team):
     job = running_job(alice, team)
     Job.objects.filter(pk=job.pk).update(status="failed", error_message="Upstream said no")

@@ -130,6 +130,16 @@ def test_another_teams_image_is_404_for_every_action(carol_client, alice, team):
     assert Job.objects.get(pk=image.job_id).deleted_at is None
 
 
+def test_another_team_cannot_restore_or_revoke(carol_client, alice, team):
+    image = make_job(alice, team).images.first()
+    link = ShareLink.objects.create(image=image, created_by=alice)
+    response = carol_client.post(f"/t/acme/shares/{link.pk}/revoke/", {"image": image.pk})
+    assert response.status_code == 404 and ShareLink.objects.active().filter(pk=link.pk).exists()
+    image.job.soft_delete()
+    assert act(carol_client, image, "restore").status_code == 404
+    assert Job.objects.get(pk=image.job_id).deleted_at is not None
+
+
 def test_a_teammates_private_job_is_404_for_every_action(bob_client, alice, team):
     image = make_job(alice, team, private=True).images.first()
     for action in ("star", "delete", "private", "collect", "share"):
