@@ -64,8 +64,7 @@ def toggle_star(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     star, created = Star.objects.get_or_create(user=request.user, job=job)
     if not created:
         star.delete()
-    answer = _for_image_page(request, membership, job)
-    if answer:
+    if (answer := _for_image_page(request, membership, job)) is not None:
         return answer
     if request.htmx:
         job.starred = created
@@ -83,8 +82,7 @@ def delete_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not job.is_final:
         raise PermissionDenied("A job still in progress cannot be deleted; cancel it first")
     job.soft_delete()
-    answer = _for_image_page(request, membership, job, "Deleted.")
-    if answer:
+    if (answer := _for_image_page(request, membership, job, "Deleted.")) is not None:
         return answer
     if request.htmx:
         return render(
@@ -101,8 +99,7 @@ def restore_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise PermissionDenied("Only the author or a team admin can restore a job")
     if not job.restore():
         raise Http404("This job was deleted forever; its images are gone")
-    answer = _for_image_page(request, membership, job, "Restored.")
-    if answer:
+    if (answer := _for_image_page(request, membership, job, "Restored.")) is not None:
         return answer
     if request.htmx:
         ctx = {"job": team_jobs(membership).get(pk=job.pk), "team": membership.team}
@@ -125,8 +122,7 @@ def toggle_private(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         done = "Made private: only you can see it now."
         if revoked:
             done = f"Made private: {revoked} {were} revoked, and only you can see it now."
-    answer = _for_image_page(request, membership, job, done)
-    if answer:
+    if (answer := _for_image_page(request, membership, job, done)) is not None:
         return answer
     messages.success(request, done)
     return redirect("job-detail", slug, pk)
@@ -178,10 +174,10 @@ def collect(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     CollectionItem.objects.get_or_create(
         collection=board, job=job, defaults={"added_by": request.user}
     )
-    answer = _for_image_page(request, membership, job, f"Added to {board.name}.")
-    if answer:
+    done = f"Added to {board.name}."
+    if (answer := _for_image_page(request, membership, job, done)) is not None:
         return answer
-    messages.success(request, f"Added to {board.name}.")
+    messages.success(request, done)
     return redirect("job-detail", slug, job.pk)
 
 
@@ -210,8 +206,7 @@ def share_image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     link = ShareLink.objects.active().filter(image=image).first()
     link = link or ShareLink.objects.create(image=image, created_by=request.user)
     done = f"Anyone with this link can see image {image.index + 1}."
-    answer = _for_image_page(request, membership, image.job, done)
-    if answer:
+    if (answer := _for_image_page(request, membership, image.job, done)) is not None:
         return answer
     messages.success(request, f"Anyone with this link can see image {image.index + 1}:")
     return redirect("job-detail", slug, image.job_id)
@@ -224,10 +219,10 @@ def revoke_share(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise PermissionDenied("Viewers cannot change what the team shares")
     link = get_object_or_404(ShareLink.objects.filter(image__job__in=team_jobs(membership)), pk=pk)
     link.revoke()
-    answer = _for_image_page(request, membership, link.image.job, "The share link no longer works.")
-    if answer:
+    done = "The share link no longer works."
+    if (answer := _for_image_page(request, membership, link.image.job, done)) is not None:
         return answer
-    messages.success(request, "The share link no longer works.")
+    messages.success(request, done)
     return redirect("job-detail", slug, link.image.job_id)
 
 
