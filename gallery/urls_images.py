@@ -6,6 +6,7 @@ from gallery.views import images
 
 urlpatterns = [
     path("t/<slug:slug>/images/<int:pk>/", images.image, name="image"),
+    path("t/<slug:slug>/images/<int:pk>/download/", images.image_download, name="image-download"),
     path("t/<slug:slug>/images/<int:pk>/edit/", images.edit_image, name="edit-image"),
     path("t/<slug:slug>/images/<int:pk>/price/", images.image_price, name="image-price"),
     path("t/<slug:slug>/images/<int:pk>/children/", images.image_children, name="image-children"),

@@ -93,6 +93,11 @@ class JobQuerySet(models.QuerySet["Job"]):
         at twice. Never OFFSET: that reads every job it skips."""
         return self.filter(created__lte=created).exclude(created=created, pk__gte=pk)
 
+    def newer_than(self, created, pk: int) -> JobQuerySet:
+        """Jobs before (created, pk) in the gallery's order, as `older_than`
+        the other way: order them oldest first to walk back from there."""
+        return self.filter(created__gte=created).exclude(created=created, pk__lte=pk)
+
     def in_flight(self) -> JobQuerySet:
         return self.filter(status__in=Job.IN_FLIGHT)
 

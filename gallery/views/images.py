@@ -1,8 +1,12 @@
 """The image page and the edits made from it.
 
-    image          one image large: download, prompt (copy, use again), what it
-                   cost, its lineage, and a button for every edit the catalog
-                   allows on it, each with its price or the reason it is off
+    image          one image large (100% on a click, ←/→ through the gallery's
+                   order, Esc back to it): star, collection, share link,
+                   download, private, delete with Undo (gallery.views.organise
+                   answers those forms with this page's actions panel), prompt,
+                   what it cost, its lineage, and a button for every edit the
+                   catalog allows on it, each with its price or the reason it is off
+    image_download the original as an attachment, named after its job and slot
     edit_image     a pressed button becomes a job through the pipeline
     image_price    the live price and problems of one edit form, as it is filled in
     image_children the "made from this image" list, polled while one is running
@@ -23,14 +27,14 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.files.storage import default_storage
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from gallery import ledger, numbers, operations, pipeline, public_urls, uploads
-from gallery.models import Image, Job, Membership
+from gallery.models import Collection, Image, Job, Membership, ShareLink, Star
 from gallery.operations import (
     BOX_RANGES,
     MASK_POINT_RANGE,
@@ -42,6 +46,7 @@ from gallery.operations import (
 )
 from gallery.quotes import Preview, preview
 from gallery.views.helpers import get_membership
+from gallery.views.jobs import apply_filters, filter_query, read_filters
 
 # The edits the page offers, in the order of its panel (issue 8). Upload &
 # paint starts from an uploaded file, not from an image of the gallery.
@@ -97,23 +102,34 @@ def team_images(membership: Membership) -> QuerySet[Image]:
     return Image.objects.filter(job__in=jobs).select_related("job", "job__user")
 
 
-def neighbours(membership: Membership, image: Image) -> tuple[Image | None, Image | None]:
+def trashed_images(membership: Membership) -> QuerySet[Image]:
+    """Images of jobs in this member's trash: a deleted image's page stays
+    open to whoever may restore it, with "Deleted · Undo" and no edits."""
+    jobs = Job.objects.in_trash(membership)
+    return Image.objects.filter(job__in=jobs).select_related("job", "job__user")
+
+
+def neighbours(
+    membership: Membership, image: Image, filters: dict[str, str] | None = None
+) -> tuple[Image | None, Image | None]:
     """The stored images before and after this one in gallery order (newest
-    job first, then image 1-4), for the ←/→ links."""
-    stored = team_images(membership).filter(status=Image.Status.STORED)
+    job first, then image 1-4), among the jobs the gallery shows under
+    `filters`, for the ←/→ links. Each side is a keyset lookup from this job
+    along the gallery's (team, -created, -id) index: the same few queries for a
+    team of ten jobs or of ten thousand."""
     job = image.job
-    newer = (
-        Q(job__created__gt=job.created)
-        | Q(job__created=job.created, job__pk__gt=job.pk)
-        | Q(job=job, index__lt=image.index)
-    )
-    older = (
-        Q(job__created__lt=job.created)
-        | Q(job__created=job.created, job__pk__lt=job.pk)
-        | Q(job=job, index__gt=image.index)
-    )
-    before = stored.filter(newer).order_by("job__created", "job__pk", "-index").first()
-    after = stored.filter(older).order_by("-job__created", "-job__pk", "index").first()
+    stored = Image.objects.filter(status=Image.Status.STORED)
+    jobs = apply_filters(Job.objects.visible_in(membership), filters or {}, membership.user)
+    jobs = jobs.filter(Exists(stored.filter(job=OuterRef("pk"))))
+    siblings = stored.filter(job=job)
+    before = siblings.filter(index__lt=image.index).order_by("-index").first()
+    if before is None:
+        newer = jobs.newer_than(job.created, job.pk).order_by("created", "pk")
+        before = stored.filter(job=Subquery(newer.values("pk")[:1])).order_by("-index").first()
+    after = siblings.filter(index__gt=image.index).order_by("index").first()
+    if after is None:
+        older = jobs.older_than(job.created, job.pk).order_by("-created", "-pk")
+        after = stored.filter(job=Subquery(older.values("pk")[:1])).order_by("index").first()
     return before, after
 
 
@@ -507,37 +523,60 @@ def client_request_id(data: QueryDict, request: Request) -> str:
 
 
 def _page(membership: Membership, image: Image, **extra: Any) -> dict:
-    before, after = neighbours(membership, image)
+    filters = extra.pop("filters", {})
+    before, after = neighbours(membership, image, filters)
     lineage = ancestors(membership, image)
     prompt_job = next(
         (i.job for i in [image, *lineage[::-1]] if i.job.prompt), image.job
     )  # an upscale has no prompt of its own: show the one it descends from
+    deleted = image.job.deleted_at is not None
     ctx = {
-        "membership": membership,
-        "team": membership.team,
         "nav": "gallery",
         "balance": ledger.account_for(membership).balance,
-        "image": image,
-        "job": image.job,
         "title": describe(image.job),
         "prompt_job": prompt_job,
         "before": before,
         "after": after,
+        # A page opened from a filtered gallery browses, and goes back to, that gallery.
+        "filter_qs": filter_query(filters),
         "prompt_title": describe(prompt_job),
         "lineage": [(i, describe(i.job)) for i in lineage],
         **children_context(membership, image),
         "shown_params": shown_params(image.job),
-        "download_name": download_name(image),
-        "ops": buttons(image) if membership.can_create else {},
+        "ops": buttons(image) if membership.can_create and not deleted else {},
         "pan_directions": PAN_DIRECTIONS,
         "form_id": uuid.uuid4().hex,
         "max_side": MAX_SIDE,
         "pan_scale": OPERATIONS["mj-v7-pan"].param("scale"),
         "zoom_scale": OPERATIONS["mj-v7-outpaint"].param("scale"),
         **canvas_defaults(image),
+        **actions_context(membership, image),
         **extra,
     }
     return ctx
+
+
+def actions_context(membership: Membership, image: Image, done: str = "") -> dict[str, Any]:
+    """What the page's actions panel shows: its own context, since the organise
+    views answer the panel's forms with the panel alone. `done` says what the
+    last action did."""
+    job = image.job
+    can_create = membership.can_create  # viewers may star and download, nothing more
+    boards = Collection.objects.visible_to(membership.user, membership.team)
+    links = ShareLink.objects.active().filter(image=image)
+    return {
+        "membership": membership,
+        "team": membership.team,
+        "image": image,
+        "job": job,
+        "deleted": job.deleted_at is not None,
+        "starred": Star.objects.filter(user_id=membership.user_id, job=job).exists(),
+        "boards": list(boards) if can_create else [],
+        "share_link": links.first() if can_create else None,
+        "can_manage": job.can_manage(membership.user, is_admin=membership.is_admin),
+        "download_name": download_name(image),
+        "done": done,
+    }
 
 
 def download_name(image: Image) -> str:
@@ -562,8 +601,29 @@ def canvas_defaults(image: Image) -> dict[str, dict[str, int]]:
 @require_GET
 def image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = get_membership(request, slug)
-    found = get_object_or_404(team_images(membership), pk=pk)
-    return render(request, "gallery/image.html", _page(membership, found))
+    found = team_images(membership).filter(pk=pk).first()
+    found = found or get_object_or_404(trashed_images(membership), pk=pk)
+    filters, _ = read_filters(request.GET)  # a filter that cannot be used filters nothing
+    return render(request, "gallery/image.html", _page(membership, found, filters=filters))
+
+
+@require_GET
+def image_download(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The original as a file to save, not to show: named after its job and slot."""
+    membership = get_membership(request, slug)
+    found = get_object_or_404(team_images(membership), pk=pk, status=Image.Status.STORED)
+    try:
+        handle = found.original.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404("No such image") from None
+    name = download_name(found)
+    response = FileResponse(handle)
+    extension = name.rsplit(".", 1)[-1]
+    headers = uploads.serve_headers(extension, filename=name, disposition="attachment")
+    for header, value in headers.items():
+        response[header] = value
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @require_POST

@@ -416,8 +416,10 @@ def media(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_GET
 def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """One job: its images, what it cost, and every event, so a person can see
-    why it took long or failed."""
+    """One job: its images (each opening its image page, where the edits are),
+    what it cost, and every event, so a person can see why it took long or
+    failed. While it is in flight the page asks this URL again every 2 s with
+    htmx, for its live part alone, until the job is final."""
     membership = get_membership(request, slug)
     job = get_object_or_404(
         Job.objects.filter(team=membership.team)
@@ -434,7 +436,8 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     ctx["can_manage"] = can_manage
     ctx["starred"] = job.stars.filter(user=request.user).exists()
     ctx["boards"] = Collection.objects.visible_to(request.user, membership.team)
-    return render(request, "gallery/job.html", ctx)
+    template = "gallery/job.html#job-update" if request.htmx else "gallery/job.html"
+    return render(request, template, ctx)
 
 
 @require_POST

@@ -1,4 +1,9 @@
-"""Stars, delete with undo, private jobs, collections and public share links."""
+"""Stars, delete with undo, private jobs, collections and public share links.
+
+The gallery's cards and the job page post here, and so does the image page's
+actions panel: its forms name their image, and get the panel back in its new
+state (htmx) or the image page again (a plain POST), see `_for_image_page`.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from gallery import numbers, uploads
 from gallery.forms import CollectionForm
 from gallery.models import Collection, CollectionItem, Image, Job, Membership, ShareLink, Star
 from gallery.views.helpers import get_membership
+from gallery.views.images import actions_context
 from gallery.views.jobs import team_jobs
 
 
@@ -31,12 +37,35 @@ def _job(
     return membership, get_object_or_404(jobs, pk=pk)
 
 
+def _for_image_page(
+    request: HttpRequest, membership: Membership, job: Job, done: str = ""
+) -> HttpResponse | None:
+    """The answer to a form of the image page, which names its image (one of
+    this job's): the actions panel for htmx, else back to that page with
+    `done` as a message. None for the other pages' forms, which keep their answers."""
+    try:
+        pk = numbers.whole(request.POST.get("image"), label="", minimum=1, maximum=numbers.MAX_ID)
+    except numbers.NumberError:
+        return None
+    image = Image.objects.filter(job=job, pk=pk).select_related("job__user").first()
+    if image is None:
+        return None
+    if not request.htmx:
+        if done:
+            messages.success(request, done)
+        return redirect("image", membership.team.slug, image.pk)
+    ctx = actions_context(membership, image, done)
+    return render(request, "gallery/image.html#image-actions", ctx)
+
+
 @require_POST
 def toggle_star(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership, job = _job(request, slug, pk)
     star, created = Star.objects.get_or_create(user=request.user, job=job)
     if not created:
         star.delete()
+    if (answer := _for_image_page(request, membership, job)) is not None:
+        return answer
     if request.htmx:
         job.starred = created
         return render(
@@ -53,6 +82,8 @@ def delete_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not job.is_final:
         raise PermissionDenied("A job still in progress cannot be deleted; cancel it first")
     job.soft_delete()
+    if (answer := _for_image_page(request, membership, job, "Deleted.")) is not None:
+        return answer
     if request.htmx:
         return render(
             request, "gallery/index.html#deleted-card", {"job": job, "team": membership.team}
@@ -68,6 +99,8 @@ def restore_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise PermissionDenied("Only the author or a team admin can restore a job")
     if not job.restore():
         raise Http404("This job was deleted forever; its images are gone")
+    if (answer := _for_image_page(request, membership, job, "Restored.")) is not None:
+        return answer
     if request.htmx:
         ctx = {"job": team_jobs(membership).get(pk=job.pk), "team": membership.team}
         return render(request, "gallery/index.html#job-card", {**ctx, "membership": membership})
@@ -77,23 +110,21 @@ def restore_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @require_POST
 def toggle_private(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    _, job = _job(request, slug, pk)
+    membership, job = _job(request, slug, pk)
     if job.user_id != request.user.pk:
         raise PermissionDenied("Only the author can make a job private or shared")
     if job.private:
         job.share_with_team()
-        messages.success(
-            request, "Shared with the team. Links revoked when it went private stay revoked."
-        )
-        return redirect("job-detail", slug, pk)
-    revoked = job.make_private()
-    if revoked:
-        were = "share link was" if revoked == 1 else "share links were"
-        messages.success(
-            request, f"Made private: {revoked} {were} revoked, and only you can see it now."
-        )
+        done = "Shared with the team. Links revoked when it went private stay revoked."
     else:
-        messages.success(request, "Made private: only you can see it now.")
+        revoked = job.make_private()
+        were = "share link was" if revoked == 1 else "share links were"
+        done = "Made private: only you can see it now."
+        if revoked:
+            done = f"Made private: {revoked} {were} revoked, and only you can see it now."
+    if (answer := _for_image_page(request, membership, job, done)) is not None:
+        return answer
+    messages.success(request, done)
     return redirect("job-detail", slug, pk)
 
 
@@ -143,7 +174,10 @@ def collect(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     CollectionItem.objects.get_or_create(
         collection=board, job=job, defaults={"added_by": request.user}
     )
-    messages.success(request, f"Added to {board.name}.")
+    done = f"Added to {board.name}."
+    if (answer := _for_image_page(request, membership, job, done)) is not None:
+        return answer
+    messages.success(request, done)
     return redirect("job-detail", slug, job.pk)
 
 
@@ -171,6 +205,9 @@ def share_image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         )
     link = ShareLink.objects.active().filter(image=image).first()
     link = link or ShareLink.objects.create(image=image, created_by=request.user)
+    done = f"Anyone with this link can see image {image.index + 1}."
+    if (answer := _for_image_page(request, membership, image.job, done)) is not None:
+        return answer
     messages.success(request, f"Anyone with this link can see image {image.index + 1}:")
     return redirect("job-detail", slug, image.job_id)
 
@@ -182,7 +219,10 @@ def revoke_share(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise PermissionDenied("Viewers cannot change what the team shares")
     link = get_object_or_404(ShareLink.objects.filter(image__job__in=team_jobs(membership)), pk=pk)
     link.revoke()
-    messages.success(request, "The share link no longer works.")
+    done = "The share link no longer works."
+    if (answer := _for_image_page(request, membership, link.image.job, done)) is not None:
+        return answer
+    messages.success(request, done)
     return redirect("job-detail", slug, link.image.job_id)
 
 

@@ -1,6 +1,8 @@
 // The image page: ←/→ go to the previous/next image (the page's rel="prev" /
-// rel="next" links, which work without this file), "Copy" puts the prompt on
-// the clipboard, and an edit form gets a fresh request id after each job.
+// rel="next" links, which work without this file), Esc back to the gallery
+// (its link), a click or Enter/Space on the image shows it at 100% and back
+// (without this file the same link opens the original), "Copy" puts the
+// prompt on the clipboard, and an edit form gets a fresh request id after each job.
 "use strict";
 
 (() => {
@@ -8,13 +10,74 @@
     return Boolean(target.closest("input, textarea, select, [contenteditable]:not([contenteditable='false'])"));
   }
 
-  document.addEventListener("keydown", (event) => {
-    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
-    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
-    if (typing(event.target)) return;
+  function drawing() {
     // A drawing tool is active: leaving now would throw the marked areas away.
-    if (document.querySelector("svg.is-drawing")) return;
-    const link = document.querySelector(event.key === "ArrowLeft" ? 'a[rel~="prev"]' : 'a[rel~="next"]');
+    return Boolean(document.querySelector("svg.is-drawing"));
+  }
+
+  function openMenu() {
+    // Only the header's menus: an open <details> of a form is no reason to stay.
+    return Boolean(document.querySelector("details.menu[open]"));
+  }
+
+  // app.js closes an open menu on Esc before the handler below runs: note
+  // first (capture phase) whether one was open, so that Esc only closes it.
+  let menuWasOpen = false;
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") menuWasOpen = openMenu();
+  }, true);
+
+  // --- 100%: the stage scrolls when the image is bigger than the screen ---
+  function setActual(stage, on) {
+    stage.classList.toggle("is-actual", on);
+    const link = stage.querySelector("[data-stage-toggle]");
+    if (link) link.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  function toggleActual(link) {
+    const stage = link.closest(".stage");
+    if (!stage || drawing()) return;
+    setActual(stage, !stage.classList.contains("is-actual"));
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("[data-stage-toggle]");
+    if (link) {
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      event.preventDefault(); // a plain click toggles; a modified one still opens the file
+      toggleActual(link);
+      return;
+    }
+    // Picking a mask tool: the mask lies over the fitted image, so fit it first.
+    if (event.target.closest("[data-tool]")) {
+      document.querySelectorAll(".stage.is-actual").forEach((stage) => setActual(stage, false));
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    // Space on the image toggles it as on a button (Enter is the link's own click).
+    if (event.key === " " && event.target.closest && event.target.closest("[data-stage-toggle]")) {
+      event.preventDefault();
+      toggleActual(event.target.closest("[data-stage-toggle]"));
+      return;
+    }
+    if (!["ArrowLeft", "ArrowRight", "Escape"].includes(event.key)) return;
+    if (typing(event.target) || drawing()) return;
+    if (event.key === "Escape") {
+      if (menuWasOpen) return;
+      const actual = document.querySelector(".stage.is-actual");
+      if (actual) {
+        setActual(actual, false);
+        return;
+      }
+    }
+    const selector = {
+      ArrowLeft: 'a[rel~="prev"]',
+      ArrowRight: 'a[rel~="next"]',
+      Escape: "a[data-gallery-link]",
+    }[event.key];
+    const link = document.querySelector(selector);
     if (!link) return;
     event.preventDefault();
     window.location.assign(link.href);
@@ -50,6 +113,10 @@
   });
 
   function start() {
+    document.querySelectorAll("[data-stage-toggle]").forEach((link) => {
+      link.setAttribute("role", "button");
+      link.setAttribute("aria-pressed", "false");
+    });
     document.querySelectorAll("[data-copy-from]").forEach((button) => {
       button.hidden = false;
       const label = button.textContent;

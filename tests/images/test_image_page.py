@@ -54,7 +54,8 @@ def test_it_shows_the_image_its_download_prompt_and_cost(alice_client, alice, te
     html = response.content.decode()
     assert response.status_code == 200
     assert f'src="/m/{image.original.name}"' in html
-    assert f'href="/m/{image.original.name}" download="mjweb-{job.pk}-3.png"' in html
+    download = f"/t/acme/images/{image.pk}/download/"  # an attachment, see test_image_actions
+    assert f'href="{download}" download="mjweb-{job.pk}-3.png"' in html
     assert "Download original" in html
     assert (
         '<p class="prompt-text" id="prompt-full">a lighthouse at dusk --ar 3:2 --s 250</p>' in html

@@ -47,6 +47,7 @@ EXPECTED = {
     "home": ("302 302 302 302 302 302", "405 405 405 405 302 302"),
     "image": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     "image-children": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    "image-download": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     # No operation named: a 400 in words to those who may edit (issue 23).
     "image-price": ("400 400 200 404 302 302", "405 405 405 405 302 302"),
     "job-detail": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
@@ -118,6 +119,7 @@ ARGS = {
     "edit-image": "image",
     "image-price": "image",
     "image-children": "image",
+    "image-download": "image",
     "public-image": "public",
     "trash-restore": "trashed",
     "trash-purge": "trashed",
