@@ -421,15 +421,22 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     failed. While it is in flight the page asks this URL again every 2 s with
     htmx, for its live part alone, until the job is final."""
     membership = get_membership(request, slug)
-    job = get_object_or_404(
+    job = (
         Job.objects.filter(team=membership.team)
         .select_related("user", "parent")
-        .prefetch_related("events", "images__share_links"),
-        pk=pk,
+        .prefetch_related("events", "images__share_links")
+        .filter(pk=pk)
+        .first()
     )
-    can_manage = job.can_manage(request.user, is_admin=membership.is_admin)
-    hidden = job.private and job.user_id != request.user.pk
+    can_manage = job is not None and job.can_manage(request.user, is_admin=membership.is_admin)
+    hidden = job is None or (job.private and job.user_id != request.user.pk)
     if hidden or (job.deleted_at and not can_manage):
+        if request.htmx.target == "job-live":
+            # The page was open when it went (deleted, made private): say so
+            # once and stop asking (htmx stops polling on 286).
+            return render(
+                request, "gallery/job.html#job-gone", {"team": membership.team}, status=286
+            )
         raise Http404("No such job")  # a deleted job stays restorable by its author or an admin
     ctx = {"membership": membership, "team": membership.team, "job": job, "nav": "gallery"}
     ctx["can_cancel"] = not job.is_final and can_manage

@@ -122,3 +122,22 @@ def test_a_job_deleted_while_watched_is_404_in_place_for_a_teammate(bob_client, 
     job.soft_delete()
     response = bob_client.get(f"/t/acme/jobs/{job.pk}/", headers=HTMX)
     assert response.status_code == 404 and response["X-Error-In-Place"] == "1"
+
+
+def test_the_live_part_of_a_job_deleted_while_watched_says_so_and_stops_polling(
+    bob_client, alice, bob, team
+):
+    job = running_job(alice, team)
+    job.soft_delete()
+    poll = {**HTMX, "HX-Target": "job-live"}
+    response = bob_client.get(f"/t/acme/jobs/{job.pk}/", headers=poll)
+    assert response.status_code == 286  # htmx stops polling on 286
+    html = response.content.decode()
+    assert "no longer available to you" in html and 'id="job-live"' in html
+    assert "hx-trigger" not in html and "a slow fox" not in html
+
+
+def test_the_live_part_of_a_job_that_never_was_says_the_same(bob_client, bob, team):
+    poll = {**HTMX, "HX-Target": "job-live"}
+    response = bob_client.get("/t/acme/jobs/999999/", headers=poll)
+    assert response.status_code == 286 and "no longer available" in response.content.decode()
