@@ -39,18 +39,17 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
 
-_checks: dict[int, threading.BoundedSemaphore] = {}
+_checks: dict[tuple[int, int], threading.BoundedSemaphore] = {}  # by (process, bound)
 
 
 @contextlib.contextmanager
 def checking() -> Iterator[bool]:
     """Yields whether this thread may check a password now (see the docstring)."""
+    bound = settings.MJWEB_PASSWORD_CHECKS_PER_PROCESS
     with _pools_lock:
-        gate = _checks.get(os.getpid())
+        gate = _checks.get((os.getpid(), bound))
         if gate is None:
-            gate = _checks[os.getpid()] = threading.BoundedSemaphore(
-                settings.MJWEB_PASSWORD_CHECKS_PER_PROCESS
-            )
+            gate = _checks[os.getpid(), bound] = threading.BoundedSemaphore(bound)
     admitted = gate.acquire(blocking=False)
     try:
         yield admitted

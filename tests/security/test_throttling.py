@@ -228,14 +228,11 @@ def test_revoked_and_expired_tokens_are_refused_without_counting_as_guesses(alic
 
 
 def test_a_sign_in_past_the_processs_password_checks_is_told_to_retry_and_not_counted(
-    alice, monkeypatch
+    alice, settings
 ):
-    import os
-    import threading
-
     from gallery import passwords
 
-    monkeypatch.setitem(passwords._checks, os.getpid(), threading.BoundedSemaphore(1))
+    settings.MJWEB_PASSWORD_CHECKS_PER_PROCESS = 1
     with passwords.checking() as admitted:  # another request is checking a password
         assert admitted
         busy = sign_in(PASSWORD)
