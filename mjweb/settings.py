@@ -241,6 +241,16 @@ PROVIDERS = {
     },
 }
 
+# The client address (gallery/throttle.py client_address) for the sign-in and
+# API throttles and the access log: behind N proxies, the Nth address from the
+# right of the header they append to. A count rather than a list of proxy
+# addresses: it needs no knowledge of the load balancer's changing addresses.
+# 0 (no proxy) reads no forwarded header at all.
+MJWEB_TRUSTED_PROXIES = env_int("MJWEB_TRUSTED_PROXIES", 0, minimum=0)
+MJWEB_PROXY_HEADER = env_choice(
+    "MJWEB_PROXY_HEADER", "x-forwarded-for", ("x-forwarded-for", "forwarded")
+)
+
 # Security. Cookies and redirects follow the scheme of MJWEB_PUBLIC_URL in
 # production, so a plain-http install on a LAN still works when told so.
 SECURE_CONTENT_TYPE_NOSNIFF = True
