@@ -16,6 +16,7 @@ from mjweb.env import (
     env_secret,
     env_str,
     env_url,
+    redis_options,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -117,8 +118,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
+    # Both clients wait out a restart of the server (mjweb.env.redis_options).
+    _redis_retry = {k: v for k, v in redis_options(REDIS_URL).items() if k.startswith("retry")}
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {**_redis_retry, "socket_connect_timeout": 5, "health_check_interval": 15},
+        }
     }
 else:
     # The database cache is shared by the web and worker processes, so
@@ -150,7 +157,7 @@ Q_CLUSTER = {
     "label": "Tasks",
 }
 if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
+    Q_CLUSTER["redis"] = redis_options(REDIS_URL)
 else:
     Q_CLUSTER["orm"] = "default"
 
