@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "mjweb.middleware.RedisOutage",  # last, so the first to see a view's exception
 ]
 
 ROOT_URLCONF = "mjweb.urls"

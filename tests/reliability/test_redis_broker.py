@@ -22,6 +22,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django_q.brokers import get_broker
+from django_q.conf import Conf
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from gallery.models import ApiToken, Job, Membership
 from gallery.views import api as api_views
@@ -122,3 +125,25 @@ def test_a_redis_restart_mid_run_loses_no_job(processes, funded_member, settings
     final = wait_until_final([lost, around], timeout=90)
     assert [j.status for j in final] == ["completed", "completed"], [j.error_message for j in final]
     call_command("check_ledger", stdout=StringIO(), stderr=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_down_past_the_retries_gives_a_clear_503_and_the_job_still_runs(
+    processes, funded_member, alice, monkeypatch, settings
+):
+    settings.MJWEB_QUEUE_RECHECK = 2  # how soon the sweep sends the job's task again
+    monkeypatch.setitem(Conf.REDIS, "retry", Retry(NoBackoff(), 0))  # give up at once
+    stop_redis()
+    try:
+        client = Client()
+        client.force_login(alice)
+        response = client.post("/t/acme/jobs/", {"prompt": "a job in an outage", "speed": "fast"})
+    finally:
+        start_redis()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert "The task queue (Redis) is not answering" in response.content.decode()
+    job = Job.objects.get(prompt_raw="a job in an outage")  # committed before the broker
+    processes.start()
+    (job,) = wait_until_final([job], timeout=90)
+    assert job.status == "completed", job.error_message
