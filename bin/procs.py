@@ -2,7 +2,7 @@
 """Run several long-lived processes as one: `procs.py name='cmd …' name2='cmd …'`.
 
 Output lines are prefixed with the process name. When any process exits, or
-on Ctrl-C / SIGTERM, every process gets SIGTERM, then its whole process group
+on Ctrl-C / SIGTERM / SIGHUP, every process gets SIGTERM, then its whole process group
 SIGKILL after a grace period (or at once if it has exited), so `make run`
 never leaves a worker or server behind.
 
@@ -173,6 +173,7 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGHUP, request_stop)  # the terminal closed: stop in order too
     group = Group(specs)
     exit_code = 0
     while not stopping:

@@ -59,6 +59,18 @@ def test_ctrl_c_stops_every_process_and_its_children(tmp_path):
     assert not alive(grandchild)
 
 
+def test_a_closed_terminal_stops_every_process_in_order(tmp_path):
+    pidfile = tmp_path / "child.pid"
+    child = f"sh -c 'sleep 60 & echo $! > {pidfile}; echo ready; wait'"
+    proc = start(f"one={child}")
+    wait_for_line(proc, "one | ready")
+    grandchild = int(pidfile.read_text())
+    proc.send_signal(signal.SIGHUP)
+    out, _ = proc.communicate(timeout=15)
+    assert "all processes stopped" in out
+    assert not still_alive({grandchild}, within=5)
+
+
 def test_sigterm_goes_to_the_process_not_behind_it_to_its_children(tmp_path):
     """A supervisor stops its own children; signalled directly they can hang
     its shutdown (the django-q2 cluster does). Leftovers are killed after."""
