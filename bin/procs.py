@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 GRACE_SECONDS = float(os.environ.get("PROCS_GRACE_SECONDS", "10"))
 
@@ -91,7 +92,7 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _die_with(parent: int):
+def _die_with(parent: int) -> Callable[[], None] | None:
     """A preexec function: SIGTERM this child when `parent` dies (Linux only)."""
     if not sys.platform.startswith("linux"):
         return None

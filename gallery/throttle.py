@@ -54,8 +54,8 @@ def client_address(request: HttpRequest) -> str:
 def address_in(meta: Mapping[str, str], *, trusted_proxies: int, header: str) -> str:
     """The client's address in a WSGI environ behind `trusted_proxies` proxies.
 
-    With no proxy, REMOTE_ADDR, and the forwarded headers are not read at all:
-    anyone can send them. Behind N proxies each appends the address it was
+    With no proxy it is REMOTE_ADDR, and the forwarded headers are not read at
+    all: anyone can send them. Behind N proxies each appends the address it was
     reached from, so the Nth entry from the right was written by the outermost
     one we trust; whatever lies to its left came from the client. When the
     header holds fewer entries than that, or that entry is not an address, the
