@@ -9,6 +9,8 @@ The gthread worker parks idle connections without holding a thread.
 Invite tokens, signed file URLs and share links are credentials: every atom of
 an access-log line (request line, path, query string, Referer, …) has their
 secret part replaced by a marker before it is written (gallery/redact.py).
+The address it logs is the client's as the throttles see it, behind the
+configured proxies (gallery/throttle.py client_address), not the proxy's.
 """
 
 from gunicorn.glogging import Logger
@@ -21,7 +23,25 @@ keepalive = 20
 class RedactingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
+        atoms["h"] = _client_address(environ) or atoms.get("h", "-")
         return {key: redact(v) if isinstance(v, str) else v for key, v in atoms.items()}
+
+
+def _client_address(environ: dict) -> str:
+    # Imported here: the master reads this file before Django is set up; a
+    # worker logs only after the application (and so Django) has loaded.
+    try:
+        from django.conf import settings
+
+        from gallery.throttle import address_in
+
+        return address_in(
+            environ,
+            trusted_proxies=settings.MJWEB_TRUSTED_PROXIES,
+            header=settings.MJWEB_PROXY_HEADER,
+        )
+    except Exception:  # a log line is never worth a failed request
+        return ""
 
 
 logger_class = RedactingLogger

@@ -16,10 +16,13 @@ A secret (a password, a token) is checked only after its attempt took a slot
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -39,12 +42,66 @@ class Verdict:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The address a request came from, as far as the throttles are concerned.
+    """The address a request came from: the one place that decides it, for the
+    sign-in and API throttles and the access log (gunicorn.conf.py)."""
+    return address_in(
+        request.META,
+        trusted_proxies=getattr(settings, "MJWEB_TRUSTED_PROXIES", 0),
+        header=getattr(settings, "MJWEB_PROXY_HEADER", "x-forwarded-for"),
+    )
 
-    REMOTE_ADDR for now: which proxies to believe is another change, and it is
-    meant to be made here alone.
+
+def address_in(meta: Mapping[str, str], *, trusted_proxies: int, header: str) -> str:
+    """The client's address in a WSGI environ behind `trusted_proxies` proxies.
+
+    With no proxy it is REMOTE_ADDR, and the forwarded headers are not read at
+    all: anyone can send them. Behind N proxies each appends the address it was
+    reached from, so the Nth entry from the right was written by the outermost
+    one we trust; whatever lies to its left came from the client. When the
+    header holds fewer entries than that, or that entry is not an address, the
+    request did not come the way the proxies were said to send it: the peer
+    (REMOTE_ADDR, a proxy) is the answer, never a value the client wrote.
     """
-    return request.META.get("REMOTE_ADDR", "")
+    peer = meta.get("REMOTE_ADDR", "")
+    if trusted_proxies <= 0:
+        return peer
+    if header == "forwarded":
+        entries = _forwarded_for(meta.get("HTTP_FORWARDED", ""))
+    else:
+        entries = meta.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    if len(entries) < trusted_proxies:
+        return peer
+    return _address(entries[-trusted_proxies]) or peer
+
+
+def _forwarded_for(value: str) -> list[str]:
+    """The for= of each element of an RFC 7239 Forwarded header, "" where absent.
+
+    Split on every comma, quoted or not: a quote the client leaves open must
+    not swallow the elements the proxies append after it.
+    """
+    found = []
+    for element in value.split(","):
+        params = (pair.partition("=") for pair in element.split(";"))
+        found.append(next((v for k, _, v in params if k.strip().lower() == "for"), ""))
+    return found
+
+
+def _address(entry: str) -> str:
+    """An IP address in canonical form, from `1.2.3.4`, `1.2.3.4:80`, `"[::1]:80"`; or ""."""
+    text = entry.strip().strip('"').strip()
+    if text.startswith("["):
+        text, closed, _port = text[1:].partition("]")
+        if not closed:
+            return ""
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]  # IPv4 with a port
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return ""
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
 
 
 def _slot(key: str, window: int, now: datetime | None) -> tuple[str, datetime, int]:

@@ -133,3 +133,28 @@ def sqlite_database(path: Path) -> dict:
         # Per process, so two test runs on one machine never share a file.
         "TEST": {"NAME": path.with_name(f"test_{os.getpid()}_{path.name}")},
     }
+
+
+def redis_options(url: str) -> dict:
+    """Keyword arguments for a redis.Redis client on `url` that waits out a
+    restart of the server: about 6 s of retries with backoff on a refused or
+    broken connection (a restart takes well under one), after which the error
+    stands. Django's cache passes the same options to its connection pool."""
+    from redis.backoff import ExponentialBackoff
+    from redis.connection import SSLConnection, UnixDomainSocketConnection, parse_url
+    from redis.exceptions import ConnectionError, TimeoutError
+    from redis.retry import Retry
+
+    options = parse_url(url)
+    kind = options.pop("connection_class", None)
+    if kind is UnixDomainSocketConnection:
+        options["unix_socket_path"] = options.pop("path")
+    elif kind is SSLConnection:
+        options["ssl"] = True
+    return {
+        **options,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 10),
+        "retry_on_error": [ConnectionError, TimeoutError],
+        "socket_connect_timeout": 5,
+        "health_check_interval": 15,
+    }

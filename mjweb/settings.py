@@ -16,6 +16,7 @@ from mjweb.env import (
     env_secret,
     env_str,
     env_url,
+    redis_options,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "mjweb.middleware.RedisOutage",  # last, so the first to see a view's exception
 ]
 
 ROOT_URLCONF = "mjweb.urls"
@@ -117,8 +119,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
+    # Both clients wait out a restart of the server (mjweb.env.redis_options).
+    _redis_retry = {k: v for k, v in redis_options(REDIS_URL).items() if k.startswith("retry")}
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {**_redis_retry, "socket_connect_timeout": 5, "health_check_interval": 15},
+        }
     }
 else:
     # The database cache is shared by the web and worker processes, so
@@ -150,7 +158,7 @@ Q_CLUSTER = {
     "label": "Tasks",
 }
 if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
+    Q_CLUSTER["redis"] = redis_options(REDIS_URL)
 else:
     Q_CLUSTER["orm"] = "default"
 
@@ -240,6 +248,16 @@ PROVIDERS = {
         "api_key": env_secret("VTRIX_API_KEY"),
     },
 }
+
+# The client address (gallery/throttle.py client_address) for the sign-in and
+# API throttles and the access log: behind N proxies, the Nth address from the
+# right of the header they append to. A count rather than a list of proxy
+# addresses: it needs no knowledge of the load balancer's changing addresses.
+# 0 (no proxy) reads no forwarded header at all.
+MJWEB_TRUSTED_PROXIES = env_int("MJWEB_TRUSTED_PROXIES", 0, minimum=0)
+MJWEB_PROXY_HEADER = env_choice(
+    "MJWEB_PROXY_HEADER", "x-forwarded-for", ("x-forwarded-for", "forwarded")
+)
 
 # Security. Cookies and redirects follow the scheme of MJWEB_PUBLIC_URL in
 # production, so a plain-http install on a LAN still works when told so.

@@ -35,7 +35,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(tmp_path: Path, port: int):
+def gunicorn(tmp_path: Path, port: int, **extra_env: str):
     """One worker on the test database; yields the files stdout and stderr go to."""
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     env = {
@@ -44,6 +44,7 @@ def gunicorn(tmp_path: Path, port: int):
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "SECRET_KEY": settings.SECRET_KEY,
         "MJWEB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **extra_env,
     }
     # The command line of bin/serve, less the worker count.
     command = [GUNICORN, "mjweb.wsgi", "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"]
@@ -101,3 +102,18 @@ def test_the_access_log_holds_no_invite_token_or_file_signature(tmp_path, alice,
     assert any('"GET /api/v1/files/[redacted] HTTP/1.1" 200' in line for line in lines), access
     assert any(f'"{base}/invite/[redacted]/"' in line for line in lines), access  # the Referer
     assert "Not Found: /s/[redacted]/" in server
+
+
+@pytest.mark.parametrize(
+    ("proxies", "logged"),
+    [("0", "127.0.0.1"), ("1", "203.0.113.7")],
+    ids=["no proxy: the peer", "one proxy: the address it forwarded"],
+)
+def test_the_access_log_names_the_client_address_the_throttles_use(tmp_path, proxies, logged):
+    port = free_port()
+    forged = {"X-Forwarded-For": "1.1.1.1, 203.0.113.7"}  # the client wrote 1.1.1.1
+    with gunicorn(tmp_path, port, MJWEB_TRUSTED_PROXIES=proxies) as (out, _err):
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", headers=forged).status_code == 200
+    ours = out.read_text().splitlines()[-1]  # after the start-up probes, without a header
+    assert ours.startswith(f"{logged} ") and "GET /healthz" in ours, ours
+    assert "1.1.1.1" not in out.read_text()

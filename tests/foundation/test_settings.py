@@ -60,6 +60,11 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         ({"MJWEB_PUBLIC_URL": "ftp://x"}, "MJWEB_PUBLIC_URL='ftp://x' is not a URL"),
         ({"MJWEB_WORKERS": "two"}, "MJWEB_WORKERS='two' is not an integer"),
         ({"MJWEB_WORKERS": "0"}, "MJWEB_WORKERS=0 must be at least 1"),
+        ({"MJWEB_TRUSTED_PROXIES": "-1"}, "MJWEB_TRUSTED_PROXIES=-1 must be at least 0"),
+        (
+            {"MJWEB_PROXY_HEADER": "x-real-ip"},
+            "MJWEB_PROXY_HEADER='x-real-ip' must be one of: x-forwarded-for, forwarded",
+        ),
         (
             {"SECRET_KEY_FILE": "/nonexistent/key"},
             "SECRET_KEY_FILE='/nonexistent/key' cannot be read",
@@ -104,14 +109,21 @@ def test_database_url_switches_to_postgresql():
 def test_redis_url_switches_the_queue_broker_and_the_cache():
     result = run_python(
         "import django; django.setup(); from django.conf import settings as s;"
-        "print(s.Q_CLUSTER.get('redis'), 'orm' in s.Q_CLUSTER, s.CACHES['default']['BACKEND'])",
+        "r = s.Q_CLUSTER['redis']; c = s.CACHES['default'];"
+        "print(r['host'], r['port'], r['db'], r['retry'].get_retries(), 'orm' in s.Q_CLUSTER,"
+        " c['BACKEND'], c['LOCATION'], c['OPTIONS']['retry'].get_retries())",
         REDIS_URL="redis://cache:6379/1",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "redis://cache:6379/1",
+        "cache",
+        "6379",
+        "1",
+        "10",  # both wait out a restart (mjweb.env.redis_options)
         "False",
         "django.core.cache.backends.redis.RedisCache",
+        "redis://cache:6379/1",
+        "10",
     ]
 
 
@@ -137,3 +149,21 @@ def test_check_deploy_is_clean_in_production_mode():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "connection", "where"),
+    [
+        ("redis://:pw@cache:6380/2", "Connection", {"host": "cache", "port": 6380, "db": 2}),
+        ("rediss://cache/0", "SSLConnection", {"host": "cache", "port": 6379, "db": 0}),
+        ("unix:///run/redis.sock?db=3", "UnixDomainSocketConnection", {"path": "/run/redis.sock"}),
+    ],
+)
+def test_every_redis_url_form_makes_a_broker_client(url, connection, where):
+    import redis
+
+    from mjweb.env import redis_options
+
+    pool = redis.Redis(**redis_options(url)).connection_pool
+    assert pool.connection_class.__name__ == connection
+    assert {k: pool.connection_kwargs.get(k) for k in where} == where

@@ -93,7 +93,8 @@ class FakeRequest:
         self.META = meta
 
 
-def test_the_client_address_is_remote_addr_for_now():
+def test_the_client_address_is_remote_addr_without_a_proxy(settings):
+    settings.MJWEB_TRUSTED_PROXIES = 0
     request = FakeRequest({"REMOTE_ADDR": "10.1.2.3", "HTTP_X_FORWARDED_FOR": "1.1.1.1"})
     assert throttle.client_address(request) == "10.1.2.3"
     assert throttle.client_address(FakeRequest({})) == ""
