@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Case, Count, F, FloatField, OuterRef, Q, Subquery, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from gallery.models.teams import Membership, Team
@@ -110,15 +112,55 @@ class JobQuerySet(models.QuerySet["Job"]):
     def starred_by(self, user) -> JobQuerySet:
         return self.filter(stars__user=user)
 
+    def waiting(self) -> JobQuerySet:
+        """Jobs parked in line: accepted and reserved, not yet sent, waiting
+        for a slot of their member's (max_in_flight) or of their provider's.
+        A queued job with a recheck time is not waiting: it is being sent."""
+        return self.filter(status=JobStatus.QUEUED, next_poll_at__isnull=True)
+
+    def with_flight_facts(self) -> JobQuerySet:
+        """What an in-flight card shows beyond its status, read in the cards'
+        own query: `queue_position` (waiting jobs only, else None) and
+        `upstream_estimate`, the provider's estimate in seconds (a number out
+        of the snapshot, which stays undecoded).
+
+        A waiting job's position is 1 + the number of its member's jobs in the
+        same team waiting before it (made earlier, or at the same instant with
+        a lower id): a member's jobs start in that order, one each time a slot
+        of theirs frees (dispatch takes each member's oldest first)."""
+        ahead = (
+            Job.objects.waiting()
+            .filter(team=OuterRef("team"), user=OuterRef("user"))
+            .filter(
+                Q(created__lt=OuterRef("created"))
+                | Q(created=OuterRef("created"), pk__lt=OuterRef("pk"))
+            )
+            .order_by()
+            .values("user")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        is_waiting = Q(status=JobStatus.QUEUED, next_poll_at__isnull=True)
+        return self.annotate(
+            queue_position=Case(
+                When(is_waiting, then=Coalesce(Subquery(ahead), Value(0)) + 1), default=None
+            ),
+            upstream_estimate=Cast(KT("snapshot__estimated_seconds"), FloatField()),
+        )
+
     def due_for_poll(self, now=None) -> JobQuerySet:
         return self.filter(status=Job.Status.RUNNING, next_poll_at__lte=now or timezone.now())
 
     def past_deadline(self, now=None) -> JobQuerySet:
         """Jobs the upstream should have finished by now. Ingesting jobs are not
         among them: the upstream did finish, and their images are retried until
-        the links expire."""
+        the links expire.
+        Jobs waiting in line are not either: their time starts when they are
+        sent (dispatch sets a new deadline then)."""
         waiting = (JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING)
-        return self.filter(status__in=waiting, deadline__lt=now or timezone.now())
+        return self.filter(status__in=waiting, deadline__lt=now or timezone.now()).exclude(
+            status=JobStatus.QUEUED, next_poll_at__isnull=True
+        )
 
 
 class Job(models.Model):
@@ -206,9 +248,28 @@ class Job(models.Model):
             self.deadline = (self.created or timezone.now()) + JOB_DEADLINE
         super().save(*args, **kwargs)
 
+    # Read by cards when the query has `with_flight_facts()`; None otherwise.
+    queue_position: int | None = None
+    upstream_estimate: float | None = None
+
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.queue_position is not None
+
+    def seconds_left(self, now=None) -> int | None:
+        """The provider's estimate less the time since it accepted the job, in
+        whole seconds (0 once past it); None when no estimate is known (reAPI
+        gives none) or the job is not running. Needs `with_flight_facts()`."""
+        if self.status != JobStatus.RUNNING or not self.upstream_estimate:
+            return None
+        if self.submitted_at is None:
+            return None
+        elapsed = ((now or timezone.now()) - self.submitted_at).total_seconds()
+        return max(0, round(self.upstream_estimate - elapsed))
 
     @property
     def prompt_text(self) -> str:
