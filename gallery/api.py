@@ -136,19 +136,12 @@ def api_param(param: str) -> str:
     return names.get(param, param)
 
 
-# The retry hint for the per-person in-flight cap: jobs take tens of seconds.
-IN_FLIGHT_RETRY_AFTER = 10
-
-
 def refused(exc: pipeline.Refused) -> ApiError:
     """The pipeline's refusal as evolink would answer it."""
     if exc.status == 402:
         return ApiError("insufficient_quota", exc.message)
     if exc.status == 403:
         return ApiError("model_access_denied", exc.message)
-    if exc.status == 429:
-        headers = {"Retry-After": str(IN_FLIGHT_RETRY_AFTER)}
-        return ApiError("rate_limit_exceeded", exc.message, headers=headers)
     if exc.issues:
         first = exc.issues[0]
         return ApiError(
