@@ -474,19 +474,34 @@ def callback_url(job: Job, token: str) -> str | None:
 # --- polling ------------------------------------------------------------------------------
 
 
+# While a job runs, its progress is read about READINGS_PER_ESTIMATE times over
+# the provider's estimate (at least MIN_POLL, at most READING_GAP apart), so a
+# card's bar moves in steps from the start; the first read used to come at 80 %
+# of the estimate, and the bar sat at 0 % and then jumped to 95 %.
+READINGS_PER_ESTIMATE = 10
+READING_GAP = 5.0
+
+
+def _reading_gap(estimate: float) -> float:
+    return min(READING_GAP, max(MIN_POLL, float(estimate) / READINGS_PER_ESTIMATE))
+
+
 def _first_poll_delay(estimate: float | None) -> float:
     if not estimate:
         return 2.0
-    return max(MIN_POLL, float(estimate) * 0.8)
+    return _reading_gap(estimate)
 
 
 def next_poll_delay(job: Job, now=None) -> float:
-    """Seconds until the next read: 1–2 s near the estimate, backing off to 15 s."""
+    """Seconds until the next read: a tenth of the estimate apart (1–5 s)
+    before it, 1–2 s around it, backing off to 15 s after it."""
     now = now or timezone.now()
-    estimate = (job.snapshot or {}).get("estimated_seconds") or 0
+    estimate = float((job.snapshot or {}).get("estimated_seconds") or 0)
     elapsed = (now - (job.submitted_at or now)).total_seconds()
-    over = max(0.0, elapsed - float(estimate))
-    delay = min(MAX_POLL, MIN_POLL + over / 6)
+    if elapsed < estimate:
+        delay = min(_reading_gap(estimate), max(MIN_POLL, estimate - elapsed))
+    else:
+        delay = min(MAX_POLL, MIN_POLL + (elapsed - estimate) / 6)
     return delay * random.uniform(0.9, 1.1)  # jitter, so jobs started together spread out
 
 
