@@ -50,6 +50,16 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+def time_left(status: str, estimate: float | None, submitted_at, now=None) -> int | None:
+    """The provider's estimate less the time since it accepted the job, in
+    whole seconds (0 once past it); None when the job is not running or no
+    estimate is known (reAPI gives none)."""
+    if status != JobStatus.RUNNING or not estimate or submitted_at is None:
+        return None
+    elapsed = ((now or timezone.now()) - submitted_at).total_seconds()
+    return max(0, round(estimate - elapsed))
+
+
 class JobQuerySet(models.QuerySet["Job"]):
     def visible_to(self, user) -> JobQuerySet:
         """Jobs of the user's teams, less other people's private and deleted ones."""
@@ -260,16 +270,11 @@ class Job(models.Model):
     def is_waiting(self) -> bool:
         return self.queue_position is not None
 
-    def seconds_left(self, now=None) -> int | None:
-        """The provider's estimate less the time since it accepted the job, in
-        whole seconds (0 once past it); None when no estimate is known (reAPI
-        gives none) or the job is not running. Needs `with_flight_facts()`."""
-        if self.status != JobStatus.RUNNING or not self.upstream_estimate:
-            return None
-        if self.submitted_at is None:
-            return None
-        elapsed = ((now or timezone.now()) - self.submitted_at).total_seconds()
-        return max(0, round(self.upstream_estimate - elapsed))
+    @property
+    def time_left(self) -> int | None:
+        """Seconds to the provider's estimate; see `time_left`. Needs
+        `with_flight_facts()` in the query (else None)."""
+        return time_left(self.status, self.upstream_estimate, self.submitted_at)
 
     @property
     def prompt_text(self) -> str:
