@@ -128,6 +128,13 @@ class JobQuerySet(models.QuerySet["Job"]):
         A queued job with a recheck time is not waiting: it is being sent."""
         return self.filter(status=JobStatus.QUEUED, next_poll_at__isnull=True)
 
+    def in_line_for(self, membership: Membership) -> JobQuerySet:
+        """The waiting jobs a member sees on the team's queue page: an admin,
+        the team's (less others' private ones, as everywhere); anyone else,
+        only their own."""
+        jobs = self.visible_in(membership).waiting()
+        return jobs if membership.is_admin else jobs.filter(user_id=membership.user_id)
+
     def with_flight_facts(self) -> JobQuerySet:
         """What an in-flight card shows beyond its status, read in the cards'
         own query: `queue_position` (waiting jobs only, else None) and
