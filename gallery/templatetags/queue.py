@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 
 register = template.Library()
@@ -33,3 +35,13 @@ def time_left(seconds: int | None) -> str:
     if seconds < 60:
         return f"about {seconds} s left"
     return f"about {-(-seconds // 60)} min left"
+
+
+@register.filter
+def waited(since: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 60:
+        return f"for {seconds} s"
+    if seconds < 3600:
+        return f"for {seconds // 60} min"
+    return f"for {seconds // 3600} h"

@@ -22,11 +22,11 @@ def waiting(team, user, n: int, **fields) -> list[Job]:
 
 
 def rows(html: str) -> list[int]:
-    return [int(pk) for pk in re.findall(r'<tr id="waiting-(\d+)"', html)]
+    return [int(pk) for pk in re.findall(r'<li class="queue-row" id="waiting-(\d+)"', html)]
 
 
 def row(html: str, job: Job) -> str:
-    return html.split(f'<tr id="waiting-{job.pk}"', 1)[1].split("</tr>", 1)[0]
+    return html.split(f'id="waiting-{job.pk}"', 1)[1].split("</li>", 1)[0]
 
 
 def test_an_admin_sees_who_waits_since_when_where_and_in_what_place(
@@ -42,7 +42,9 @@ def test_an_admin_sees_who_waits_since_when_where_and_in_what_place(
     assert rows(html) == [a1.pk, a2.pk, b1.pk]  # the oldest first; no private, no other team
     assert "2nd in line" in row(html, a2) and "alice" in row(html, a2)
     assert "next in line" in row(html, b1) and "reapi" in row(html, b1) and "bob" in row(html, b1)
-    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+">\d\d:\d\d:\d\d</time>', row(html, b1))
+    assert re.search(
+        r'since <time datetime="\d{4}-[^"]+">\d\d:\d\d:\d\d</time> \(for \d+ s\)', row(html, b1)
+    )
     assert 'bob</strong> <span class="muted">1 of 4 running · 1 waiting' in html
     assert hidden.pk not in rows(html) and stranger.pk not in rows(html)
 
