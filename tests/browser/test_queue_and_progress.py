@@ -9,6 +9,7 @@ them with axe and saves the screenshots."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,7 +54,9 @@ def test_five_quick_generates_queue_the_fifth_and_progress_moves(
     # The first job's bar, read until its card completes: no timing assumed.
     first = page.locator(f"#{cards.last.get_attribute('id')}")
     seen: list[int] = []
+    give_up = time.monotonic() + 120  # a guard against a stuck job, not a timing assertion
     while first.locator("progress").count():
+        assert time.monotonic() < give_up, seen
         value = first.locator("progress").get_attribute("value", timeout=1000)
         if value is not None and (not seen or seen[-1] != int(value)):
             seen.append(int(value))

@@ -352,8 +352,8 @@ def test_an_edit_past_the_in_flight_cap_is_accepted_and_waits_in_line(member, al
     image = make_job(member.user, member.team).images.first()
     make_job(member.user, member.team, status=Job.Status.RUNNING, count=0)
     response = press(alice_client, image, "vary", operation="mj-v7-variation", type="subtle")
-    assert response.status_code == 200
-    (waiting,) = Job.objects.waiting().filter(operation="mj-v7-variation")
+    waiting = new_job(response)
+    assert list(Job.objects.waiting()) == [waiting]
     assert waiting.credits_reserved > 0 and waiting.entries.filter(kind="reserve").exists()
 
 
