@@ -138,6 +138,8 @@ def create(
         # Decide under the lock every reservation and every slot claim of the
         # team takes (the reserve below takes it again), so the count is final.
         ledger.lock_team(membership.team_id)
+        if member_cap(membership.team_id, membership.user_id) == 0:
+            raise Refused(PAUSED, status=403)
         waits = _must_wait(membership.team_id, membership.user_id)
         now = timezone.now()
         job = Job.objects.create(
@@ -331,11 +333,20 @@ def has_capacity(provider: str) -> bool:
     return busy < settings.MJWEB_PROVIDER_CONCURRENCY
 
 
+PAUSED = (
+    "A team admin has paused your jobs (your limit of jobs at once is 0); "
+    "ask them to raise it on the credits page"
+)
+
+
 def member_cap(team_id: int, user_id: int) -> int:
+    """The member's max_in_flight, read fresh; 0 pauses them (nothing new is
+    accepted, nothing waiting is sent)."""
     cap = CreditAccount.objects.filter(
         membership__team_id=team_id, membership__user_id=user_id
     ).values_list("max_in_flight", flat=True)
-    return cap.first() or DEFAULT_MAX_IN_FLIGHT
+    found = cap.first()
+    return DEFAULT_MAX_IN_FLIGHT if found is None else found
 
 
 def _must_wait(team_id: int, user_id: int) -> bool:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from gallery.models import Job
 from tests.gallery.test_gallery_cost import cards, live_url, make_jobs
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]  # JSON and window SQL differ
 
 NOW = timezone.now().replace(microsecond=0)
 

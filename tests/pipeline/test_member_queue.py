@@ -159,3 +159,21 @@ def test_a_parked_job_is_not_reaped_while_it_waits_its_turn(alice, team, queued)
     Job.objects.filter(pk=waiting.pk).update(deadline=timezone.now())
     pipeline.reap(now=later)
     assert Job.objects.get(pk=waiting.pk).status == "queued"
+
+
+def test_a_paused_member_is_refused_not_queued(alice, team, queued):
+    alices = member(alice, team, cap=0)  # "0 pauses this member" on the credits page
+    with pytest.raises(pipeline.Refused, match="paused") as refused:
+        create(alices, "fox")
+    assert refused.value.status == 403
+    assert not Job.objects.exists() and queued == []
+
+
+def test_a_member_paused_while_jobs_wait_keeps_them_waiting(sim, alice, team, queued):
+    alices = member(alice, team, cap=1)
+    first, second = create(alices, "one"), create(alices, "two")
+    CreditAccount.objects.filter(membership=alices).update(max_in_flight=0)
+    assert pipeline.dispatch() == 0
+    pipeline.run_submit(first.pk)  # the job sent before the pause is held back too
+    assert Job.objects.filter(user=alice, status="running").count() == 0
+    assert positions(first, second) == [1, 2]
