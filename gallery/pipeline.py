@@ -177,8 +177,10 @@ def create(
     return job
 
 
+# The job log is read by the whole team: it speaks of the author, not "you".
 WAITING_FOR_MEMBER = (
-    "Waiting in line: your jobs in flight are at your limit; it starts when one ends"
+    "Waiting in line: its author has as many jobs running as their limit allows, "
+    "or older ones waiting; it starts when a slot frees"
 )
 
 

@@ -162,7 +162,14 @@ class JobQuerySet(models.QuerySet["Job"]):
             queue_position=Case(
                 When(is_waiting, then=Coalesce(Subquery(ahead), Value(0)) + 1), default=None
             ),
-            upstream_estimate=Cast(KT("snapshot__estimated_seconds"), FloatField()),
+            # Only running rows' JSON is parsed: a page of finished cards reads none.
+            upstream_estimate=Case(
+                When(
+                    status=JobStatus.RUNNING,
+                    then=Cast(KT("snapshot__estimated_seconds"), FloatField()),
+                ),
+                default=None,
+            ),
         )
 
     def due_for_poll(self, now=None) -> JobQuerySet:
