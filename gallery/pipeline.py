@@ -355,7 +355,7 @@ def _must_wait(team_id: int, user_id: int) -> bool:
     """Whether a new job of this member waits in line: their slots are taken,
     or older jobs of theirs already wait (they go first). Call it holding the
     team's lock."""
-    mine = Job.objects.filter(team=team_id, user=user_id)
+    mine = Job.objects.of_member(team_id, user_id)
     if mine.waiting().exists():
         return True
     return mine.filter(_HOLDS_SLOT).count() >= member_cap(team_id, user_id)
@@ -367,7 +367,7 @@ def _claim_slot(job: Job) -> bool:
     the team's lock, in one transaction: the member cap cannot be overshot."""
     with transaction.atomic():
         ledger.lock_team(job.team_id)
-        sent = Job.objects.filter(team=job.team_id, user=job.user_id, status__in=UPSTREAM_BUSY)
+        sent = Job.objects.of_member(job.team_id, job.user_id).filter(status__in=UPSTREAM_BUSY)
         if sent.count() >= member_cap(job.team_id, job.user_id):
             park(job, WAITING_FOR_MEMBER)
             return False
@@ -444,7 +444,9 @@ def _member_room(members: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     ).values_list("membership__team_id", "membership__user_id", "max_in_flight")
     caps.update({(t, u): cap for t, u, cap in accounts if (t, u) in caps})
     taken = (
-        Job.objects.filter(_HOLDS_SLOT, team__in=teams, user__in=users)
+        Job.objects.filter(_HOLDS_SLOT)
+        .alias(team_n=F("team_id") + 0, user_n=F("user_id") + 0)  # as Job.objects.of_member
+        .filter(team_n__in=teams, user_n__in=users)
         .order_by()
         .values_list("team_id", "user_id")
         .annotate(n=Count("pk"))
@@ -461,7 +463,7 @@ def _slot_freed(job: Job) -> None:
     commits, send whoever waits for it (the member's next, or on the same
     provider a teammate's), without waiting for the poller's next tick."""
     providers = {job.provider}
-    mine = Job.objects.waiting().filter(team=job.team_id, user=job.user_id)
+    mine = Job.objects.waiting().of_member(job.team_id, job.user_id)
     providers.update(mine.order_by().values_list("provider", flat=True).distinct())
 
     def send() -> None:
