@@ -140,9 +140,6 @@ def api_param(param: str) -> str:
 
 PROMPT_TOO_LONG_STATUS = 422
 
-# The retry hint for the per-person in-flight cap: jobs take tens of seconds.
-IN_FLIGHT_RETRY_AFTER = 10
-
 
 def refused(exc: pipeline.Refused) -> ApiError:
     """The pipeline's refusal as evolink would answer it."""
@@ -150,9 +147,6 @@ def refused(exc: pipeline.Refused) -> ApiError:
         return ApiError("insufficient_quota", exc.message)
     if exc.status == 403:
         return ApiError("model_access_denied", exc.message)
-    if exc.status == 429:
-        headers = {"Retry-After": str(IN_FLIGHT_RETRY_AFTER)}
-        return ApiError("rate_limit_exceeded", exc.message, headers=headers)
     if exc.issues:
         first = exc.issues[0]
         # A well-formed request whose prompt is too long: 422, so a client that

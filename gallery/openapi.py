@@ -231,7 +231,8 @@ def _schemas() -> dict[str, Any]:
                 "status": {
                     "type": "string",
                     "enum": list(dict.fromkeys(api.STATUSES.values())),
-                    "description": "pending: waiting to be sent; processing: the provider is "
+                    "description": "pending: waiting to be sent (also while it waits in line "
+                    "behind your in-flight cap); processing: the provider is "
                     "working, or mjweb is storing the images; completed: results are ready; "
                     "failed: see error (a cancelled task is failed with request_cancelled).",
                 },
@@ -428,9 +429,9 @@ _ERROR_WHEN: dict[str, str] = {
     "or whose token was revoked.",
     "url_expired": "The file URL's time is up; read the task again for fresh result URLs.",
     "method_not_allowed": "Wrong HTTP method.",
-    "rate_limit_exceeded": "Too many requests for this token in the window, too many of "
-    "your tasks in flight, or too many unknown tokens from your address. Wait Retry-After "
-    "seconds.",
+    "rate_limit_exceeded": "Too many requests for this token in the window, or too many "
+    "unknown tokens from your address. Wait Retry-After seconds. (Tasks past your in-flight "
+    "cap are not refused: they are accepted as pending and wait in line.)",
     "internal_error": "An unexpected error in mjweb (it is logged). Retry a create with the "
     "same Idempotency-Key: you get the task back if one was made.",
 }
@@ -664,8 +665,10 @@ def _paths() -> dict[str, Any]:
                 "operationId": "createImageGeneration",
                 "summary": "Create an image task",
                 "description": "Creates a job in the team gallery under the token's owner: the "
-                "same validation, prices, credits, monthly limits and in-flight cap as the web "
-                "form. Poll GET /api/v1/tasks/{task_id} or pass callback_url.",
+                "same validation, prices, credits and monthly limits as the web form. Past your "
+                "in-flight cap the task is still accepted (200, pending, credits reserved) and "
+                "waits in line; it is sent when one of yours ends. Poll GET "
+                "/api/v1/tasks/{task_id} or pass callback_url.",
                 "security": bearer,
                 "parameters": [
                     {

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +29,7 @@ from functools import partial
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Window
+from django.db.models import Count, F, OuterRef, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -37,6 +37,8 @@ from django_q.tasks import async_task
 
 from gallery import images, ledger, operations, permutations, public_urls
 from gallery.models import ApiTask, CreditAccount, Image, Job, Membership
+from gallery.models.credits import DEFAULT_MAX_IN_FLIGHT
+from gallery.models.jobs import JOB_DEADLINE
 from gallery.prompt import Code, Issue
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
 from gallery.quotes import preview, preview_batch, trusted_prefixes
@@ -136,11 +138,12 @@ def create(
     # A job that starts a lineage is its own root, as its card reads it (no --parameters).
     root_prompt = _root_prompt(membership, draft) or Job(prompt=prompt).prompt_text
     with transaction.atomic():
-        # Count under the lock every reservation of the team takes (the reserve
-        # below takes it again): counted before it, two concurrent submits on
-        # PostgreSQL could both see 3 of 4 running and both go in.
+        # Decide under the lock every reservation and every slot claim of the
+        # team takes (the reserve below takes it again), so the count is final.
         ledger.lock_team(membership.team_id)
-        _check_in_flight(membership, account)
+        if member_cap(membership.team_id, membership.user_id) == 0:
+            raise Refused(PAUSED, status=403)
+        waits = _must_wait(membership.team_id, membership.user_id)
         now = timezone.now()
         job = Job.objects.create(
             team=membership.team,
@@ -158,7 +161,9 @@ def create(
             client_request_id=draft.client_request_id,
             credits_reserved=check.quote.credits,
             created=now,  # the reservation's time: the month its spend counts in
-            next_poll_at=now + _recheck("QUEUE_RECHECK"),
+            # A job past its member's cap is parked (no recheck time): dispatch
+            # sends it when a slot frees.
+            next_poll_at=None if waits else now + _recheck("QUEUE_RECHECK"),
         )
         try:
             ledger.reserve(job=job, account=account)
@@ -166,9 +171,12 @@ def create(
             transaction.set_rollback(True)
             raise Refused(str(exc), status=402) from None
         job.log("created", f"Reserved {job.credits_reserved} credits", quote=check.quote.label)
+        if waits:
+            job.log("waiting", WAITING_FOR_MEMBER)
         if record is not None:
             record(job)
-        enqueue("submit_job", job.pk)
+        if not waits:
+            enqueue("submit_job", job.pk)
     return job
 
 
@@ -231,19 +239,11 @@ def _batch_refusal(refused: Refused, membership: Membership, drafts: list[Draft]
     )
 
 
-def _check_in_flight(membership: Membership, account: CreditAccount) -> None:
-    """Refuse when the member already has their cap of jobs in flight. Call it
-    holding the team's lock: the cap is read fresh, the count is then final."""
-    cap = CreditAccount.objects.values_list("max_in_flight", flat=True).get(pk=account.pk)
-    in_flight = Job.objects.filter(
-        team=membership.team_id, user=membership.user_id, status__in=Job.IN_FLIGHT
-    ).count()
-    if in_flight >= cap:
-        raise Refused(
-            f"You already have {in_flight} jobs running (the limit is {cap}); "
-            "wait for one to finish.",
-            status=429,
-        )
+# The job log is read by the whole team: it speaks of the author, not "you".
+WAITING_FOR_MEMBER = (
+    "Waiting in line: its author has as many jobs running as their limit allows, "
+    "or older ones waiting; it starts when a slot frees"
+)
 
 
 REQUEST_ID_USED_ELSEWHERE = (
@@ -324,10 +324,7 @@ def run_submit(job_id: int) -> None:
     if job.cancel_requested:
         cancel(job)
         return
-    if not has_capacity(job.provider):
-        park(job)
-        return
-    if not job.claim_for_submit(timezone.now() + _recheck("SUBMIT_TIMEOUT")):
+    if not _claim_slot(job):
         return
     if job.submit_attempts > MAX_SUBMIT_ATTEMPTS:
         fail(job, Kind.UNAVAILABLE, "", "Could not reach the provider after several attempts.")
@@ -371,13 +368,28 @@ def _submit_failed(job: Job, exc: ProviderError) -> None:
 
 # --- fairness ----------------------------------------------------------------------------
 #
-# A provider account runs a limited number of tasks at once. Jobs beyond
-# MJWEB_PROVIDER_CONCURRENCY wait "parked" (queued, no recheck time) and the
-# poller sends them as slots free up, taking each member's oldest waiting job
-# in turn, so one member's batch of twenty cannot hold up a teammate's one.
-# The check and the claim are not one statement, so two workers racing for
-# the last slot may overshoot it by one: a soft cap, which is what providers
-# enforce anyway (they answer 429 past theirs).
+# Two caps bound what runs upstream at once. A member runs at most their
+# account's max_in_flight jobs at once (submitting or running upstream); a
+# provider account runs MJWEB_PROVIDER_CONCURRENCY. Jobs beyond either wait
+# "parked" (queued, no recheck time) and are sent as slots free, each member's
+# oldest waiting job first, members taking turns, so one member's batch of
+# twenty cannot hold up a teammate's one. A job's end (and the poller, every
+# tick) runs dispatch.
+#
+# The member cap is exact: a job takes its slot in `_claim_slot`, counting the
+# member's sent jobs under the team's lock in the transaction that moves it
+# to submitting, so no two workers (nor two machines on PostgreSQL) can both
+# take the last slot. Dispatch only picks whom to try; it may pick one too
+# many, and that one is parked again. The provider cap is soft: its count
+# spans teams, and no lock is shared by them, so two workers racing for its
+# last slot may overshoot it by one, which providers tolerate (they answer
+# 429 past theirs).
+
+UPSTREAM_BUSY = (Job.Status.SUBMITTING, Job.Status.RUNNING)
+# What dispatch counts against a member's slots: sent jobs, and queued jobs
+# that were handed to a worker (a recheck time set), which are about to be.
+_HOLDS_SLOT = Q(status__in=UPSTREAM_BUSY) | Q(status=Job.Status.QUEUED, next_poll_at__isnull=False)
+DISPATCH_LOOKAHEAD = 500  # waiting jobs looked at per provider and pass
 
 
 def has_capacity(provider: str) -> bool:
@@ -385,45 +397,144 @@ def has_capacity(provider: str) -> bool:
     return busy < settings.MJWEB_PROVIDER_CONCURRENCY
 
 
-UPSTREAM_BUSY = (Job.Status.SUBMITTING, Job.Status.RUNNING)
+PAUSED = (
+    "A team admin has paused your jobs (your limit of jobs at once is 0); "
+    "ask them to raise it on the credits page"
+)
 
 
-def park(job: Job) -> None:
+def member_cap(team_id: int, user_id: int) -> int:
+    """The member's max_in_flight, read fresh; 0 pauses them (nothing new is
+    accepted, nothing waiting is sent)."""
+    cap = CreditAccount.objects.filter(
+        membership__team_id=team_id, membership__user_id=user_id
+    ).values_list("max_in_flight", flat=True)
+    found = cap.first()
+    return DEFAULT_MAX_IN_FLIGHT if found is None else found
+
+
+def _must_wait(team_id: int, user_id: int) -> bool:
+    """Whether a new job of this member waits in line: their slots are taken,
+    or older jobs of theirs already wait (they go first). Call it holding the
+    team's lock."""
+    mine = Job.objects.of_member(team_id, user_id)
+    if mine.waiting().exists():
+        return True
+    return mine.filter(_HOLDS_SLOT).count() >= member_cap(team_id, user_id)
+
+
+def _claim_slot(job: Job) -> bool:
+    """queued → submitting if both caps leave room, else park the job; whether
+    this caller may send it. The member's count and the claim are made under
+    the team's lock, in one transaction: the member cap cannot be overshot."""
+    with transaction.atomic():
+        ledger.lock_team(job.team_id)
+        sent = Job.objects.of_member(job.team_id, job.user_id).filter(status__in=UPSTREAM_BUSY)
+        if sent.count() >= member_cap(job.team_id, job.user_id):
+            park(job, WAITING_FOR_MEMBER)
+            return False
+        if not has_capacity(job.provider):
+            park(job)
+            return False
+        return job.claim_for_submit(timezone.now() + _recheck("SUBMIT_TIMEOUT"))
+
+
+def park(job: Job, why: str = "") -> bool:
     parked = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(next_poll_at=None)
     if parked and not job.events.filter(kind="waiting").exists():
-        job.log("waiting", f"{job.provider} is busy; sent when a slot frees, members taking turns")
+        why = why or f"{job.provider} is busy; sent when a slot frees, members taking turns"
+        job.log("waiting", why)
+    return bool(parked)
 
 
-def dispatch() -> int:
-    """Send parked jobs into free provider slots, members taking turns."""
+def dispatch(providers: Iterable[str] | None = None) -> int:
+    """Send waiting jobs into free slots, members taking turns; how many.
+    `providers` limits it to those (a job's end frees a slot of its own)."""
     sent = 0
-    parked = Job.objects.filter(status=Job.Status.QUEUED, next_poll_at__isnull=True)
+    parked = Job.objects.waiting()
+    if providers is not None:
+        parked = parked.filter(provider__in=list(providers))
     for provider in parked.order_by().values_list("provider", flat=True).distinct():
         busy = Job.objects.filter(provider=provider, status__in=UPSTREAM_BUSY).count()
         free = settings.MJWEB_PROVIDER_CONCURRENCY - busy
-        if free <= 0:
-            continue
-        # Each member's n-th waiting job has turn n; within a turn, whoever was
-        # served longest ago (or never) goes first.
-        last_served = (
-            Job.objects.filter(user=OuterRef("user"), provider=provider, submitted_at__isnull=False)
-            .order_by("-submitted_at")
-            .values("submitted_at")[:1]
-        )
-        turn = Window(RowNumber(), partition_by=[F("user_id")], order_by=[F("created"), F("pk")])
-        turns = (
-            parked.filter(provider=provider)
-            .annotate(turn=turn, last_served=Subquery(last_served))
-            .order_by("turn", F("last_served").asc(nulls_first=True), "created", "pk")
-            .values_list("pk", flat=True)
-        )
-        recheck = timezone.now() + _recheck("QUEUE_RECHECK")
-        for pk in list(turns[:free]):
-            claimed = Job.objects.filter(pk=pk, status=Job.Status.QUEUED, next_poll_at__isnull=True)
-            if claimed.update(next_poll_at=recheck):
-                enqueue("submit_job", pk)
-                sent += 1
+        if free > 0:
+            sent += _dispatch_provider(parked.filter(provider=provider), provider, free)
     return sent
+
+
+def _dispatch_provider(parked, provider: str, free: int) -> int:
+    # Each member's n-th waiting job has turn n; within a turn, whoever was
+    # served longest ago (or never) goes first. A member with no slot left
+    # is passed over.
+    last_served = (
+        Job.objects.filter(user=OuterRef("user"), provider=provider, submitted_at__isnull=False)
+        .order_by("-submitted_at")
+        .values("submitted_at")[:1]
+    )
+    turn = Window(RowNumber(), partition_by=[F("user_id")], order_by=[F("created"), F("pk")])
+    turns = list(
+        parked.annotate(turn=turn, last_served=Subquery(last_served))
+        .order_by("turn", F("last_served").asc(nulls_first=True), "created", "pk")
+        .values_list("pk", "team_id", "user_id")[:DISPATCH_LOOKAHEAD]
+    )
+    room = _member_room({(team, user) for _, team, user in turns})
+    now, sent = timezone.now(), 0
+    for pk, team, user in turns:
+        if sent == free:
+            break
+        if room[team, user] <= 0:
+            continue
+        claimed = Job.objects.waiting().filter(pk=pk)
+        # Its time upstream starts now, however long it waited.
+        if claimed.update(
+            next_poll_at=now + _recheck("QUEUE_RECHECK"), deadline=now + JOB_DEADLINE
+        ):
+            enqueue("submit_job", pk)
+            room[team, user] -= 1
+            sent += 1
+    return sent
+
+
+def _member_room(members: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """(team, user) → slots left, in two queries however many members wait."""
+    if not members:
+        return {}
+    teams, users = {t for t, _ in members}, {u for _, u in members}
+    caps = dict.fromkeys(members, DEFAULT_MAX_IN_FLIGHT)
+    accounts = CreditAccount.objects.filter(
+        membership__team_id__in=teams, membership__user_id__in=users
+    ).values_list("membership__team_id", "membership__user_id", "max_in_flight")
+    caps.update({(t, u): cap for t, u, cap in accounts if (t, u) in caps})
+    taken = (
+        Job.objects.filter(_HOLDS_SLOT)
+        .alias(team_n=F("team_id") + 0, user_n=F("user_id") + 0)  # as Job.objects.of_member
+        .filter(team_n__in=teams, user_n__in=users)
+        .order_by()
+        .values_list("team_id", "user_id")
+        .annotate(n=Count("pk"))
+    )
+    room = dict(caps)
+    for t, u, n in taken:
+        if (t, u) in room:
+            room[t, u] -= n
+    return room
+
+
+def _slot_freed(job: Job) -> None:
+    """A job of this member on this provider stopped holding a slot: once that
+    commits, send whoever waits for it (the member's next, or on the same
+    provider a teammate's), without waiting for the poller's next tick."""
+    providers = {job.provider}
+    mine = Job.objects.waiting().of_member(job.team_id, job.user_id)
+    providers.update(mine.order_by().values_list("provider", flat=True).distinct())
+
+    def send() -> None:
+        try:
+            dispatch(providers)
+        except Exception:
+            log.exception("dispatch after job %s ended failed; the poller tries again", job.pk)
+
+    transaction.on_commit(send)
 
 
 def callback_url(job: Job, token: str) -> str | None:
@@ -440,19 +551,34 @@ def callback_url(job: Job, token: str) -> str | None:
 # --- polling ------------------------------------------------------------------------------
 
 
+# While a job runs, its progress is read about READINGS_PER_ESTIMATE times over
+# the provider's estimate (at least MIN_POLL, at most READING_GAP apart), so a
+# card's bar moves in steps from the start; the first read used to come at 80 %
+# of the estimate, and the bar sat at 0 % and then jumped to 95 %.
+READINGS_PER_ESTIMATE = 10
+READING_GAP = 5.0
+
+
+def _reading_gap(estimate: float) -> float:
+    return min(READING_GAP, max(MIN_POLL, float(estimate) / READINGS_PER_ESTIMATE))
+
+
 def _first_poll_delay(estimate: float | None) -> float:
     if not estimate:
         return 2.0
-    return max(MIN_POLL, float(estimate) * 0.8)
+    return _reading_gap(estimate)
 
 
 def next_poll_delay(job: Job, now=None) -> float:
-    """Seconds until the next read: 1–2 s near the estimate, backing off to 15 s."""
+    """Seconds until the next read: a tenth of the estimate apart (1–5 s)
+    before it, 1–2 s around it, backing off to 15 s after it."""
     now = now or timezone.now()
-    estimate = (job.snapshot or {}).get("estimated_seconds") or 0
+    estimate = float((job.snapshot or {}).get("estimated_seconds") or 0)
     elapsed = (now - (job.submitted_at or now)).total_seconds()
-    over = max(0.0, elapsed - float(estimate))
-    delay = min(MAX_POLL, MIN_POLL + over / 6)
+    if elapsed < estimate:
+        delay = min(_reading_gap(estimate), max(MIN_POLL, estimate - elapsed))
+    else:
+        delay = min(MAX_POLL, MIN_POLL + (elapsed - estimate) / 6)
     return delay * random.uniform(0.9, 1.1)  # jitter, so jobs started together spread out
 
 
@@ -507,6 +633,7 @@ def apply_snapshot(job: Job, snapshot: Snapshot) -> None:
         with transaction.atomic():
             if not job.mark_ingesting(raw, timezone.now() + _recheck("INGEST_RECHECK")):
                 return
+            _slot_freed(job)
             for index, url in enumerate(snapshot.image_urls):
                 Image.objects.get_or_create(job=job, index=index, defaults={"upstream_url": url})
         # The caller ingests next (the poller does it at once); the sweep
@@ -622,6 +749,7 @@ def finish(job: Job) -> None:
             return
         ledger.settle(job=job, account=account)
         _announce_end(job)
+        _slot_freed(job)
     stored = job.images.filter(status=Image.Status.STORED).count()
     job.log("stored", f"{stored} image(s) stored, {job.credits_charged} credits charged")
 
@@ -642,6 +770,7 @@ def fail(job: Job, kind: str, code: str, message: str, snapshot: dict | None = N
             return
         entry = ledger.refund(job=job, account=account, reason=f"{job.operation} · failed: {kind}")
         _announce_end(job)
+        _slot_freed(job)
     job.log("failed", message, kind=str(kind), code=code, refunded=entry.amount)
 
 
@@ -655,6 +784,7 @@ def cancel(job: Job) -> bool:
             return False
         ledger.refund(job=job, account=account, reason=f"{job.operation} · cancelled")
         _announce_end(job)
+        _slot_freed(job)
     job.log("cancelled", f"Refunded {job.credits_reserved} credits")
     return True
 

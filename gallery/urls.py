@@ -2,7 +2,7 @@ from importlib.util import find_spec
 
 from django.urls import include, path
 
-from gallery.views import accounts, callbacks, create, jobs, organise, teams
+from gallery.views import accounts, callbacks, create, jobs, organise, queue, teams
 
 urlpatterns = [
     path("", teams.home, name="home"),
@@ -38,6 +38,7 @@ urlpatterns = [
     path("s/<str:share>/", organise.shared, name="shared"),
     path("s/<str:share>/<str:size>", organise.shared_file, name="shared-file"),
     path("t/<slug:slug>/members/", teams.members, name="members"),
+    path("t/<slug:slug>/queue/", queue.team_queue, name="team-queue"),
     path("t/<slug:slug>/members/<int:pk>/role/", teams.change_role, name="member-role"),
     path("t/<slug:slug>/members/<int:pk>/remove/", teams.remove_member, name="member-remove"),
     path("t/<slug:slug>/members/invite/", teams.create_invite, name="create-invite"),

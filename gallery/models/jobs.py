@@ -21,8 +21,21 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.db.models import F, Max, Q, TextField, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import (
+    Case,
+    F,
+    FloatField,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from gallery.models.teams import Membership, Team
@@ -47,6 +60,16 @@ class JobStatus(models.TextChoices):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+def time_left(status: str, estimate: float | None, submitted_at, now=None) -> int | None:
+    """The provider's estimate less the time since it accepted the job, in
+    whole seconds (0 once past it); None when the job is not running or no
+    estimate is known (reAPI gives none)."""
+    if status != JobStatus.RUNNING or not estimate or submitted_at is None:
+        return None
+    elapsed = ((now or timezone.now()) - submitted_at).total_seconds()
+    return max(0, round(estimate - elapsed))
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -127,15 +150,77 @@ class JobQuerySet(models.QuerySet["Job"]):
     def starred_by(self, user) -> JobQuerySet:
         return self.filter(stars__user=user)
 
+    def of_member(self, team_id, user_id) -> JobQuerySet:
+        """A member's jobs, for a filter on their status: `+ 0` keeps the team
+        and user indexes out of the plan. Without statistics SQLite would walk
+        all the team's jobs through one of them (thousands of rows, and under
+        the team's lock when a job is made or sent), where the (status,
+        next_poll_at) index finds the few in flight or waiting at once."""
+        return self.alias(team_n=F("team_id") + 0, user_n=F("user_id") + 0).filter(
+            team_n=team_id, user_n=user_id
+        )
+
+    def waiting(self) -> JobQuerySet:
+        """Jobs parked in line: accepted and reserved, not yet sent, waiting
+        for a slot of their member's (max_in_flight) or of their provider's.
+        A queued job with a recheck time is not waiting: it is being sent."""
+        return self.filter(status=JobStatus.QUEUED, next_poll_at__isnull=True)
+
+    def in_line_for(self, membership: Membership) -> JobQuerySet:
+        """The waiting jobs a member sees on the team's queue page: an admin,
+        the team's (less others' private ones, as everywhere); anyone else,
+        only their own."""
+        jobs = self.visible_in(membership).waiting()
+        return jobs if membership.is_admin else jobs.filter(user_id=membership.user_id)
+
+    def with_flight_facts(self) -> JobQuerySet:
+        """What an in-flight card shows beyond its status, read in the cards'
+        own query: `queue_position` (waiting jobs only, else None) and
+        `upstream_estimate`, the provider's estimate in seconds (a number out
+        of the snapshot, which stays undecoded).
+
+        A waiting job's position is 1 + the number of its member's jobs in the
+        same team waiting before it (made earlier, or at the same instant with
+        a lower id): a member's jobs start in that order, one each time a slot
+        of theirs frees (dispatch takes each member's oldest first)."""
+        ahead = (
+            Job.objects.waiting()
+            .of_member(OuterRef("team_id"), OuterRef("user_id"))
+            .filter(
+                Q(created__lt=OuterRef("created"))
+                | Q(created=OuterRef("created"), pk__lt=OuterRef("pk"))
+            )
+            .order_by()
+            # COUNT as a plain function: one row, no GROUP BY (and no sort) to make it.
+            .annotate(n=Func(F("pk"), function="COUNT"))
+            .values("n")
+        )
+        is_waiting = Q(status=JobStatus.QUEUED, next_poll_at__isnull=True)
+        return self.annotate(
+            queue_position=Case(When(is_waiting, then=Subquery(ahead) + 1), default=None),
+            # Only running rows' JSON is parsed: a page of finished cards reads none.
+            upstream_estimate=Case(
+                When(
+                    status=JobStatus.RUNNING,
+                    then=Cast(KT("snapshot__estimated_seconds"), FloatField()),
+                ),
+                default=None,
+            ),
+        )
+
     def due_for_poll(self, now=None) -> JobQuerySet:
         return self.filter(status=Job.Status.RUNNING, next_poll_at__lte=now or timezone.now())
 
     def past_deadline(self, now=None) -> JobQuerySet:
         """Jobs the upstream should have finished by now. Ingesting jobs are not
         among them: the upstream did finish, and their images are retried until
-        the links expire."""
+        the links expire.
+        Jobs waiting in line are not either: their time starts when they are
+        sent (dispatch sets a new deadline then)."""
         waiting = (JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING)
-        return self.filter(status__in=waiting, deadline__lt=now or timezone.now())
+        return self.filter(status__in=waiting, deadline__lt=now or timezone.now()).exclude(
+            status=JobStatus.QUEUED, next_poll_at__isnull=True
+        )
 
 
 class Job(models.Model):
@@ -223,9 +308,23 @@ class Job(models.Model):
             self.deadline = (self.created or timezone.now()) + JOB_DEADLINE
         super().save(*args, **kwargs)
 
+    # Read by cards when the query has `with_flight_facts()`; None otherwise.
+    queue_position: int | None = None
+    upstream_estimate: float | None = None
+
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.queue_position is not None
+
+    @property
+    def time_left(self) -> int | None:
+        """Seconds to the provider's estimate; see `time_left`. Needs
+        `with_flight_facts()` in the query (else None)."""
+        return time_left(self.status, self.upstream_estimate, self.submitted_at)
 
     @property
     def prompt_text(self) -> str:

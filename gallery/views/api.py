@@ -11,8 +11,8 @@ session, so no CSRF exposure. The token acts as its owner in its team, and
 every lookup starts from what that person may see there: another team's task
 is answered like a missing one (404), never 403. Each token has a request
 budget per window in the shared cache (429 with Retry-After); creation also
-meets the pipeline's per-person in-flight cap and the ledger's budgets, the
-same as the web form.
+meets the ledger's budgets, the same as the web form. Past the per-person
+in-flight cap a task is accepted as pending and waits in line (200, not 429).
 """
 
 from __future__ import annotations

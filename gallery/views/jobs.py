@@ -27,6 +27,7 @@ from django_htmx.http import trigger_client_event
 from gallery import ledger, numbers, pipeline, throttle
 from gallery.forms import CreateForm
 from gallery.models import Collection, CreditAccount, Image, Job, Membership, Star
+from gallery.models.jobs import time_left
 from gallery.operations import OPERATIONS
 from gallery.quotes import preview_batch
 from gallery.views.helpers import get_membership
@@ -45,7 +46,7 @@ ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
 # tests catch.
 CARD_SKIPS = (
     *("snapshot", "source_urls", "params", "prompt_raw", "client_request_id", "upstream_id"),
-    *("error_kind", "error_code", "submitted_at", "finished_at", "deadline", "next_poll_at"),
+    *("error_kind", "error_code", "finished_at", "deadline", "next_poll_at"),
     *("callback_token_hash", "user__password", "user__last_login", "user__date_joined"),
 )
 IMAGE_SKIPS = ("upstream_url", "original", "bytes", "sha256", "fetch_attempts", "created")
@@ -64,6 +65,7 @@ def team_jobs(membership: Membership):
         .select_related("user", "parent")
         .prefetch_related(card_images())
         .annotate(starred=Exists(mine), parent_shown=parent_visible_to(membership))
+        .with_flight_facts()  # a waiting card's place in line, a running one's time left
         .defer(*CARD_SKIPS, *(f"parent__{name}" for name in IMAGE_SKIPS))
     )
 
@@ -209,11 +211,18 @@ def _balance(membership: Membership) -> int:
         return ledger.account_for(membership).balance
 
 
-def card_stamp(status: str, progress: int) -> str:
+def card_stamp(
+    status: str, progress: int, position: int | None = None, left: int | None = None
+) -> str:
     """What an in-flight card shows that can change, for the page to send back.
     An ingesting card's images change under one status and progress: it has
-    no stamp, so it is always sent again."""
-    return "" if status == Job.Status.INGESTING else f"{status[:1]}{progress}"
+    no stamp, so it is always sent again. A waiting card's is its place in
+    line ("w2"); a running card's carries its seconds left ("r40t12")."""
+    if status == Job.Status.INGESTING:
+        return ""
+    if position is not None:
+        return f"w{position}"
+    return f"{status[:1]}{progress}" + (f"t{left}" if left is not None else "")
 
 
 def live_state(jobs: list[Job], unchanged: dict[int, str] | None = None, *, drawn=True) -> dict:
@@ -224,7 +233,9 @@ def live_state(jobs: list[Job], unchanged: dict[int, str] | None = None, *, draw
     they get no stamp, so the next refresh sends them."""
     flying = dict(unchanged or {})
     flying.update(
-        (j.pk, card_stamp(j.status, j.progress) if drawn else "") for j in jobs if not j.is_final
+        (j.pk, card_stamp(j.status, j.progress, j.queue_position, j.time_left) if drawn else "")
+        for j in jobs
+        if not j.is_final
     )
     return {
         "ids": ",".join(map(str, flying)),
@@ -252,25 +263,34 @@ def _job_number(raw: str, label: str, minimum: int) -> int:
 
 def unchanged_cards(
     membership: Membership, shown: dict[int, str]
-) -> tuple[dict[int, str], dict[int, int]]:
+) -> tuple[dict[int, str], dict[int, tuple[int, int | None]]]:
     """Of the cards the page shows (id → stamp), those whose job it may still
     see and whose stamp still holds, with their stamps; and, apart, those
-    whose only change is the progress bar (id → progress): the page gets a new
-    bar for them, not a new card. One narrow query on the requested ids."""
+    whose only change is the progress bar or the time left (id → (progress,
+    seconds left)): the page gets a new bar for them, not a new card. A
+    waiting card whose place in line changed is sent whole (its place is in
+    its status line). One narrow query on the requested ids."""
     if not any(shown.values()):
         return {}, {}
     rows = (
-        Job.objects.visible_in(membership).with_ids(shown).values_list("pk", "status", "progress")
+        Job.objects.visible_in(membership)
+        .with_ids(shown)
+        .with_flight_facts()
+        .values_list(
+            "pk", "status", "progress", "queue_position", "upstream_estimate", "submitted_at"
+        )
     )
-    now = {pk: (status, progress) for pk, status, progress in rows}
+    now = {}
+    for pk, status, progress, position, estimate, submitted in rows:
+        left = time_left(status, estimate, submitted)
+        now[pk] = (card_stamp(status, progress, position, left), progress, left)
     same, moved = {}, {}
     for pk, stamp in shown.items():  # in the page's order
-        status, progress = now.get(pk, ("", 0))
-        current = card_stamp(status, progress) if pk in now else ""
+        current, progress, left = now.get(pk, ("", 0, None))
         if stamp and current == stamp:
             same[pk] = stamp
-        elif stamp and current and current[:1] == stamp[:1]:
-            same[pk], moved[pk] = current, progress
+        elif stamp and current and current[:1] == stamp[:1] != "w":
+            same[pk], moved[pk] = current, (progress, left)
     return same, moved
 
 
@@ -390,7 +410,7 @@ def live(request: HttpRequest, slug: str) -> HttpResponse:
     # A page that does not start at the newest job sends no `after`, and gets none back.
     state["after"] = None if after is None else max(after, state["after"])
     ctx = _page_context(membership, changed, new_jobs=new, live=state)
-    ctx["progressed"] = moved.items()
+    ctx["progressed"] = [(pk, progress, left) for pk, (progress, left) in moved.items()]
     ctx["filter_qs"] = filter_query(usable)
     return render(request, "gallery/index.html#live-update", ctx)
 

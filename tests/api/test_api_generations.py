@@ -460,16 +460,15 @@ def test_the_team_limit_is_a_402_too(alice_api, team):
     assert alice_api.create().status_code == 402
 
 
-def test_the_in_flight_cap_is_a_429_with_retry_after(alice_api, alice, team):
+def test_past_the_in_flight_cap_a_task_is_200_pending_and_waits(alice_api, alice, team):
     account = ledger.account_for(membership(alice, team))
     account.__class__.objects.filter(pk=account.pk).update(max_in_flight=2)
     for n in range(2):
         assert alice_api.create({**GENERATE, "prompt": f"cat {n}"}).status_code == 200
     response = alice_api.create({**GENERATE, "prompt": "one too many"})
-    assert response.status_code == 429
-    assert error(response)["code"] == "rate_limit_exceeded"
-    assert int(response["Retry-After"]) > 0
-    assert Job.objects.count() == 2
+    assert response.status_code == 200 and "Retry-After" not in response
+    assert response.json()["status"] == "pending"
+    assert Job.objects.count() == 3 and Job.objects.waiting().count() == 1
 
 
 def test_the_per_token_rate_limit_is_a_429_with_retry_after(alice_api, alice, team, settings):

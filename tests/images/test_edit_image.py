@@ -347,13 +347,14 @@ def test_running_out_of_credits_is_402_in_words(alice, team, alice_client):
     assert "credits" in response.content.decode().split('id="result-upscale"')[1][:400]
 
 
-def test_too_many_jobs_running_is_429_in_words(member, alice_client):
+def test_an_edit_past_the_in_flight_cap_is_accepted_and_waits_in_line(member, alice_client):
     CreditAccount.objects.filter(membership=member).update(max_in_flight=1)
     image = make_job(member.user, member.team).images.first()
     make_job(member.user, member.team, status=Job.Status.RUNNING, count=0)
     response = press(alice_client, image, "vary", operation="mj-v7-variation", type="subtle")
-    assert response.status_code == 429
-    assert "You already have 1 jobs running (the limit is 1)" in response.content.decode()
+    waiting = new_job(response)
+    assert list(Job.objects.waiting()) == [waiting]
+    assert waiting.credits_reserved > 0 and waiting.entries.filter(kind="reserve").exists()
 
 
 def test_an_upscale_of_an_upscale_is_refused(member, alice_client):

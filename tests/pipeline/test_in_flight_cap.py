@@ -1,70 +1,76 @@
-"""A member's cap on jobs in flight holds under concurrent submits: the count is
-taken under the lock every reservation of the team takes, in the transaction
-that makes the job (issue 23, item 11). On PostgreSQL, counting before the
-lock let two submits that both saw 3 of 4 both go in."""
+"""A member's cap on jobs sent upstream holds exactly under concurrent submits
+and concurrent dispatchers (issue 23, item 11; issue 16). Jobs past the cap
+are accepted and wait; the slot is claimed under the team's lock in the
+transaction that moves the job to submitting, so two workers that both see
+3 of 4 running cannot both send theirs."""
 
 from __future__ import annotations
 
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import close_old_connections, connections
 
 from gallery import ledger, operations, pipeline
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
+from tests.ledger.test_ledger_concurrency import in_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]
 
 CAP = 4
-RUNNING = 3  # already in flight before the race
-RACERS = 8
+SUBMITTERS = 12
+WORKERS = 6
 GRANT = 10_000
 
 
 def draft() -> pipeline.Draft:
-    request = operations.Request(
-        operation="mj-v7", provider="evolink", prompt="a lighthouse at dusk", speed="fast"
-    )
-    return pipeline.Draft(request=request, prompt_raw="a lighthouse at dusk")
+    prompt = "a lighthouse at dusk [sim:hold]"
+    request = operations.Request(operation="mj-v7", provider="evolink", prompt=prompt, speed="fast")
+    return pipeline.Draft(request=request, prompt_raw=prompt)
 
 
-def test_concurrent_submits_never_pass_the_members_in_flight_cap(bob, team):
+def test_concurrent_submits_and_workers_never_send_more_than_the_members_cap(
+    sim, bob, team, monkeypatch
+):
+    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
     membership = Membership.objects.get(user=bob, team=team)
     account = ledger.account_for(membership)
     ledger.grant(account=account, amount=GRANT, by=bob)
     CreditAccount.objects.filter(pk=account.pk).update(max_in_flight=CAP)
-    for _ in range(RUNNING):
-        pipeline.create(membership, draft())
-    start = threading.Barrier(RACERS)
+    start = threading.Barrier(SUBMITTERS)
 
-    def submit(_: int):
-        close_old_connections()
+    @in_thread
+    def submit(_: int) -> Job | pipeline.Refused:
+        start.wait(timeout=30)
         try:
-            start.wait(timeout=30)
-            try:
-                return pipeline.create(membership, draft())
-            except pipeline.Refused as refused:
-                return refused
-        finally:
-            connections.close_all()
+            return pipeline.create(membership, draft())
+        except pipeline.Refused as refused:
+            return refused
 
-    with ThreadPoolExecutor(max_workers=RACERS) as pool:
-        outcomes = list(pool.map(submit, range(RACERS)))
+    with ThreadPoolExecutor(max_workers=SUBMITTERS) as pool:
+        outcomes = list(pool.map(submit, range(SUBMITTERS)))
+    assert all(isinstance(o, Job) for o in outcomes), outcomes  # all accepted, none refused
+    ids = [job.pk for job in outcomes]
 
-    made = [o for o in outcomes if isinstance(o, Job)]
-    refused = [o for o in outcomes if isinstance(o, pipeline.Refused)]
-    assert len(made) + len(refused) == RACERS
-    assert Job.objects.filter(user=bob, status__in=Job.IN_FLIGHT).count() <= CAP
-    assert len(made) == CAP - RUNNING
-    for refusal in refused:
-        assert refusal.status == 429
-        assert refusal.message == (
-            f"You already have {CAP} jobs running (the limit is {CAP}); wait for one to finish."
-        )
-    # A refused submit made no job and moved no credits.
+    # Every worker tries to send every job at once, as redelivered tasks, the
+    # poller's dispatch and a job's end could all do.
+    race = threading.Barrier(WORKERS)
+
+    @in_thread
+    def work(seed: int) -> None:
+        race.wait(timeout=30)
+        for pk in random.Random(seed).sample(ids, len(ids)):
+            pipeline.run_submit(pk)
+            if seed % 2:
+                pipeline.dispatch()
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        list(pool.map(work, range(WORKERS)))
+
     jobs = Job.objects.filter(user=bob)
-    assert jobs.count() == CAP
-    assert LedgerEntry.objects.filter(kind="reserve").count() == CAP
+    assert jobs.filter(status="running").count() == CAP  # held upstream: never ends
+    assert jobs.filter(status="queued").count() == SUBMITTERS - CAP
+    assert LedgerEntry.objects.filter(kind="reserve").count() == SUBMITTERS
     charged = sum(jobs.values_list("credits_reserved", flat=True))
     assert CreditAccount.objects.get(pk=account.pk).balance == GRANT - charged

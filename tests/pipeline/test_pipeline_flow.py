@@ -110,12 +110,12 @@ def test_without_credits_nothing_is_created(sim, alice, team):
     assert not Job.objects.exists()
 
 
-def test_the_in_flight_cap_refuses_a_fifth_job(sim, funded, alice, team):
+def test_a_fifth_job_past_the_in_flight_cap_is_accepted_and_waits(sim, funded, alice, team):
     for n in range(4):
         create(alice, team, prompt=f"a cat number {n}")
-    with pytest.raises(pipeline.Refused, match="already have 4 jobs running") as refused:
-        create(alice, team, prompt="one too many")
-    assert refused.value.status == 429
+    fifth = create(alice, team, prompt="one too many")
+    assert list(Job.objects.waiting()) == [fifth]
+    assert fifth.entries.filter(kind="reserve").count() == 1
 
 
 def test_an_api_job_with_a_callback_url_is_announced_when_it_ends(

@@ -56,6 +56,8 @@ EXPECTED = {
     "logout": ("405 405 405 405 302 302", "302 302 302 302 302 302"),
     "media": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     "members": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
+    # Admins see the team's waiting jobs, others only their own (issue 16).
+    "team-queue": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     # No role named: a 400 in words for the admin; bob has credit history, so
     # removing him marks his row removed.
     "member-role": ("405 405 405 405 302 302", "400 403 403 404 302 302"),

@@ -1,0 +1,94 @@
+"""Cards of jobs in flight say where they stand (issue 16): a job waiting past
+its member's cap reads "Queued · 2nd in line", a running one shows the time
+left by the provider's estimate; the live refresh keeps both current, reading
+them in the queries it already makes."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from gallery.models import Job
+from tests.gallery.test_gallery_cost import cards, live_url, make_jobs
+
+pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]  # JSON and window SQL differ
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def waiting(team, user, n: int) -> list[Job]:
+    """n jobs of `user` parked in line (queued, no recheck time), oldest first."""
+    return make_jobs(team, [user], n, status="queued", progress=0, credits_charged=None)
+
+
+def label(html: str, job: Job) -> str:
+    card = html.split(f'id="job-{job.pk}"', 1)[1]
+    return re.search(r'<span class="status-label">([^<]*)</span>', card).group(1)
+
+
+def test_waiting_cards_read_their_place_in_their_members_line(alice_client, alice, bob, team):
+    first, second, third = waiting(team, alice, 3)
+    (bobs,) = waiting(team, bob, 1)
+    html = alice_client.get("/t/acme/").content.decode()
+    assert label(html, first) == "Queued · next in line"
+    assert label(html, second) == "Queued · 2nd in line"
+    assert label(html, third) == "Queued · 3rd in line"
+    assert label(html, bobs) == "Queued · next in line"  # a line per member
+
+
+def test_a_job_being_sent_is_queued_without_a_place(alice_client, alice, team):
+    (job,) = waiting(team, alice, 1)
+    Job.objects.filter(pk=job.pk).update(next_poll_at=timezone.now())
+    assert label(alice_client.get("/t/acme/").content.decode(), job) == "Queued"
+
+
+def test_a_running_card_shows_the_time_left_by_the_providers_estimate(
+    alice_client, alice, team, monkeypatch
+):
+    (job, no_estimate) = make_jobs(team, [alice], 2, status="running", progress=30)
+    Job.objects.filter(pk=job.pk).update(
+        snapshot={"estimated_seconds": 60}, submitted_at=NOW - timedelta(seconds=20)
+    )
+    Job.objects.filter(pk=no_estimate.pk).update(submitted_at=NOW)  # as reAPI: no estimate
+    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
+    html = alice_client.get("/t/acme/").content.decode()
+    assert f'<span class="time-left" id="time-left-{job.pk}">about 40 s left</span>' in html
+    assert f'<span class="time-left" id="time-left-{no_estimate.pk}"></span>' in html
+
+    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW + timedelta(seconds=45))
+    refreshed = alice_client.get(live_url(html)).content.decode()
+    assert cards(refreshed) == []  # only the bar and its time, not the card
+    assert (
+        f'<span class="time-left" id="time-left-{job.pk}" hx-swap-oob="true">almost done</span>'
+        in refreshed
+    )
+
+
+def test_a_card_moving_up_the_line_is_sent_again_with_its_new_place(alice_client, alice, team):
+    first, second = waiting(team, alice, 2)
+    url = live_url(alice_client.get("/t/acme/").content.decode())
+    assert cards(alice_client.get(url).content.decode()) == []  # nothing moved
+    Job.objects.filter(pk=first.pk).update(next_poll_at=timezone.now())  # it is being sent
+    html = alice_client.get(url).content.decode()
+    assert cards(html) == [first.pk, second.pk]
+    assert label(html, second) == "Queued · next in line"
+
+
+def test_waiting_cards_cost_no_query_of_their_own(alice_client, alice, bob, team):
+    make_jobs(team, [alice, bob], 10)
+    alice_client.get("/t/acme/")  # the first visit also makes alice's credit account
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert alice_client.get("/t/acme/").status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    waiting(team, alice, 12)
+    make_jobs(team, [bob], 12, status="running", progress=30, credits_charged=None)
+    assert count() == few
