@@ -123,15 +123,15 @@ def test_a_replay_still_finds_its_jobs_when_the_balance_has_run_out(bob, team):
     assert [j.pk for j in again] == [j.pk for j in first]
 
 
-def test_past_the_in_flight_cap_the_whole_batch_is_refused(alice, team):
+def test_past_the_in_flight_cap_the_batch_is_made_and_the_rest_waits_in_line(alice, team):
     membership = member(alice, team, credits=1000, cap=3)
-    with pytest.raises(pipeline.Refused) as refused:
-        pipeline.create_batch(membership, draft("a {red, blue} bird --ar {1:1, 16:9}"))
-    assert refused.value.status == 429
-    assert refused.value.message.startswith("None of the 4 jobs was made: ")
-    assert not Job.objects.exists()
-    assert balance(membership) == 1000
-    assert queued_jobs() == []
+    jobs = pipeline.create_batch(membership, draft("a {red, blue} bird --ar {1:1, 16:9}"))
+    assert len(jobs) == 4
+    assert balance(membership) == 1000 - sum(j.credits_reserved for j in jobs)
+    assert len(queued_jobs()) == 3  # sent now; the fourth waits for a slot
+    waiting = Job.objects.get(pk=jobs[3].pk)
+    assert waiting.status == Job.Status.QUEUED and waiting.next_poll_at is None
+    ledger_is_consistent()
 
 
 def test_a_lint_error_in_one_combination_refuses_the_batch_naming_it(alice, team):
