@@ -14,8 +14,10 @@ markup as the template would write, in one tag instead of a dozen lookups.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
+from typing import Any
 from urllib.parse import quote
 
 from django import template
@@ -67,4 +69,63 @@ def card_thumb(image, slug: str, alt: str) -> SafeString:
         f'<a href="{page}" class="thumb-link"><img src="{src}" width="{width}" '
         f'height="{height}" loading="lazy" decoding="async" '
         f'alt="Image {image.index + 1} of “{escape(str(alt))}”"></a>'
+    )
+
+
+# --- a card's shape ------------------------------------------------------------------
+#
+# The gallery lays cards out in justified rows (static/css/app.css): each card is
+# as wide as its pictures' block is wide for the row's height, so nothing is
+# cropped and a row's pictures share one height. CSS has a class per ratio (the
+# CSP allows no inline style), so the block's true ratio is snapped to the
+# nearest of these: a small mismatch shows as a thin band, never a crop.
+RATIOS = {0.75: "r075", 1.0: "r100", 1.25: "r125", 1.5: "r150", 1.78: "r178"}
+RATIOS |= {2.0: "r200", 2.25: "r225", 2.4: "r240"}
+TALL = 0.9  # pictures narrower than this line up in a row, not two by two
+
+
+@dataclass(frozen=True)
+class Shape:
+    ratio: str  # the card's class, e.g. "r178"
+    layout: str  # "layout-one", "layout-grid" (two columns) or "layout-strip" (one row)
+    cells: int  # pictures and gaps the block holds
+    filtered: bool  # moderation kept some of a generation's four: a gap says so
+    opens: Any = None  # the image "Open" leads to: the first one stored
+
+
+@register.simple_tag
+def card_shape(job, images: list) -> Shape:
+    """How a card draws its pictures, from their stored size (no query: the
+    images are the card's prefetched ones). A card without pictures yet
+    (queued, running, failed) is square."""
+    filtered = job.status == "completed" and len(images) < 4 and job.operation == "mj-v7"
+    cells = len(images) + filtered
+    opens = next((i for i in images if i.status == "stored"), None)
+    if not images:
+        return Shape("r100", "layout-one", cells, filtered)
+    width, height = next((i.thumb_size for i in images if i.width and i.height), (1, 1))
+    aspect = width / height
+    if cells == 1:
+        layout, block = "layout-one", aspect
+    elif aspect < TALL:
+        layout, block = "layout-strip", aspect * cells
+    else:
+        layout, block = "layout-grid", aspect * 2 / ((cells + 1) // 2)
+    ratio = min(RATIOS, key=lambda r: abs(r - block))
+    return Shape(RATIOS[ratio], layout, cells, filtered, opens)
+
+
+@register.simple_tag
+def card_download(image) -> SafeString:
+    """A link that saves an image's original under a readable name: the file
+    itself is served by the media route, same origin, so `download` makes
+    the browser save it as an attachment instead of showing it."""
+    from gallery.views.images import download_name  # the image page's name for it
+
+    href = escape(card_url("media", image.original.name))
+    number = image.index + 1
+    return mark_safe(  # noqa: S308 - every value is escaped above or here, or a number
+        f'<a href="{href}" class="thumb-download" download="{escape(download_name(image))}"'
+        f' aria-label="Download image {number}" title="Download image {number}">'
+        '<span aria-hidden="true">↓</span></a>'
     )
