@@ -116,16 +116,17 @@ def card_shape(job, images: list) -> Shape:
 
 
 @register.simple_tag
-def card_download(image) -> SafeString:
-    """A link that saves an image's original under a readable name: the file
-    itself is served by the media route, same origin, so `download` makes
-    the browser save it as an attachment instead of showing it."""
-    from gallery.views.images import download_name  # the image page's name for it
-
-    href = escape(card_url("media", image.original.name))
+def card_download(image, slug: str) -> SafeString:
+    """A link that saves an image's original: the image page's attachment route
+    ("image-download", named after its job and slot). Until that route is
+    merged in, the stored file itself with `download`, which saves it too."""
     number = image.index + 1
-    return mark_safe(  # noqa: S308 - every value is escaped above or here, or a number
-        f'<a href="{href}" class="thumb-download" download="{escape(download_name(image))}"'
+    try:
+        href = card_url("image-download", slug, image.pk)
+    except NoReverseMatch:
+        href = card_url("media", image.original.name)
+    return mark_safe(  # noqa: S308 - every value is escaped here, or a number
+        f'<a href="{escape(href)}" class="thumb-download" download'
         f' aria-label="Download image {number}" title="Download image {number}">'
         '<span aria-hidden="true">↓</span></a>'
     )
