@@ -121,9 +121,10 @@ def card_download(image, slug: str) -> SafeString:
     ("image-download", named after its job and slot). Until that route is
     merged in, the stored file itself with `download`, which saves it too."""
     number = image.index + 1
-    try:
+    # Asked once per process (url_pattern is cached, its None too), not per picture.
+    if url_pattern("image-download", (str, int), get_script_prefix(), get_urlconf()):
         href = card_url("image-download", slug, image.pk)
-    except NoReverseMatch:
+    else:
         href = card_url("media", image.original.name)
     return mark_safe(  # noqa: S308 - every value is escaped here, or a number
         f'<a href="{escape(href)}" class="thumb-download" download'

@@ -25,28 +25,11 @@ from gallery.views.jobs import BULK_LIMIT, team_jobs
 def _job(
     request: HttpRequest, slug: str, pk: int, *, deleted: bool = False
 ) -> tuple[Membership, Job]:
-    """A job of the team this user may see (shared, or their own private one),
-    or with deleted=True one of them in the trash."""
+    """A job of the team this user may see: shared, or their own private one."""
     membership = get_membership(request, slug)
-    return membership, get_object_or_404(_actable(membership, deleted=deleted), pk=pk)
-
-
-def _actable(membership: Membership, *, deleted: bool = False):
-    """The jobs a member may star, collect or delete (visible_in), or, deleted,
-    those of them in the trash: the one rule for one job and for a selection."""
-    if not deleted:
-        return Job.objects.visible_in(membership)
-    jobs = Job.objects.filter(team_id=membership.team_id, deleted_at__isnull=False)
-    return jobs.filter(Q(private=False) | Q(user_id=membership.user_id))
-
-
-def delete_refusal(job: Job, user, membership: Membership) -> str:
-    """Why this member may not delete this job, or "" if they may."""
-    if not job.can_manage(user, is_admin=membership.is_admin):
-        return "Only the author or a team admin can delete a job"
-    if not job.is_final:
-        return "A job still in progress cannot be deleted; cancel it first"
-    return ""
+    jobs = Job.objects.filter(team=membership.team, deleted_at__isnull=not deleted)
+    jobs = jobs.filter(Q(private=False) | Q(user=request.user))
+    return membership, get_object_or_404(jobs, pk=pk)
 
 
 @require_POST
@@ -302,23 +285,36 @@ def trash_thumb(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 # --- many jobs at once: the gallery's selection bar --------------------------------
+#
+# The single views' rules, for each job of a selection: acting on a job takes
+# Job.objects.visible_in (what `_job` finds), deleting it `delete_refusal`
+# (which the single delete raises), and undoing a delete the trash's rules.
 
 
-class Refused(Exception):
+def delete_refusal(job: Job, user, membership: Membership) -> str:
+    """Why this member may not delete this job, or "" if they may."""
+    if not job.can_manage(user, is_admin=membership.is_admin):
+        return "Only the author or a team admin can delete a job"
+    if not job.is_final:
+        return "A job still in progress cannot be deleted; cancel it first"
+    return ""
+
+
+class BulkRefused(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
 
 
 def _selection(request: HttpRequest, jobs) -> list[Job]:
-    """The jobs of `jobs` that the request's `ids` name, or Refused. A page
+    """The jobs of `jobs` that the request's `ids` name, or BulkRefused. A page
     sends only ids it shows, so one the member may not act on (another team's,
     a teammate's private one, gone meanwhile) refuses the whole selection."""
     raw = request.POST.getlist("ids")
     if not raw:
-        raise Refused(400, "Select at least one job first.")
+        raise BulkRefused(400, "Select at least one job first.")
     if len(raw) > BULK_LIMIT:
-        raise Refused(
+        raise BulkRefused(
             400,
             f"Select at most {BULK_LIMIT} jobs at a time: {len(raw)} were selected."
             " Nothing was changed.",
@@ -327,11 +323,11 @@ def _selection(request: HttpRequest, jobs) -> list[Job]:
         label, top = "A selected job number", numbers.MAX_ID
         ids = {numbers.whole(n, label=label, minimum=1, maximum=top) for n in raw}
     except numbers.NumberError as problem:
-        raise Refused(400, str(problem)) from None
+        raise BulkRefused(400, str(problem)) from None
     found = list(jobs.with_ids(ids))
     if missing := len(ids) - len(found):
         are = "is" if missing == 1 else "are"
-        raise Refused(
+        raise BulkRefused(
             404,
             f"{missing} of the selected jobs {are} no longer there, or not yours to see."
             " Nothing was changed; reload the page to see what is.",
@@ -340,14 +336,14 @@ def _selection(request: HttpRequest, jobs) -> list[Job]:
 
 
 def _undeletable(jobs: list[Job], user, membership: Membership) -> None:
-    """Refused, naming the rule, unless the single delete would take each job."""
+    """BulkRefused, naming the rule, unless the single delete would take each job."""
     refused: dict[str, int] = {}
     for job in jobs:
         if reason := delete_refusal(job, user, membership):
             refused[reason] = refused.get(reason, 0) + 1
     if refused:
         why = "; ".join(f"{reason} ({n} of the selected)" for reason, n in refused.items())
-        raise Refused(403, f"Nothing was deleted. {why}. Unselect those and try again.")
+        raise BulkRefused(403, f"Nothing was deleted. {why}. Unselect those and try again.")
 
 
 def _count(jobs: list) -> str:
@@ -371,8 +367,8 @@ def _bulk_answer(
 def bulk_star(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     try:
-        jobs = _selection(request, _actable(membership))
-    except Refused as refused:
+        jobs = _selection(request, Job.objects.visible_in(membership))
+    except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
     stars = [Star(user=request.user, job=job) for job in jobs]
     Star.objects.bulk_create(stars, ignore_conflicts=True)  # a starred job stays starred, once
@@ -384,8 +380,8 @@ def bulk_collect(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     board = _board(request, membership)
     try:
-        jobs = _selection(request, _actable(membership))
-    except Refused as refused:
+        jobs = _selection(request, Job.objects.visible_in(membership))
+    except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
     items = [CollectionItem(collection=board, job=j, added_by=request.user) for j in jobs]
     CollectionItem.objects.bulk_create(items, ignore_conflicts=True)
@@ -396,9 +392,9 @@ def bulk_collect(request: HttpRequest, slug: str) -> HttpResponse:
 def bulk_delete(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     try:
-        jobs = _selection(request, _actable(membership))
+        jobs = _selection(request, Job.objects.visible_in(membership))
         _undeletable(jobs, request.user, membership)
-    except Refused as refused:
+    except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
     ids = [job.pk for job in jobs]
     Job.objects.with_ids(ids).soft_delete()
@@ -420,7 +416,7 @@ def bulk_restore(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     try:
         jobs = _selection(request, Job.objects.in_trash(membership))
-    except Refused as refused:
+    except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
     ids = [job.pk for job in jobs]
     Job.objects.with_ids(ids).restore()
