@@ -51,19 +51,40 @@ def url_pattern(name: str, kinds: tuple[type, ...], prefix: str, urlconf) -> str
 @register.simple_tag
 def card_url(name: str, *args) -> str:
     kinds = tuple(int if isinstance(arg, int) else str for arg in args)
-    pattern = url_pattern(name, kinds, get_script_prefix(), get_urlconf())
+    return _fill(url_pattern(name, kinds, get_script_prefix(), get_urlconf()), name, args)
+
+
+def _fill(pattern: str | None, name: str, args) -> str:
     if pattern is None:
         return reverse(name, args=args)
     return pattern.format(*(quote(str(arg), safe=SAFE) for arg in args))
 
 
+@dataclass(frozen=True)
+class Picture:
+    """The URL patterns a card's picture needs, looked up once per page, not
+    three times per picture (the lookups are most of a picture's cost)."""
+
+    page: str | None
+    media: str | None
+    download: str | None  # the image page's attachment route, once it exists
+
+
+@lru_cache(maxsize=16)
+def _picture(prefix: str, urlconf) -> Picture:
+    image = url_pattern("image", (str, int), prefix, urlconf)
+    media = url_pattern("media", (str,), prefix, urlconf)
+    return Picture(image, media, url_pattern("image-download", (str, int), prefix, urlconf))
+
+
 @register.simple_tag
-def card_thumb(image, slug: str, alt: str) -> SafeString:
+def card_thumb(image, slug: str, alt: str, urls: Picture | None = None) -> SafeString:
     """`<a href="{% url 'image' slug image.pk %}" class="thumb-link"><img …></a>`:
     the thumbnail, sized so the page keeps its place while it loads, linking
     to the image's page."""
-    page = escape(card_url("image", slug, image.pk))
-    src = escape(card_url("media", image.thumbnail.name))
+    urls = urls or _picture(get_script_prefix(), get_urlconf())
+    page = escape(_fill(urls.page, "image", (slug, image.pk)))
+    src = escape(_fill(urls.media, "media", (image.thumbnail.name,)))
     width, height = image.thumb_size
     return mark_safe(  # noqa: S308 - every value is escaped above or here, or a number
         f'<a href="{page}" class="thumb-link"><img src="{src}" width="{width}" '
@@ -116,16 +137,37 @@ def card_shape(job, images: list) -> Shape:
 
 
 @register.simple_tag
-def card_download(image, slug: str) -> SafeString:
+def card_open(shape: Shape, slug: str) -> SafeString:
+    """The card's "Open": the page of its first stored picture, if it has one."""
+    if shape.opens is None:
+        return mark_safe("")
+    href = escape(card_url("image", slug, shape.opens.pk))
+    return mark_safe(  # noqa: S308 - escaped, or a number
+        f'<a class="tool-button open-link" href="{href}">Open<span class="visually-hidden">'
+        f' image {shape.opens.index + 1}</span> <span aria-hidden="true">↗</span></a>'
+    )
+
+
+@register.simple_tag
+def card_picture(image, slug: str, alt: str) -> SafeString:
+    """One stored picture of a card with its download link, in one tag: a page
+    draws 192 of them."""
+    urls = _picture(get_script_prefix(), get_urlconf())
+    thumb, download = card_thumb(image, slug, alt, urls), card_download(image, slug, urls)
+    return mark_safe(f'<div class="thumb">{thumb}{download}</div>')  # noqa: S308 - escaped there
+
+
+@register.simple_tag
+def card_download(image, slug: str, urls: Picture | None = None) -> SafeString:
     """A link that saves an image's original: the image page's attachment route
     ("image-download", named after its job and slot). Until that route is
     merged in, the stored file itself with `download`, which saves it too."""
-    number = image.index + 1
-    # Asked once per process (url_pattern is cached, its None too), not per picture.
-    if url_pattern("image-download", (str, int), get_script_prefix(), get_urlconf()):
-        href = card_url("image-download", slug, image.pk)
+    urls = urls or _picture(get_script_prefix(), get_urlconf())
+    if urls.download:
+        href = _fill(urls.download, "image-download", (slug, image.pk))
     else:
-        href = card_url("media", image.original.name)
+        href = _fill(urls.media, "media", (image.original.name,))
+    number = image.index + 1
     return mark_safe(  # noqa: S308 - every value is escaped here, or a number
         f'<a href="{escape(href)}" class="thumb-download" download'
         f' aria-label="Download image {number}" title="Download image {number}">'
