@@ -99,6 +99,18 @@ class JobQuerySet(models.QuerySet["Job"]):
             return jobs.filter(Q(private=False) | Q(user_id=membership.user_id))
         return jobs.filter(user_id=membership.user_id)
 
+    def soft_delete(self) -> int:
+        """Into the trash, those not there yet; how many went."""
+        return self.filter(deleted_at__isnull=True).update(deleted_at=timezone.now())
+
+    def restore(self) -> int:
+        """Out of the trash; a purged job has nothing left to bring back. How many came."""
+        return (
+            self.filter(deleted_at__isnull=False)
+            .exclude(events__kind=PURGED)
+            .update(deleted_at=None)
+        )
+
     def trash_due(self, now=None) -> JobQuerySet:
         """Deleted jobs that have lain in the trash MJWEB_TRASH_DAYS and not been purged."""
         cutoff = (now or timezone.now()) - timedelta(days=settings.MJWEB_TRASH_DAYS)
@@ -368,19 +380,11 @@ class Job(models.Model):
         return self.user_id == user.pk or is_admin
 
     def soft_delete(self) -> bool:
-        return bool(
-            Job.objects.filter(pk=self.pk, deleted_at__isnull=True).update(
-                deleted_at=timezone.now()
-            )
-        )
+        return bool(Job.objects.filter(pk=self.pk).soft_delete())
 
     def restore(self) -> bool:
         """Out of the trash; a purged job has nothing left to bring back."""
-        return bool(
-            Job.objects.filter(pk=self.pk, deleted_at__isnull=False)
-            .exclude(events__kind=PURGED)
-            .update(deleted_at=None)
-        )
+        return bool(Job.objects.filter(pk=self.pk).restore())
 
     @property
     def is_purged(self) -> bool:

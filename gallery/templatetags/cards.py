@@ -14,8 +14,10 @@ markup as the template would write, in one tag instead of a dozen lookups.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
+from typing import Any
 from urllib.parse import quote
 
 from django import template
@@ -49,22 +51,125 @@ def url_pattern(name: str, kinds: tuple[type, ...], prefix: str, urlconf) -> str
 @register.simple_tag
 def card_url(name: str, *args) -> str:
     kinds = tuple(int if isinstance(arg, int) else str for arg in args)
-    pattern = url_pattern(name, kinds, get_script_prefix(), get_urlconf())
+    return _fill(url_pattern(name, kinds, get_script_prefix(), get_urlconf()), name, args)
+
+
+def _fill(pattern: str | None, name: str, args) -> str:
     if pattern is None:
         return reverse(name, args=args)
     return pattern.format(*(quote(str(arg), safe=SAFE) for arg in args))
 
 
+@dataclass(frozen=True)
+class Picture:
+    """The URL patterns a card's picture needs, looked up once per page, not
+    three times per picture (the lookups are most of a picture's cost)."""
+
+    page: str | None
+    media: str | None
+    download: str | None  # the image page's attachment route, once it exists
+
+
+@lru_cache(maxsize=16)
+def _picture(prefix: str, urlconf) -> Picture:
+    image = url_pattern("image", (str, int), prefix, urlconf)
+    media = url_pattern("media", (str,), prefix, urlconf)
+    return Picture(image, media, url_pattern("image-download", (str, int), prefix, urlconf))
+
+
 @register.simple_tag
-def card_thumb(image, slug: str, alt: str) -> SafeString:
+def card_thumb(image, slug: str, alt: str, urls: Picture | None = None) -> SafeString:
     """`<a href="{% url 'image' slug image.pk %}" class="thumb-link"><img …></a>`:
     the thumbnail, sized so the page keeps its place while it loads, linking
     to the image's page."""
-    page = escape(card_url("image", slug, image.pk))
-    src = escape(card_url("media", image.thumbnail.name))
+    urls = urls or _picture(get_script_prefix(), get_urlconf())
+    page = escape(_fill(urls.page, "image", (slug, image.pk)))
+    src = escape(_fill(urls.media, "media", (image.thumbnail.name,)))
     width, height = image.thumb_size
     return mark_safe(  # noqa: S308 - every value is escaped above or here, or a number
         f'<a href="{page}" class="thumb-link"><img src="{src}" width="{width}" '
         f'height="{height}" loading="lazy" decoding="async" '
         f'alt="Image {image.index + 1} of “{escape(str(alt))}”"></a>'
+    )
+
+
+# --- a card's shape ------------------------------------------------------------------
+#
+# The gallery lays cards out in justified rows (static/css/app.css): each card is
+# as wide as its pictures' block is wide for the row's height, so nothing is
+# cropped and a row's pictures share one height. CSS has a class per ratio (the
+# CSP allows no inline style), so the block's true ratio is snapped to the
+# nearest of these: a small mismatch shows as a thin band, never a crop.
+RATIOS = {0.75: "r075", 1.0: "r100", 1.25: "r125", 1.5: "r150", 1.78: "r178"}
+RATIOS |= {2.0: "r200", 2.25: "r225", 2.4: "r240"}
+TALL = 0.9  # pictures narrower than this line up in a row, not two by two
+
+
+@dataclass(frozen=True)
+class Shape:
+    ratio: str  # the card's class, e.g. "r178"
+    layout: str  # "layout-one", "layout-grid" (two columns) or "layout-strip" (one row)
+    cells: int  # pictures and gaps the block holds
+    filtered: bool  # moderation kept some of a generation's four: a gap says so
+    opens: Any = None  # the image "Open" leads to: the first one stored
+
+
+@register.simple_tag
+def card_shape(job, images: list) -> Shape:
+    """How a card draws its pictures, from their stored size (no query: the
+    images are the card's prefetched ones). A card without pictures yet
+    (queued, running, failed) is square."""
+    filtered = job.status == "completed" and len(images) < 4 and job.operation == "mj-v7"
+    cells = len(images) + filtered
+    opens = next((i for i in images if i.status == "stored"), None)
+    if not images:
+        return Shape("r100", "layout-one", cells, filtered)
+    width, height = next((i.thumb_size for i in images if i.width and i.height), (1, 1))
+    aspect = width / height
+    if cells == 1:
+        layout, block = "layout-one", aspect
+    elif aspect < TALL:
+        layout, block = "layout-strip", aspect * cells
+    else:
+        layout, block = "layout-grid", aspect * 2 / ((cells + 1) // 2)
+    ratio = min(RATIOS, key=lambda r: abs(r - block))
+    return Shape(RATIOS[ratio], layout, cells, filtered, opens)
+
+
+@register.simple_tag
+def card_open(shape: Shape, slug: str) -> SafeString:
+    """The card's "Open": the page of its first stored picture, if it has one."""
+    if shape.opens is None:
+        return mark_safe("")
+    href = escape(card_url("image", slug, shape.opens.pk))
+    return mark_safe(  # noqa: S308 - escaped, or a number
+        f'<a class="tool-button open-link" href="{href}">Open<span class="visually-hidden">'
+        f' image {shape.opens.index + 1}</span> <span aria-hidden="true">↗</span></a>'
+    )
+
+
+@register.simple_tag
+def card_picture(image, slug: str, alt: str) -> SafeString:
+    """One stored picture of a card with its download link, in one tag: a page
+    draws 192 of them."""
+    urls = _picture(get_script_prefix(), get_urlconf())
+    thumb, download = card_thumb(image, slug, alt, urls), card_download(image, slug, urls)
+    return mark_safe(f'<div class="thumb">{thumb}{download}</div>')  # noqa: S308 - escaped there
+
+
+@register.simple_tag
+def card_download(image, slug: str, urls: Picture | None = None) -> SafeString:
+    """A link that saves an image's original: the image page's attachment route
+    ("image-download", named after its job and slot). Until that route is
+    merged in, the stored file itself with `download`, which saves it too."""
+    urls = urls or _picture(get_script_prefix(), get_urlconf())
+    if urls.download:
+        href = _fill(urls.download, "image-download", (slug, image.pk))
+    else:
+        href = _fill(urls.media, "media", (image.original.name,))
+    number = image.index + 1
+    return mark_safe(  # noqa: S308 - every value is escaped here, or a number
+        f'<a href="{escape(href)}" class="thumb-download" download'
+        f' aria-label="Download image {number}" title="Download image {number}">'
+        '<span aria-hidden="true">↓</span></a>'
     )

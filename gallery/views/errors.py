@@ -43,6 +43,15 @@ def _answer(
     return render(request, "errors/page.html", ctx | _team_context(request), status=status)
 
 
+TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 422: "Not possible"}
+
+
+def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """A refusal a view writes for people: a page, or for htmx a message in
+    place. Unlike a 404 raised as Http404, its words are shown as they are."""
+    return _answer(request, status, TITLES.get(status, "Not possible"), message)
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return _answer(request, 400, "Bad request", "The request could not be understood.")
 

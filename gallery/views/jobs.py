@@ -36,6 +36,7 @@ PAGE_SIZE = 48
 # A refresh asks about the cards a page shows: those it drew and those the
 # last refresh added, each at most a page.
 MAX_LIVE_IDS = 2 * PAGE_SIZE
+BULK_LIMIT = 100  # jobs per request of the selection bar (organise.py), which says so
 SUBMITS_PER_MINUTE = 30  # per member; the in-flight cap bounds spend, this bounds requests
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
 
@@ -49,7 +50,7 @@ CARD_SKIPS = (
     *("error_kind", "error_code", "finished_at", "deadline", "next_poll_at"),
     *("callback_token_hash", "user__password", "user__last_login", "user__date_joined"),
 )
-IMAGE_SKIPS = ("upstream_url", "original", "bytes", "sha256", "fetch_attempts", "created")
+IMAGE_SKIPS = ("upstream_url", "bytes", "sha256", "fetch_attempts", "created")
 
 
 def card_images() -> Prefetch:
@@ -198,6 +199,9 @@ def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
         "live": live_state(jobs),
         "balance": _balance(membership),
         "ratios": ASPECT_RATIOS,
+        "bulk_limit": BULK_LIMIT,
+        # The selection bar's "Add to collection": read only by a whole page, if at all.
+        "boards": Collection.objects.visible_to(membership.user_id, membership.team_id),
         **extra,
     }
 

@@ -22,9 +22,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gallery import numbers, uploads
 from gallery.forms import CollectionForm
 from gallery.models import Collection, CollectionItem, Image, Job, Membership, ShareLink, Star
+from gallery.views.errors import refusal
 from gallery.views.helpers import get_membership
 from gallery.views.images import actions_context
-from gallery.views.jobs import team_jobs
+from gallery.views.jobs import BULK_LIMIT, team_jobs
 
 
 def _job(
@@ -77,10 +78,8 @@ def toggle_star(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def delete_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership, job = _job(request, slug, pk)
-    if not job.can_manage(request.user, is_admin=membership.is_admin):
-        raise PermissionDenied("Only the author or a team admin can delete a job")
-    if not job.is_final:
-        raise PermissionDenied("A job still in progress cannot be deleted; cancel it first")
+    if refused := delete_refusal(job, request.user, membership):
+        raise PermissionDenied(refused)
     job.soft_delete()
     if (answer := _for_image_page(request, membership, job, "Deleted.")) is not None:
         return answer
@@ -163,10 +162,7 @@ def collection(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def collect(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Add a job to a collection (or take it out with remove=1)."""
     membership, job = _job(request, slug, pk)
-    if not membership.can_create:
-        raise PermissionDenied("Viewers cannot change collections")
-    boards = Collection.objects.visible_to(request.user, membership.team)
-    board = get_object_or_404(boards, pk=_collection_pk(request.POST.get("collection")))
+    board = _board(request, membership)
     if request.POST.get("remove"):
         CollectionItem.objects.filter(collection=board, job=job).delete()
         messages.success(request, f"Removed from {board.name}.")
@@ -179,6 +175,14 @@ def collect(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return answer
     messages.success(request, done)
     return redirect("job-detail", slug, job.pk)
+
+
+def _board(request: HttpRequest, membership: Membership) -> Collection:
+    """The collection a form names, if this member may add to it."""
+    if not membership.can_create:
+        raise PermissionDenied("Viewers cannot change collections")
+    boards = Collection.objects.visible_to(request.user, membership.team)
+    return get_object_or_404(boards, pk=_collection_pk(request.POST.get("collection")))
 
 
 def _collection_pk(raw: str | None) -> int:
@@ -318,3 +322,142 @@ def trash_thumb(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     response["Cache-Control"] = "private, no-cache"  # gone the moment it is purged
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# --- many jobs at once: the gallery's selection bar --------------------------------
+#
+# The single views' rules, for each job of a selection: acting on a job takes
+# Job.objects.visible_in (what `_job` finds), deleting it `delete_refusal`
+# (which the single delete raises), and undoing a delete the trash's rules.
+
+
+def delete_refusal(job: Job, user, membership: Membership) -> str:
+    """Why this member may not delete this job, or "" if they may."""
+    if not job.can_manage(user, is_admin=membership.is_admin):
+        return "Only the author or a team admin can delete a job"
+    if not job.is_final:
+        return "A job still in progress cannot be deleted; cancel it first"
+    return ""
+
+
+class BulkRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _selection(request: HttpRequest, jobs) -> list[Job]:
+    """The jobs of `jobs` that the request's `ids` name, or BulkRefused. A page
+    sends only ids it shows, so one the member may not act on (another team's,
+    a teammate's private one, gone meanwhile) refuses the whole selection."""
+    raw = request.POST.getlist("ids")
+    if not raw:
+        raise BulkRefused(400, "Select at least one job first.")
+    if len(raw) > BULK_LIMIT:
+        raise BulkRefused(
+            400,
+            f"Select at most {BULK_LIMIT} jobs at a time: {len(raw)} were selected."
+            " Nothing was changed.",
+        )
+    try:
+        label, top = "A selected job number", numbers.MAX_ID
+        ids = {numbers.whole(n, label=label, minimum=1, maximum=top) for n in raw}
+    except numbers.NumberError as problem:
+        raise BulkRefused(400, str(problem)) from None
+    found = list(jobs.with_ids(ids))
+    if missing := len(ids) - len(found):
+        are = "is" if missing == 1 else "are"
+        raise BulkRefused(
+            404,
+            f"{missing} of the selected jobs {are} no longer there, or not yours to see."
+            " Nothing was changed; reload the page to see what is.",
+        )
+    return found
+
+
+def _undeletable(jobs: list[Job], user, membership: Membership) -> None:
+    """BulkRefused, naming the rule, unless the single delete would take each job."""
+    refused: dict[str, int] = {}
+    for job in jobs:
+        if reason := delete_refusal(job, user, membership):
+            refused[reason] = refused.get(reason, 0) + 1
+    if refused:
+        why = "; ".join(f"{reason} ({n} of the selected)" for reason, n in refused.items())
+        raise BulkRefused(403, f"Nothing was deleted. {why}. Unselect those and try again.")
+
+
+def _count(jobs: list) -> str:
+    return f"{len(jobs)} job{'' if len(jobs) == 1 else 's'}"
+
+
+def _bulk_answer(
+    request: HttpRequest, membership: Membership, done: str, cards: list[int], **extra
+) -> HttpResponse:
+    """htmx gets the bar's status and the changed cards out of band; a plain
+    form goes back to the gallery with the status as a message."""
+    if not request.htmx:
+        messages.success(request, extra.get("no_script", done))
+        return redirect("gallery", membership.team.slug)
+    jobs = team_jobs(membership).with_ids(cards) if cards else []
+    ctx = {"membership": membership, "team": membership.team, "jobs": jobs, "done": done}
+    return render(request, "gallery/index.html#bulk-done", {**ctx, **extra})
+
+
+@require_POST
+def bulk_star(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug)
+    try:
+        jobs = _selection(request, Job.objects.visible_in(membership))
+    except BulkRefused as refused:
+        return refusal(request, refused.status, refused.message)
+    stars = [Star(user=request.user, job=job) for job in jobs]
+    Star.objects.bulk_create(stars, ignore_conflicts=True)  # a starred job stays starred, once
+    return _bulk_answer(request, membership, f"Starred {_count(jobs)}.", [j.pk for j in jobs])
+
+
+@require_POST
+def bulk_collect(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug)
+    board = _board(request, membership)
+    try:
+        jobs = _selection(request, Job.objects.visible_in(membership))
+    except BulkRefused as refused:
+        return refusal(request, refused.status, refused.message)
+    items = [CollectionItem(collection=board, job=j, added_by=request.user) for j in jobs]
+    CollectionItem.objects.bulk_create(items, ignore_conflicts=True)
+    return _bulk_answer(request, membership, f"Added {_count(jobs)} to {board.name}.", [])
+
+
+@require_POST
+def bulk_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug)
+    try:
+        jobs = _selection(request, Job.objects.visible_in(membership))
+        _undeletable(jobs, request.user, membership)
+    except BulkRefused as refused:
+        return refusal(request, refused.status, refused.message)
+    ids = [job.pk for job in jobs]
+    Job.objects.with_ids(ids).soft_delete()
+    done = f"Deleted {_count(jobs)}."
+    return _bulk_answer(
+        request,
+        membership,
+        done,
+        [],
+        deleted=jobs,
+        undo_ids=ids,
+        no_script=f"{done} Restore them from the trash if that was a mistake.",
+    )
+
+
+@require_POST
+def bulk_restore(request: HttpRequest, slug: str) -> HttpResponse:
+    """Undo of a bulk delete: the trash's rules, for each job."""
+    membership = get_membership(request, slug)
+    try:
+        jobs = _selection(request, Job.objects.in_trash(membership))
+    except BulkRefused as refused:
+        return refusal(request, refused.status, refused.message)
+    ids = [job.pk for job in jobs]
+    Job.objects.with_ids(ids).restore()
+    return _bulk_answer(request, membership, f"Restored {_count(jobs)}.", ids)

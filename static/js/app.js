@@ -103,7 +103,9 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.shouldSwap && !xhr.getResponseHeader("X-Error-In-Place")) return;
   event.detail.shouldSwap = false;
   event.detail.isError = true; // so afterRequest does not count it a success and clear it
-  showError(elt, messageFrom(xhr));
+  // Next to the control that was used, not where the answer would have gone
+  // (a button that answers into a status line elsewhere).
+  showError(event.detail.requestConfig?.elt || elt, messageFrom(xhr));
 });
 
 // A new attempt takes the old message away (the control may be swapped after).

@@ -21,8 +21,9 @@ document.addEventListener("htmx:afterSettle", () => {
     : resumeAfter.nextElementSibling;
   resumeAfter = null;
   if (!first) return;
+  // A card's one tab stop is its title (cards.js); anything else, its first control.
   const target = first.matches("a[href], button, [tabindex]")
     ? first
-    : first.querySelector("a[href], button, [tabindex]");
+    : first.querySelector(".job-link") || first.querySelector("a[href], button, [tabindex]");
   if (target) target.focus();
 });
