@@ -67,7 +67,7 @@ class Picture:
 
     page: str | None
     media: str | None
-    download: str | None  # the image page's attachment route, once it exists
+    download: str | None
 
 
 @lru_cache(maxsize=16)
@@ -159,14 +159,10 @@ def card_picture(image, slug: str, alt: str) -> SafeString:
 
 @register.simple_tag
 def card_download(image, slug: str, urls: Picture | None = None) -> SafeString:
-    """A link that saves an image's original: the image page's attachment route
-    ("image-download", named after its job and slot). Until that route is
-    merged in, the stored file itself with `download`, which saves it too."""
+    """A link that saves an image's original through the image page's
+    attachment route ("image-download", named after its job and slot)."""
     urls = urls or _picture(get_script_prefix(), get_urlconf())
-    if urls.download:
-        href = _fill(urls.download, "image-download", (slug, image.pk))
-    else:
-        href = _fill(urls.media, "media", (image.original.name,))
+    href = _fill(urls.download, "image-download", (slug, image.pk))
     number = image.index + 1
     return mark_safe(  # noqa: S308 - every value is escaped here, or a number
         f'<a href="{escape(href)}" class="thumb-download" download'

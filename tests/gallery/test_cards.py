@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from gallery.models import Image, Job
 from gallery.templatetags.cards import card_shape
@@ -60,12 +60,7 @@ def test_a_moderated_generation_keeps_its_gap_in_the_shape(alice, team):
 
 
 def download_url(image: Image) -> str:
-    """The image page's attachment route (branch i15-view), or before it is
-    merged, the stored original (saved, not shown, through `download`)."""
-    try:
-        return reverse("image-download", args=["acme", image.pk])
-    except NoReverseMatch:
-        return f"/m/{image.original.name}"
+    return reverse("image-download", args=["acme", image.pk])
 
 
 def test_a_card_offers_open_star_and_a_download_of_each_original(alice_client, alice, team):
