@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 import httpx
 from django.conf import settings
@@ -84,13 +83,18 @@ def enqueue(task: str, job_id: int) -> None:
     With django-q2's ORM broker on this database the queue row is written in
     that very transaction: it commits or rolls back with the job, and costs no
     write transaction of its own (nor the reconnect the broker does outside
-    one). Another broker (Redis) is told after the commit.
+    one). Another broker (Redis) is told after the commit, and a broker that
+    cannot be told does not fail the request: the job is saved, and the
+    poller's sweep queues its task again.
     """
-    send = partial(async_task, f"gallery.tasks.{task}", job_id, group=task)
+
+    def send() -> None:  # a function, not a partial: Django logs a robust hook's __qualname__
+        async_task(f"gallery.tasks.{task}", job_id, group=task)
+
     if _queue_in_this_database() and not transaction.get_autocommit():
         send()
     else:
-        transaction.on_commit(send)
+        transaction.on_commit(send, robust=True)
 
 
 def _queue_in_this_database() -> bool:
