@@ -33,6 +33,7 @@
 
   // The live check (hx-trigger "input" on .create-inputs) runs again, on the composed prompt.
   function changed() {
+    document.querySelector(".upload-done")?.remove(); // "added as an image prompt" may no longer be so
     area.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
@@ -46,7 +47,8 @@
       any = any || chips.length > 0;
       chips.forEach((chip, index) => {
         const name = `${groups[role].dataset.label} ${index + 1}`;
-        chip.querySelector("img").alt = name;
+        // The thumbnail, or the host standing in for it, is one image named by role, place and host.
+        chip.querySelector(".ref-thumb").setAttribute("aria-label", `${name}, ${chip.dataset.host}`);
         chip.querySelector("[data-chip=role]").setAttribute("aria-label", `Role of ${name}`);
         chip.querySelector("[data-chip=left]").setAttribute("aria-label", `Move ${name} left`);
         chip.querySelector("[data-chip=right]").setAttribute("aria-label", `Move ${name} right`);
@@ -85,7 +87,8 @@
     } catch (error) {
       chip.classList.add("no-thumb");
     }
-    chip.querySelector(".ref-host").textContent = host || "link";
+    chip.dataset.host = host || "link";
+    chip.querySelector(".ref-host").textContent = chip.dataset.host;
     place(chip, role);
   }
 
@@ -180,14 +183,14 @@
     const button = event.target.closest("button[data-chip]");
     if (!button) return;
     const chip = button.closest(".ref-chip");
-    const list = chip.parentElement;
     const action = button.dataset.chip;
     if (action === "remove") {
-      const at = [...list.children].indexOf(chip);
+      // The focus goes to the next chip (or the one before, in any group), else the prompt.
+      const all = [...area.querySelectorAll(".ref-chip")];
+      const at = all.indexOf(chip);
+      const next = all[at + 1] || all[at - 1];
       chip.remove();
       refresh();
-      const left = [...list.children];
-      const next = left[at] || left[at - 1];
       (next ? next.querySelector("[data-chip=remove]") : prompt).focus();
     } else {
       if (action === "left" && chip.previousElementSibling) chip.previousElementSibling.before(chip);
@@ -216,7 +219,7 @@
     add(imageRole, result.dataset.uploadUrl);
     refresh();
     if (file) file.value = ""; // the same file can be chosen again
-    changed();
+    area.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
   prompt.addEventListener("dragover", (event) => {
