@@ -151,6 +151,16 @@ def test_a_pasted_prompt_and_use_again_put_their_references_in_chips(
     sent = generate(page, 1)
     assert sent == f"{image} a fox in snow --ar 16:9 --iw 1.5 --sref {style} --sw 200"
 
+    # ↑ in the empty box recalls the prompt as sent: its references come back as chips.
+    page.get_by_role("button", name="Remove Style reference 1").click()
+    page.get_by_role("button", name="Remove Image prompt 1").click()
+    expect(page.locator("#ref-chips")).to_be_hidden()
+    prompt.fill("")
+    prompt.press("ArrowUp")
+    expect(prompt).to_have_value("a fox in snow --ar 16:9")
+    assert refs(page) == [f"image {image}", f"sref {style}"]
+    expect(page.get_by_label("Weight --iw")).to_have_value("1.5")
+
     # A style code is no image: that --sref stays in the text, where the linter reads it.
     paste(page, "a fox --sref 12345")
     expect(prompt).to_have_value("a fox --sref 12345")

@@ -70,6 +70,12 @@ def test_the_live_check_prices_the_composed_prompt(alice_client, settings):
     assert "fast · ×2 for --oref · 175 credits" in html
 
 
+def test_the_live_check_prices_two_image_chips_without_text(alice_client, settings):
+    settings.MJWEB_PROVIDER = "reapi"
+    html = post(alice_client, CHECK, prompt="", refs=[f"image {A}", f"image {B}"]).content.decode()
+    assert "fast · 88 credits" in html
+
+
 def test_the_linter_judges_a_chip_weight_and_names_the_range(alice_client, funded):
     html = post(alice_client, CHECK, refs=[f"sref {STYLE}"], sw="5000").content.decode()
     assert "--sw must be between 0 and 1000 (got 5000)" in html
