@@ -148,6 +148,9 @@ def test_a_pasted_prompt_and_use_again_put_their_references_in_chips(
         "aria-pressed", "true"
     )
     assert_accessible(page, "chips from a pasted prompt")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=ARTIFACTS / "chips-pasted-1280.png")
     sent = generate(page, 1)
     assert sent == f"{image} a fox in snow --ar 16:9 --iw 1.5 --sref {style} --sw 200"
 
