@@ -10,7 +10,16 @@ from gallery import numbers
 from gallery.models import Role
 from gallery.operations import Request
 from gallery.pipeline import Draft
-from gallery.prompt import MAX_PROMPT_LENGTH, PANEL, PromptParam
+from gallery.prompt import (
+    MAX_IMAGE_PROMPTS,
+    MAX_PROMPT_LENGTH,
+    MAX_STYLE_REFERENCES,
+    PANEL,
+    REFERENCE_ROLES,
+    PromptParam,
+    ReferenceRole,
+    compose,
+)
 from gallery.usernames import DistinctUsername
 
 
@@ -76,11 +85,49 @@ class PromptField(forms.CharField):
         return attrs
 
 
+MAX_REFERENCES = MAX_IMAGE_PROMPTS + MAX_STYLE_REFERENCES + 1  # and one --oref
+MAX_URL_LENGTH = 2048
+
+
+class ReferencesField(forms.Field):
+    """The create bar's reference chips, in their order, each sent as
+    "<role> <url>" (static/js/create-bar.js). Only shapes and sizes are checked
+    here; what Midjourney allows (how many of each, which speed) is the
+    linter's to say, on the composed prompt."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[tuple[str, str]]:
+        if not value:
+            return []
+        if len(value) > MAX_REFERENCES:
+            raise forms.ValidationError(
+                f"A prompt takes at most {MAX_REFERENCES} reference images (got {len(value)})"
+            )
+        found = []
+        for item in value:
+            role, _, url = str(item).partition(" ")
+            if role not in REFERENCE_ROLES:
+                roles = ", ".join(REFERENCE_ROLES)
+                raise forms.ValidationError(f"A reference's role must be one of {roles}")
+            if not url or len(url) > MAX_URL_LENGTH or url != "".join(url.split()):
+                raise forms.ValidationError(
+                    f"A reference must be one URL of at most {MAX_URL_LENGTH} characters"
+                )
+            found.append((role, url))
+        return found
+
+
 class CreateForm(forms.Form):
-    """The create bar: a prompt in Midjourney syntax and a speed."""
+    """The create bar: a prompt in Midjourney syntax and a speed, and the
+    reference chips with a weight per role, which compose() puts into the
+    prompt where Midjourney expects them. Without JavaScript there are no
+    chips: the URLs are in the prompt as typed, and it is sent as it is."""
 
     prompt = PromptField(
         label="Prompt",
+        # Two image-prompt chips need no text; the linter names an empty prompt.
+        required=False,
         widget=forms.Textarea(
             attrs={
                 "rows": 2,
@@ -96,9 +143,14 @@ class CreateForm(forms.Form):
     provider = forms.ChoiceField(label="Provider", required=False)
     # One per rendering of the form: a double-click or a retried POST makes one job.
     client_request_id = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    ref = ReferencesField(required=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        for role in REFERENCE_ROLES.values():  # --iw, --sw, --ow: the linter judges the value
+            weight = forms.CharField(max_length=16, required=False, label=role.weight.label)
+            weight.error_messages["max_length"] = f"{role.weight.flag} takes a number"
+            self.fields[role.weight.name] = weight
         self.fields["provider"].choices = [(p, PROVIDER_LABELS[p]) for p in configured_providers()]
         self.fields["provider"].initial = settings.MJWEB_PROVIDER
 
@@ -117,6 +169,23 @@ class CreateForm(forms.Form):
     def offers_providers(self) -> bool:
         return len(self.fields["provider"].choices) > 1
 
+    @property
+    def reference_roles(self) -> tuple[ReferenceRole, ...]:
+        """The chips' roles and their weights' ranges, from the catalog."""
+        return tuple(REFERENCE_ROLES.values())
+
+    def composed_prompt(self) -> str:
+        """The prompt as sent: the text with the chips' URLs and weights put
+        where Midjourney expects them. Chips the form refused are left out
+        (the form's error says why); the text is read as typed even when over
+        the limit, so the linter names the limit."""
+        cleaned = getattr(self, "cleaned_data", {})
+        text = cleaned.get("prompt", self.data.get("prompt", "")) or ""
+        weights = {
+            role.name: cleaned.get(role.weight.name, "") or "" for role in REFERENCE_ROLES.values()
+        }
+        return compose(str(text), cleaned.get("ref") or [], weights)
+
     def to_request(self, provider: str | None = None) -> Request:
         # A field the form refused (a prompt over the limit) is read as typed,
         # so the linter names what is wrong with it instead of "needs a prompt".
@@ -127,14 +196,15 @@ class CreateForm(forms.Form):
         return Request(
             operation="mj-v7",
             provider=chosen,
-            prompt=data.get("prompt", "") or "",
+            prompt=self.composed_prompt(),
             speed=data.get("speed") or "fast",
         )
 
     def to_draft(self, provider: str | None = None) -> Draft:
         return Draft(
             request=self.to_request(provider),
-            prompt_raw=self.cleaned_data["prompt"],
+            # As composed, so "Use again" and the history bring the references back too.
+            prompt_raw=self.composed_prompt(),
             client_request_id=self.cleaned_data.get("client_request_id", ""),
         )
 

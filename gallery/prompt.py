@@ -274,6 +274,54 @@ for _spec in PARAMETERS:
     for _name in (_spec.name, *_spec.aliases):
         _BY_NAME[_name] = _spec
 
+
+@dataclass(frozen=True)
+class ReferenceRole:
+    """What a reference image can be in a prompt, as the create bar's chips
+    offer it: where its URL goes and which parameter weighs it."""
+
+    name: str  # the value a chip sends ("image", "sref", "oref")
+    label: str  # its name for people
+    heading: str  # its chips' group, as the create bar heads it
+    flag: str  # the flag its URLs follow; "" for image prompts, which lead the prompt
+    weight: PromptParam  # --iw, --sw or --ow: one weight for every reference of the role
+
+
+REFERENCE_ROLES: dict[str, ReferenceRole] = {
+    "image": ReferenceRole("image", "Image prompt", "Image prompts", "", _BY_NAME["iw"]),
+    "sref": ReferenceRole(
+        "sref", "Style reference", "Style references", _BY_NAME["sref"].flag, _BY_NAME["sw"]
+    ),
+    # One URL only (the linter says so past one): hence the singular heading.
+    "oref": ReferenceRole(
+        "oref", "Omni reference", "Omni reference", _BY_NAME["oref"].flag, _BY_NAME["ow"]
+    ),
+}
+
+
+def compose(text: str, references: Iterable[tuple[str, str]], weights: dict[str, str]) -> str:
+    """The prompt Midjourney expects from the create bar's text and its chips:
+    image-prompt URLs first, then the text, then each role's flag with its URLs
+    in the chips' order and its weight (`a b text --iw 2 --sref c --sw 300
+    --oref d --ow 50`). `references` are (role, URL) pairs; a weight is given
+    only for a role that has a reference. Nothing is judged here: the linter
+    checks the composed prompt like any typed one (how many, which ranges,
+    which speeds), so its messages are the same whichever way a URL came."""
+    urls: dict[str, list[str]] = {role: [] for role in REFERENCE_ROLES}
+    for role, url in references:
+        urls[role].append(url)
+    parts = [*urls["image"], text.strip()]
+    for role in REFERENCE_ROLES.values():
+        if not urls[role.name]:
+            continue
+        if role.flag:
+            parts.append(f"{role.flag} {' '.join(urls[role.name])}")
+        weight = weights.get(role.name, "").strip()
+        if weight:
+            parts.append(f"{role.weight.flag} {weight}")
+    return " ".join(part for part in parts if part)
+
+
 _SPEED_HINT = "choose the speed (draft, fast or turbo) with the speed setting instead"
 _REMOVED: dict[str, tuple[Code, str]] = {
     "v": (Code.VERSION_FLAG_REMOVED, "mjweb always uses Midjourney V7"),

@@ -21,8 +21,9 @@ def check_prompt(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied("Viewers cannot generate")
     form = CreateForm(request.POST)
     form.is_valid()  # the linter reports prompt problems; the form only bounds sizes
-    # Nothing typed yet is not a mistake: say nothing until there is a prompt.
-    typed = bool(str(request.POST.get("prompt", "")).strip())
+    # Nothing typed yet is not a mistake: say nothing until there is a prompt
+    # (two reference chips are one, with no text).
+    typed = bool(form.composed_prompt())
     ctx = {
         "team": membership.team,
         "membership": membership,

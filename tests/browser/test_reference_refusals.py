@@ -32,7 +32,7 @@ def test_the_rate_limit_and_the_quota_are_said_in_place(page: Page, live_server,
     result = page.locator("#upload-result")
 
     chooser.set_input_files(first)
-    expect(page.get_by_label("Reference image URL")).to_be_visible()
+    expect(page.get_by_role("img", name="Image prompt 1")).to_be_visible()
 
     chooser.set_input_files(second)
     expect(result.get_by_role("alert")).to_contain_text(f"of your {quota} bytes quota")

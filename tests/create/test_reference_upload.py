@@ -24,10 +24,9 @@ def test_an_uploaded_reference_comes_back_as_a_signed_public_url(alice_client, s
     response = alice_client.post(URL, {"image": png()}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     html = response.content.decode()
-    url = html.split('id="upload-url" aria-label="Reference image URL"')[0].rsplit('value="', 1)[1]
-    url = url.split('"')[0]
+    url = html.split('data-upload-url="', 1)[1].split('"')[0]
     assert url.startswith("http://testserver/p/") and url.endswith(".png")  # sniffed, not named
-    assert "Use as --oref" in html
+    assert "Added below as an image prompt" in html  # static/js/create-bar.js makes it a chip
     fetched = Client().get(url.removeprefix("http://testserver"))
     assert fetched.status_code == 200
     assert PILImage.open(io.BytesIO(b"".join(fetched.streaming_content))).size == (64, 48)
