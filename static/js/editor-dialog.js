@@ -48,7 +48,36 @@
       (this.dialog.querySelector("button[data-tool]") || this.dialog.querySelector("button"))?.focus();
     }
 
+    // Tab and Shift+Tab go round the editor's own controls, never behind it
+    // (the page is inert under a modal, but the browser's own bar is not).
+    focusables() {
+      const selector = "button, input, select, textarea, summary, a[href], [tabindex]:not([tabindex='-1'])";
+      return Array.from(this.dialog.querySelectorAll(selector)).filter(
+        // checkVisibility: a closed <details> hides its content without display: none.
+        (node) => !node.disabled && (node.checkVisibility ? node.checkVisibility({ visibilityProperty: true }) : node.getClientRects().length > 0),
+      );
+    }
+
+    trapTab(event) {
+      const nodes = this.focusables();
+      if (!nodes.length) return;
+      const first = nodes[0];
+      const last = nodes[nodes.length - 1];
+      const inside = this.dialog.contains(document.activeElement);
+      if (event.shiftKey && (document.activeElement === first || !inside)) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+        event.preventDefault();
+        first.focus();
+      }
+    }
+
     onKey(event) {
+      if (event.key === "Tab") {
+        this.trapTab(event);
+        return;
+      }
       if (event.key !== "Escape") return;
       // Not the page's Esc (back to the gallery): only the editor's.
       event.stopPropagation();

@@ -83,6 +83,13 @@ def test_the_mask_editor_opens_full_screen_closes_with_esc_and_refuses_a_line(
     expect(opener).to_be_focused()
 
     dialog = open_editor(page, "Mark the areas to redraw")
+    expect(dialog.get_by_role("button", name="Rectangle")).to_be_focused()
+    # Shift+Tab: Apply, Cancel, then round to the editor's last control, not out of it.
+    for _ in range(3):
+        page.keyboard.press("Shift+Tab")
+    expect(dialog.get_by_text("Enter a rectangle in pixels")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
     dialog.get_by_role("button", name="Polygon").click()
     box = page.locator("#region-surface image").bounding_box()
     assert box is not None and box["width"] > (600 if width == 1280 else 300)
