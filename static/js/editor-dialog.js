@@ -132,13 +132,14 @@
     event.stopPropagation();
     const slot = form.querySelector(".op-result");
     if (!slot) return;
-    slot.replaceChildren(...problems.map((text) => {
-      const line = document.createElement("p");
-      line.className = "form-error";
-      line.setAttribute("role", "alert");
-      line.textContent = text;
-      return line;
-    }));
+    // The server's live check may name the same rule already: say it once.
+    const shown = new Set(Array.from(form.querySelectorAll(".lint li"), (item) => item.textContent.trim()));
+    const fresh = problems.filter((text) => !shown.has(text));
+    const line = document.createElement("p");
+    line.className = "form-error";
+    line.setAttribute("role", "alert");
+    line.textContent = `Not sent, nothing charged: ${fresh.length ? fresh.join("; ") : "correct the problem named above"}.`;
+    slot.replaceChildren(line);
   }, true);
 
   function start() {

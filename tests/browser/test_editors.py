@@ -195,7 +195,8 @@ def test_the_canvas_editor_moves_and_scales_with_the_pointer_and_refuses_an_imag
     jobs = Job.objects.count()
     page.get_by_label("Edit prompt").fill("a wide harbour at dusk")
     page.get_by_role("button", name="Edit", exact=True).click()
-    expect(page.locator("#result-edit")).to_contain_text(OFF_CANVAS)
+    expect(page.locator("#result-edit")).to_contain_text("Not sent, nothing charged")
+    expect(page.locator("#edit-form")).to_contain_text(OFF_CANVAS)
     spent_nothing(alice, team, jobs)
 
 
