@@ -179,15 +179,14 @@ def test_the_canvas_editor_moves_and_scales_with_the_pointer_and_refuses_an_imag
     expect(dialog.locator("[data-editor-rules]")).to_contain_text(OFF_CANVAS)
     assert_accessible(page, f"canvas editor open at {width}px")
     ARTIFACTS.mkdir(exist_ok=True)
-    if width == 1280:
-        x.fill(str(placed["x"]))  # the screenshot shows a sensible placement
-        x.dispatch_event("input")
-        expect(dialog.locator("[data-editor-rules]")).to_be_empty()
-        page.screenshot(path=ARTIFACTS / "canvas-editor-1280.png")
-        x.fill("2000")
-        x.dispatch_event("input")
-    else:
-        page.screenshot(path=ARTIFACTS / "canvas-editor-390.png")
+    page.screenshot(path=ARTIFACTS / f"canvas-editor-refused-{width}.png")
+    x.fill(str(placed["x"]))  # back on the canvas: the rule goes
+    x.dispatch_event("input")
+    expect(dialog.locator("[data-editor-rules]")).to_be_empty()
+    page.screenshot(path=ARTIFACTS / f"canvas-editor-{width}.png")
+    x.fill("2000")
+    x.dispatch_event("input")
+    expect(dialog.locator("[data-editor-rules]")).to_contain_text(OFF_CANVAS)
     dialog.get_by_role("button", name="Apply").click()
     expect(dialog).to_be_hidden()
 
