@@ -118,6 +118,15 @@ def test_the_mask_editor_opens_full_screen_closes_with_esc_and_refuses_a_line(
     mask = json.loads(page.locator('#region-form input[name="mask"]').input_value())
     assert [(a["width"], a["height"], len(a["points"])) for a in mask["areas"]] == [(768, 512, 6)]
 
+    # Cancel puts back what was there when the editor opened.
+    dialog = open_editor(page, "Mark the areas to redraw")
+    dialog.get_by_role("button", name="Clear").click()
+    expect(page.locator('#region-form input[name="mask"]')).to_have_value("")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#region-form [data-editor-summary]")).to_contain_text("1 area marked")
+    assert json.loads(page.locator('#region-form input[name="mask"]').input_value()) == mask
+
 
 def test_the_canvas_editor_moves_and_scales_with_the_pointer_and_refuses_an_image_off_the_canvas(
     page: Page, live_server, alice, team, picture, width
