@@ -547,6 +547,8 @@ def _page(membership: Membership, image: Image, **extra: Any) -> dict:
         "pan_directions": PAN_DIRECTIONS,
         "form_id": uuid.uuid4().hex,
         "max_side": MAX_SIDE,
+        # The canvas editor names the catalog's own ranges before anything is sent.
+        "box_ranges": json.dumps(dict(BOX_RANGES)),
         "pan_scale": OPERATIONS["mj-v7-pan"].param("scale"),
         "zoom_scale": OPERATIONS["mj-v7-outpaint"].param("scale"),
         **canvas_defaults(image),

@@ -21,7 +21,22 @@
     freehand: "Hold and draw around the area to change.",
   };
 
+  // The server's rule too (gallery/operations.py, _placement_issues): an area
+  // must enclose something, or it is paid for and redraws nothing.
+  const NO_AREA = "This shape has no area: draw a shape, not a line or a dot.";
+
   const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
+
+  // The shoelace formula, as the server computes it, in frame pixels.
+  function area(points) {
+    let twice = 0;
+    for (let i = 0; i < points.length; i += 1) {
+      const [x0, y0] = points[i === 0 ? points.length - 1 : i - 1];
+      const [x1, y1] = points[i];
+      twice += x1 * y0 - x0 * y1;
+    }
+    return Math.abs(twice) / 2;
+  }
 
   function svgElement(name, attrs = {}) {
     const node = document.createElementNS(SVG_NS, name);
@@ -76,7 +91,7 @@
       // The no-JavaScript wording is replaced by the editor's own (data-idle).
       this.idleStatus = this.status ? this.status.dataset.idle || this.status.textContent : "";
       this.hint = this.svg.parentElement.querySelector(".stage-hint");
-      this.toggles = !root.querySelector('[data-tool="move"]'); // no move tool: a tool can be switched off
+      this.toggles = !root.querySelector('button[data-tool="move"]'); // no move tool: a tool can be switched off
       this.areas = [];
       this.tool = null;
       this.draft = null; // the shape being drawn: {tool, points}
@@ -107,7 +122,7 @@
     // --- tools ---------------------------------------------------------------------
 
     onClick(event) {
-      const toolButton = event.target.closest("[data-tool]");
+      const toolButton = event.target.closest("button[data-tool]");
       if (toolButton && this.root.contains(toolButton)) {
         const tool = toolButton.dataset.tool === "move" ? null : toolButton.dataset.tool;
         this.setTool(this.toggles && tool === this.tool ? null : tool);
@@ -122,7 +137,7 @@
     setTool(tool) {
       this.cancelDraft();
       this.tool = tool;
-      this.root.querySelectorAll("[data-tool]").forEach((button) => {
+      this.root.querySelectorAll("button[data-tool]").forEach((button) => {
         button.setAttribute("aria-pressed", String(button.dataset.tool === (tool ?? "move")));
       });
       this.svg.classList.toggle("is-drawing", Boolean(tool));
@@ -197,12 +212,14 @@
       const xs = draft.points.map((p) => p[0]);
       const ys = draft.points.map((p) => p[1]);
       const extent = Math.min(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
-      if (extent < MIN_DRAG * this.scale()) return;
+      if (extent < MIN_DRAG * this.scale()) {
+        this.say(NO_AREA);
+        return;
+      }
       if (draft.tool === "rect") {
         this.commit(draft.points);
       } else {
-        const points = simplify(draft.points, 1.5 * this.scale());
-        if (points.length >= 3) this.commit(points);
+        this.commit(simplify(draft.points, 1.5 * this.scale()));
       }
     }
 
@@ -255,7 +272,23 @@
     // --- areas ---------------------------------------------------------------------------
 
     commit(points) {
-      this.areas.push(points.map(([x, y]) => [Math.round(x), Math.round(y)]));
+      const rounded = points.map(([x, y]) => [Math.round(x), Math.round(y)]);
+      if (rounded.length < 3 || area(rounded) < 1) {
+        this.say(NO_AREA);
+        return;
+      }
+      this.areas.push(rounded);
+      this.render();
+    }
+
+    // What Cancel in the editor's dialog puts back.
+    snapshot() {
+      return this.areas.map((points) => points.map((p) => p.slice()));
+    }
+
+    restore(areas) {
+      this.cancelDraft();
+      this.areas = areas;
       this.render();
     }
 

@@ -77,10 +77,12 @@ def test_a_member_edits_an_image_five_ways_and_sees_the_results(
     )
     press_and_confirm(page, page.get_by_role("button", name="Pan left"), "pan", "Pan left")
 
-    # A rectangle and a triangle drawn with the mouse over the image.
-    tools = page.get_by_role("toolbar", name="Mask tools")
+    # A rectangle and a triangle drawn with the mouse over the image, in the
+    # full-screen mask editor.
+    page.get_by_role("button", name="Mark the areas to redraw").click()
+    tools = page.get_by_role("dialog").get_by_role("toolbar", name="Mask tools")
     tools.get_by_role("button", name="Rectangle").click()
-    box = page.locator("#mask-surface").bounding_box()
+    box = page.locator("#region-surface image").bounding_box()
     assert box is not None
 
     def at(fx: float, fy: float) -> tuple[float, float]:
@@ -99,8 +101,9 @@ def test_a_member_edits_an_image_five_ways_and_sees_the_results(
     first, second = mask["areas"]
     assert (first["width"], first["height"]) == (image.width, image.height)
     assert len(first["points"]) == 8 and len(second["points"]) == 6
-    page.get_by_label("Prompt for the areas (optional)").fill("a red sailing boat")
     page.screenshot(path=ARTIFACTS / "mask-editor.png")
+    page.get_by_role("dialog").get_by_role("button", name="Apply").click()
+    page.get_by_label("Prompt for the areas (optional)").fill("a red sailing boat")
     press_and_confirm(
         page, page.get_by_role("button", name="Vary region", exact=True), "region", "Vary region"
     )
