@@ -78,7 +78,7 @@ def test_an_upscales_card_names_it_and_shows_where_it_came_from(
     page.screenshot(path=ARTIFACTS / f"edit-titles-{width}.png", full_page=True)
     assert_accessible(page, "the gallery with edits")
 
-    page.get_by_label("Search").fill("lighthouse")
+    page.get_by_label("Search", exact=True).fill("lighthouse")
     page.get_by_role("button", name="Filter").click()
     shown = page.locator("article.job-card")
     expect(shown).to_have_count(3)
