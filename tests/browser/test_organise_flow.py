@@ -38,7 +38,7 @@ def test_star_search_collect_and_share(page: Page, live_server, alice, bob, team
         "aria-pressed", "true"
     )
 
-    page.get_by_label("Search").fill("lighthouse")
+    page.get_by_label("Search", exact=True).fill("lighthouse")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("article.job-card")).to_have_count(1)
     expect(page.locator("article.job-card")).to_contain_text("a lighthouse at dusk")
