@@ -21,7 +21,7 @@
     prompt.dispatchEvent(new Event("input", { bubbles: true })); // the live lint and price
     document.dispatchEvent(new CustomEvent("prompt-filled"));
     prompt.focus();
-    prompt.setSelectionRange(text.length, text.length);
+    prompt.setSelectionRange(prompt.value.length, prompt.value.length);
   }
 
   // --- Enter generates ---------------------------------------------------------
@@ -79,7 +79,9 @@
     }
     if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
     if (event.shiftKey || event.altKey || event.ctrlKey || event.metaKey) return;
-    const holdsRecalled = recent !== null && step >= 0 && prompt.value === recent[step];
+    // Still the recalled prompt until the person edits it (the reference chips
+    // and the parameter panel may rewrite its text, as scripts, meanwhile).
+    const holdsRecalled = recent !== null && step >= 0;
     const empty = prompt.value.trim() === "";
     if (event.key === "ArrowUp" && (empty || holdsRecalled)) {
       event.preventDefault();
@@ -90,9 +92,13 @@
       recall(false);
     }
   });
-  prompt.addEventListener("input", () => {
-    if (recent === null || prompt.value !== recent[step]) step = -1;
-  });
+  // Any edit by the person (the text, a parameter control, a reference's
+  // role or weight) makes the box theirs: ↑ and ↓ move the cursor again.
+  for (const kind of ["input", "change"]) {
+    form.addEventListener(kind, (event) => {
+      if (event.isTrusted && event.target !== search) step = -1;
+    });
+  }
   // A new job is a new latest prompt: ask again next time.
   form.addEventListener("htmx:afterRequest", (event) => {
     if (event.detail.elt !== form) return; // a live check, not a Generate

@@ -163,6 +163,10 @@ def test_a_pasted_prompt_and_use_again_put_their_references_in_chips(
     expect(prompt).to_have_value("a fox in snow --ar 16:9")
     assert refs(page) == [f"image {image}", f"sref {style}"]
     expect(page.get_by_label("Weight --iw")).to_have_value("1.5")
+    # The recalled prompt is still the history's, though its URLs went to chips: ↓ steps back.
+    prompt.press("ArrowDown")
+    expect(prompt).to_have_value("")
+    expect(page.locator("#ref-chips")).to_be_hidden()
 
     # A style code is no image: that --sref stays in the text, where the linter reads it.
     paste(page, "a fox --sref 12345")
