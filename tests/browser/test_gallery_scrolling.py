@@ -31,6 +31,9 @@ def seventy_jobs(alice, bob, team) -> list[Job]:
 def scroll_to_the_end(page: Page) -> None:
     page.keyboard.press("End")
     page.mouse.wheel(0, 20_000)
+    # As a person goes on scrolling when the page grew while they scrolled
+    # (pictures and panels settling): the grid's end comes into view.
+    page.locator("#grid-end").scroll_into_view_if_needed()
 
 
 @pytest.mark.parametrize("width", [1280, 390])

@@ -51,8 +51,9 @@ def test_five_quick_generates_queue_the_fifth_and_progress_moves(
     waiting_id = waiting_card.get_attribute("id")
     assert waiting_id == cards.first.get_attribute("id")  # the newest, the fifth
 
-    # The first job's bar, read until its card completes: no timing assumed.
-    first = page.locator(f"#{cards.last.get_attribute('id')}")
+    # The waiting job's bar, read from its place in line until its card completes:
+    # its whole life is on screen (the first job's began while the others were made).
+    first = page.locator(f"#{waiting_id}")
     seen: list[int] = []
     give_up = time.monotonic() + 120  # a guard against a stuck job, not a timing assertion
     while first.locator("progress").count():
