@@ -28,12 +28,18 @@ def seventy_jobs(alice, bob, team) -> list[Job]:
     return list(reversed(jobs))
 
 
+AT_THE_BOTTOM = "window.innerHeight + window.scrollY >= document.body.scrollHeight - 2"
+
+
 def scroll_to_the_end(page: Page) -> None:
+    """Scroll down as a person does: on, until the page stops growing under
+    the wheel (pictures and panels may settle while it scrolls)."""
     page.keyboard.press("End")
-    page.mouse.wheel(0, 20_000)
-    # As a person goes on scrolling when the page grew while they scrolled
-    # (pictures and panels settling): the grid's end comes into view.
-    page.locator("#grid-end").scroll_into_view_if_needed()
+    for _ in range(50):
+        page.mouse.wheel(0, 20_000)
+        page.wait_for_timeout(100)
+        if page.evaluate(AT_THE_BOTTOM):
+            return
 
 
 @pytest.mark.parametrize("width", [1280, 390])
