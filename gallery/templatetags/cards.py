@@ -9,7 +9,10 @@ arguments against the route: it is for ids, slugs and stored file names from
 the database. A route that the stand-ins do not fit falls back to `reverse()`.
 
 `{% card_thumb image slug alt %}` is one stored image of a card, the same
-markup as the template would write, in one tag instead of a dozen lookups.
+markup as the template would write, in one tag instead of a dozen lookups;
+`{% card_thumbs … %}` is a card's whole block of pictures and `{% card_names %}`
+the texts a card names itself with, for the same reason: a template lookup or
+filter costs microseconds, and a page of 48 cards made a few thousand of them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from django import template
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
+
+from gallery.templatetags.titles import job_title
 
 register = template.Library()
 
@@ -78,12 +84,16 @@ def _picture(prefix: str, urlconf) -> Picture:
 
 
 @register.simple_tag
-def card_thumb(image, slug: str, alt: str, urls: Picture | None = None) -> SafeString:
+def card_thumb(
+    image, slug: str, alt: str, urls: Picture | None = None, keep: str = ""
+) -> SafeString:
     """`<a href="{% url 'image' slug image.pk %}" class="thumb-link"><img …></a>`:
     the thumbnail, sized so the page keeps its place while it loads, linking
-    to the image's page."""
+    to the image's page (with `keep`, the gallery's filters, so ←/→ there
+    walk what the gallery showed)."""
     urls = urls or _picture(get_script_prefix(), get_urlconf())
-    page = escape(_fill(urls.page, "image", (slug, image.pk)))
+    page = _fill(urls.page, "image", (slug, image.pk))
+    page = escape(f"{page}?{keep}" if keep else page)
     src = escape(_fill(urls.media, "media", (image.thumbnail.name,)))
     width, height = image.thumb_size
     return mark_safe(  # noqa: S308 - every value is escaped above or here, or a number
@@ -137,24 +147,16 @@ def card_shape(job, images: list) -> Shape:
 
 
 @register.simple_tag
-def card_open(shape: Shape, slug: str) -> SafeString:
+def card_open(shape: Shape, slug: str, keep: str = "") -> SafeString:
     """The card's "Open": the page of its first stored picture, if it has one."""
     if shape.opens is None:
         return mark_safe("")
-    href = escape(card_url("image", slug, shape.opens.pk))
+    href = card_url("image", slug, shape.opens.pk)
+    href = escape(f"{href}?{keep}" if keep else href)
     return mark_safe(  # noqa: S308 - escaped, or a number
         f'<a class="tool-button open-link" href="{href}">Open<span class="visually-hidden">'
         f' image {shape.opens.index + 1}</span> <span aria-hidden="true">↗</span></a>'
     )
-
-
-@register.simple_tag
-def card_picture(image, slug: str, alt: str) -> SafeString:
-    """One stored picture of a card with its download link, in one tag: a page
-    draws 192 of them."""
-    urls = _picture(get_script_prefix(), get_urlconf())
-    thumb, download = card_thumb(image, slug, alt, urls), card_download(image, slug, urls)
-    return mark_safe(f'<div class="thumb">{thumb}{download}</div>')  # noqa: S308 - escaped there
 
 
 @register.simple_tag
@@ -168,4 +170,64 @@ def card_download(image, slug: str, urls: Picture | None = None) -> SafeString:
         f'<a href="{escape(href)}" class="thumb-download" download'
         f' aria-label="Download image {number}" title="Download image {number}">'
         '<span aria-hidden="true">↓</span></a>'
+    )
+
+
+def truncated(text: str, length: int) -> str:
+    """What `|truncatechars:length` gives; most texts are short enough already."""
+    return text if len(text) <= length else Truncator(text).chars(length)
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a card calls itself. An edit is titled by what it did ("Upscale
+    (subtle)"), its lineage's first prompt under it; a generation by its prompt."""
+
+    prompt: str  # its own prompt, without --parameters
+    title: str  # "" for a generation
+    root: str  # the prompt its lineage began with (its own, for a generation)
+    name: str  # the card's heading
+    label: str  # the card's accessible name
+    alt: str  # its pictures' alt text is "Image n of “alt”"
+
+
+@register.simple_tag
+def card_names(job) -> Names:
+    prompt, title = job.prompt_text, job_title(job)
+    root = job.root_prompt or prompt
+    name = title or root
+    label = f"{title} · {truncated(root, 60)}" if title and root else truncated(name or "Job", 60)
+    label = f"{label}, by {job.user.username}"
+    return Names(prompt, title, root, name, label, truncated(name, 80))
+
+
+GAPS = {
+    "lost": ("Image {n} could not be downloaded", "Image lost", ""),
+    "pending": ("Image {n} is being stored", "Storing…", " pending"),
+}
+
+
+@register.simple_tag
+def card_thumbs(images: list, shape: Shape, slug: str, alt: str, keep: str = "") -> SafeString:
+    """A card's block of pictures: each stored one with its download link, a
+    gap that says why for one lost or still being stored, and one for the
+    pictures moderation kept back. `keep`: the gallery's filters, for the links."""
+    urls = _picture(get_script_prefix(), get_urlconf())
+    cells = []
+    for image in images:
+        if image.status == "stored":
+            thumb = card_thumb(image, slug, alt, urls, keep)
+            download = card_download(image, slug, urls)
+            cells.append(f'<div class="thumb">{thumb}{download}</div>')
+            continue
+        label, text, kind = GAPS["lost" if image.status == "lost" else "pending"]
+        label = label.format(n=image.index + 1)
+        cells.append(f'<div class="thumb-gap{kind}" role="img" aria-label="{label}">{text}</div>')
+    if shape.filtered:
+        cells.append(
+            '<div class="thumb-gap filtered" role="img" aria-label="Filtered by moderation">'
+            "Filtered by moderation</div>"
+        )
+    return mark_safe(  # noqa: S308 - the pictures are escaped where they are made; the rest is ours
+        f'<div class="thumbs {shape.layout} cells-{shape.cells}">{"".join(cells)}</div>'
     )

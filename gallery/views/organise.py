@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,7 +25,7 @@ from gallery.models import Collection, CollectionItem, Image, Job, Membership, S
 from gallery.views.errors import refusal
 from gallery.views.helpers import get_membership
 from gallery.views.images import actions_context
-from gallery.views.jobs import BULK_LIMIT, team_jobs
+from gallery.views.jobs import BULK_LIMIT, card_images, team_jobs
 
 
 def _job(
@@ -438,6 +438,7 @@ def bulk_delete(request: HttpRequest, slug: str) -> HttpResponse:
         return refusal(request, refused.status, refused.message)
     ids = [job.pk for job in jobs]
     Job.objects.with_ids(ids).soft_delete()
+    prefetch_related_objects(jobs, card_images())  # the deleted cards keep their shape
     done = f"Deleted {_count(jobs)}."
     return _bulk_answer(
         request,

@@ -130,6 +130,14 @@ document.addEventListener("change", (event) => {
   if (event.target.matches?.(".select-job")) count();
 });
 
+// A live refresh sends an in-flight card anew as it moves on: it stays selected.
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const { target, fragment } = event.detail;
+  if (!target?.matches?.(`${GRID} .job-card`) || !target.querySelector(".select-job:checked")) return;
+  const box = fragment?.querySelector?.(`#${CSS.escape(target.id)} .select-job`);
+  if (box) box.checked = true;
+});
+
 document.addEventListener("reset", (event) => {
   if (event.target.id !== "bulk-form") return;
   clearStatus();

@@ -265,3 +265,29 @@ def test_without_javascript_every_card_control_is_reachable_and_the_bar_works(
     expect(page.get_by_text("Starred 2 jobs.")).to_be_visible()
     assert Star.objects.filter(user=alice).count() == 2
     context.close()
+
+
+def test_a_selected_card_stays_selected_when_the_live_refresh_sends_it_anew(
+    page: Page, live_server, alice, bob, team
+):
+    jobs = a_mixed_gallery(alice, bob, team)
+    running = jobs["wide"]
+    Job.objects.filter(pk=running.pk).update(status="running", progress=40, credits_charged=None)
+    stored = list(running.images.all())
+    running.images.all().delete()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server.url)
+    card = page.locator(f"#job-{running.pk}")
+    expect(card.locator("progress")).to_be_visible()
+    card.locator(".select-job").click()
+    expect(page.locator("#selection-count")).to_have_text("1 selected")
+
+    # It finishes: the next refresh sends the whole card, now with its pictures.
+    for image in stored:
+        image.pk = None
+        image.save()
+    Job.objects.filter(pk=running.pk).update(status="completed", progress=100, credits_charged=79)
+    expect(card.locator("img")).to_have_count(4, timeout=10_000)
+    expect(card.locator(".select-job")).to_be_checked()
+    expect(page.locator("#selection-count")).to_have_text("1 selected")
+    expect(page.locator("#selection-bar")).to_be_visible()

@@ -188,3 +188,13 @@ def test_the_gallery_offers_a_checkbox_per_card_and_states_the_limit(alice_clien
     boxes = re.findall(r'<input type="checkbox" name="ids" value="(\d+)" form="bulk-form"', html)
     assert sorted(map(int, boxes)) == sorted(job.pk for job in three)
     assert f"up to {BULK_LIMIT} at a time" in html
+
+
+def test_bulk_deleted_cards_keep_their_shapes(alice_client, three):
+    Job.objects.get(pk=three[0].pk).images.update(width=1456, height=816)
+    gallery = alice_client.get("/t/acme/").content.decode()
+    card = r'<article class="job-card (r\d+) {}" id="job-(\d+)"'
+    before = {int(pk): ratio for ratio, pk in re.findall(card.format('[^"]*'), gallery)}
+    html = bulk(alice_client, "delete", three, htmx=True).content.decode()
+    after = {int(pk): ratio for ratio, pk in re.findall(card.format("deleted"), html)}
+    assert after == before and len(set(after.values())) == 2  # the wide one stays wide

@@ -17,7 +17,7 @@ from django.urls import clear_script_prefix, reverse, set_script_prefix
 from django.utils import timezone
 
 from gallery import ledger
-from gallery.models import Image, Job, Star
+from gallery.models import Collection, CollectionItem, Image, Job, Star
 from gallery.templatetags.cards import card_thumb, card_url
 
 pytestmark = pytest.mark.django_db
@@ -260,3 +260,25 @@ def test_a_deep_page_is_read_off_the_index_without_offset(alice_client, alice, t
     # The walk starts at the cursor in the gallery's own index, and needs no sort.
     assert "job_team_newest_first (team_id=? AND created<?)" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+def test_a_collection_page_costs_the_same_queries_for_2_and_30_jobs_and_draws_card_shapes(
+    alice_client, alice, bob, team
+):
+    board = Collection.objects.create(team=team, owner=alice, name="Moodboard")
+
+    def collect(jobs):
+        CollectionItem.objects.bulk_create(
+            CollectionItem(collection=board, job=job, added_by=alice) for job in jobs
+        )
+
+    collect(make_jobs(team, [alice, bob], 2))
+    url = f"/t/acme/collections/{board.pk}/"
+    alice_client.get(url)  # the first visit also makes alice's credit account
+    few = queries(alice_client, url)
+    collect(make_jobs(team, [alice, bob], 28))
+    assert queries(alice_client, url) == few
+    html = alice_client.get(url).content.decode()
+    # 1024×768 pictures, two by two: the card is as wide as 4:3, never cropped square
+    assert len(re.findall(r'<article class="job-card r125 status-completed"', html)) == 30
+    assert html.count('class="thumbs layout-grid cells-4"') == 30

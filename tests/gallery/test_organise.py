@@ -261,3 +261,16 @@ def test_an_image_whose_only_link_was_revoked_can_be_shared_again(alice_client, 
     ShareLink.objects.create(image=image, created_by=alice).revoke()
     page = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
     assert "Share publicly" in page
+
+
+def test_a_deleted_card_keeps_the_shape_of_the_card_it_replaces(alice_client, alice, team):
+    job = make_finished_job(alice, team, images=1)
+    job.images.update(width=1456, height=816)  # a 16:9 picture: a wide card
+    gallery = alice_client.get("/t/acme/").content.decode()
+    card = re.search(rf'<article class="job-card (r\d+) [^"]*" id="job-{job.pk}"', gallery)
+    shape = card.group(1)
+    html = alice_client.post(
+        f"/t/acme/jobs/{job.pk}/delete/", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert shape != "r100"
+    assert f'<article class="job-card {shape} deleted" id="job-{job.pk}"' in html

@@ -129,3 +129,15 @@ def test_the_page_asks_the_same_number_of_queries_for_a_small_and_a_big_team(
     for minute in range(3, 40):
         at(make_job(alice, team, count=1), minute)
     assert page_queries(alice_client, jobs[1].images.get()) == small
+
+
+def test_a_filtered_gallerys_cards_open_their_images_with_the_filters(alice_client, alice, team):
+    fox = make_job(alice, team, count=2, prompt="a red fox")
+    first, second = fox.images.order_by("index")
+    html = alice_client.get("/t/acme/?q=fox").content.decode()
+    assert f'href="{url(first, "?q=fox")}" class="thumb-link"' in html
+    assert f'href="{url(second, "?q=fox")}" class="thumb-link"' in html
+    assert f'class="tool-button open-link" href="{url(first, "?q=fox")}"' in html
+    # the plain gallery's cards open the plain image page
+    plain = alice_client.get("/t/acme/").content.decode()
+    assert f'href="{url(first)}" class="thumb-link"' in plain
