@@ -35,6 +35,9 @@
         if (this.saved) this.cancel(); // closed by the browser itself
       });
       this.summarise();
+      // Upload & paint has nothing to show but its editor: it opens at once
+      // (after the editors on the form have started, at the next turn).
+      if (dialog.hasAttribute("data-open-at-start")) window.setTimeout(() => this.open(), 0);
     }
 
     editors() {
