@@ -98,6 +98,14 @@
 
     finish() {
       this.close();
+      // A refusal of the editor's state goes once the state is right again.
+      if (!(this.form.canvasEditor?.rules() ?? []).length) {
+        this.form.querySelector("[data-editor-refusal]")?.remove();
+      }
+      // The live price and the server's check see what the editor now holds
+      // (a marked area changes no field they listen to).
+      const field = this.form.querySelector("[hx-trigger] input:not([type=hidden]), [hx-trigger] textarea");
+      field?.dispatchEvent(new Event("input", { bubbles: true }));
     }
 
     close() {
@@ -140,6 +148,7 @@
     const fresh = problems.filter((text) => !shown.has(text));
     const line = document.createElement("p");
     line.className = "form-error";
+    line.dataset.editorRefusal = "";
     line.setAttribute("role", "alert");
     line.textContent = `Not sent, nothing charged: ${fresh.length ? fresh.join("; ") : "correct the problem named above"}.`;
     slot.replaceChildren(line);
