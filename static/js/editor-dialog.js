@@ -35,9 +35,12 @@
         if (this.saved) this.cancel(); // closed by the browser itself
       });
       this.summarise();
-      // Upload & paint has nothing to show but its editor: it opens at once
-      // (after the editors on the form have started, at the next turn).
-      if (dialog.hasAttribute("data-open-at-start")) window.setTimeout(() => this.open(), 0);
+      // Upload & paint has nothing to show but its editor: it opens at once.
+      // Not before the "close" event of the close() above, which the browser
+      // sends later: arriving after the open, it would count as a dismissal.
+      if (dialog.hasAttribute("data-open-at-start")) {
+        dialog.addEventListener("close", () => window.setTimeout(() => this.open(), 0), { once: true });
+      }
     }
 
     editors() {

@@ -3,7 +3,8 @@ offers "Upload & paint", which opens the full-screen canvas editor on the
 upload; an image placed off the canvas is refused before any credit moves; a
 marked area, a prompt and the press make one job, reserved once, whose source
 is the upload's signed URL. At 1280 and 390 wide, with axe and screenshots.
-No worker runs: the job in the database is what is checked."""
+No worker runs: the job is sent by hand to the simulator, whose request log
+shows what the upstream got."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.browser.axe import assert_accessible
 from tests.browser.test_editors import fills_the_screen
 from tests.browser.test_organise_flow import sign_in
 from tests.create.test_reference_limits import png_bytes
+from tests.images.test_edit_image import sent
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,7 +36,7 @@ def funded(alice, team):
 
 @pytest.mark.parametrize("width", sorted(WIDTHS, reverse=True))
 def test_an_uploaded_chip_opens_upload_and_paint_and_makes_one_job(
-    page: Page, live_server, settings, funded, width
+    page: Page, live_server, sim, settings, funded, width
 ):
     settings.MJWEB_PUBLIC_URL = live_server.url  # the signed URLs: this site's own
     ARTIFACTS.mkdir(exist_ok=True)
@@ -108,3 +110,6 @@ def test_an_uploaded_chip_opens_upload_and_paint_and_makes_one_job(
     [source] = job.source_urls
     assert public_urls.name_from_url(source) == public_urls.name_from_url(upload)
     assert LedgerEntry.objects.filter(account=funded, kind="reserve").count() == 1
+    body = sent(sim, job)  # what the upstream got: the upload, by its signed URL
+    assert body["model"] == "mj-v7-upload-paint" and body["image_urls"] == [source]
+    assert body["model_params"]["mask"] == job.params["mask"]
