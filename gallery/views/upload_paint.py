@@ -30,7 +30,7 @@ from PIL import UnidentifiedImageError
 
 from gallery import ledger, operations, pipeline, public_urls, references
 from gallery.forms import configured_providers
-from gallery.models import Membership
+from gallery.models import Job, Membership
 from gallery.operations import BOX_RANGES, MAX_SIDE, OPERATIONS, Request, mask_issues
 from gallery.quotes import Preview, preview
 from gallery.views import images
@@ -137,7 +137,14 @@ def opening_price(source: Source, defaults: dict[str, Any]) -> images.Button:
     )
 
 
-def _page(request, membership: Membership, source: Source | None, *, problem="", status=200):
+def _page(
+    request: HttpRequest,
+    membership: Membership,
+    source: Source | None,
+    *,
+    problem: str = "",
+    status: int = 200,
+) -> HttpResponse:
     ctx: dict[str, Any] = {
         "membership": membership,
         "team": membership.team,
@@ -186,7 +193,15 @@ def upload_paint(request: HttpRequest, slug: str) -> HttpResponse:
     return _answer(request, membership, source, job=job, problem=problem, status=status)
 
 
-def _answer(request, membership, source, *, job=None, problem="", status=200) -> HttpResponse:
+def _answer(
+    request: HttpRequest,
+    membership: Membership,
+    source: Source | None,
+    *,
+    job: Job | None = None,
+    problem: str = "",
+    status: int = 200,
+) -> HttpResponse:
     """A made job or a refusal: in place for htmx; else the job, or the page with the error."""
     if not request.htmx:
         if job is not None:
