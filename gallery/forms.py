@@ -142,7 +142,12 @@ class CreateForm(forms.Form):
     speed = forms.ChoiceField(label="Speed", choices=SPEEDS, initial="fast")
     provider = forms.ChoiceField(label="Provider", required=False)
     # One per rendering of the form: a double-click or a retried POST makes one job.
-    client_request_id = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    # static/js/request-guard.js renews it once a job is made and the form changes.
+    client_request_id = forms.CharField(
+        max_length=64,
+        required=False,
+        widget=forms.HiddenInput(attrs={"data-request-id": True}),
+    )
     ref = ReferencesField(required=False)
 
     def __init__(self, *args, **kwargs) -> None:

@@ -145,6 +145,11 @@ def create(
         # Decide under the lock every reservation and every slot claim of the
         # team takes (the reserve below takes it again), so the count is final.
         ledger.lock_team(membership.team_id)
+        # Again under the lock: the same request sent twice at once (a double
+        # click without JavaScript) finds here the job the other one made.
+        existing = _existing_for_client_request(membership, draft.client_request_id)
+        if existing is not None:
+            return existing
         if member_cap(membership.team_id, membership.user_id) == 0:
             raise Refused(PAUSED, status=403)
         waits = _must_wait(membership.team_id, membership.user_id)

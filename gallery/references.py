@@ -31,6 +31,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 
+from gallery import public_urls
 from gallery.models import Job
 from gallery.uploads import CleanImage, UploadRejected, megabytes
 
@@ -53,6 +54,17 @@ def folder(user_id: int) -> str:
 def usage(user_id: int) -> int:
     """Bytes of references the member keeps."""
     return sum(size for _day, size in _listing(folder(user_id)).values())
+
+
+def owned(user_id: int, url: str) -> str | None:
+    """The storage name behind a reference URL handed to this member (any
+    signed link to a file in their own folder, expired or not, as long as the
+    file is still kept), or None: another member's upload, or not ours at all."""
+    name = public_urls.name_from_url(url or "")
+    if not name or ".." in name.split("/") or not name.startswith(folder(user_id) + "/"):
+        return None
+    kept = _NAME.fullmatch(name.rsplit("/", 1)[-1]) and default_storage.exists(name)
+    return name if kept else None
 
 
 def store(user_id: int, clean: CleanImage, *, now: datetime | None = None) -> str:

@@ -2,7 +2,7 @@ from importlib.util import find_spec
 
 from django.urls import include, path
 
-from gallery.views import accounts, callbacks, create, jobs, organise, queue, teams
+from gallery.views import accounts, callbacks, create, jobs, organise, queue, teams, upload_paint
 
 urlpatterns = [
     path("", teams.home, name="home"),
@@ -22,6 +22,12 @@ urlpatterns = [
     path("t/<slug:slug>/check/", create.check_prompt, name="check-prompt"),
     path("t/<slug:slug>/uploads/", create.upload_reference, name="upload-reference"),
     path("t/<slug:slug>/prompts/", create.prompt_history, name="prompt-history"),
+    path("t/<slug:slug>/upload-paint/", upload_paint.upload_paint, name="upload-paint"),
+    path(
+        "t/<slug:slug>/upload-paint/price/",
+        upload_paint.upload_paint_price,
+        name="upload-paint-price",
+    ),
     path("t/<slug:slug>/jobs/<int:pk>/star/", organise.toggle_star, name="star-job"),
     path("t/<slug:slug>/jobs/<int:pk>/delete/", organise.delete_job, name="delete-job"),
     path("t/<slug:slug>/jobs/<int:pk>/restore/", organise.restore_job, name="restore-job"),

@@ -366,10 +366,12 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
         response["Retry-After"] = str(verdict.retry_after)
         return response
     form = CreateForm(request.POST)
-    made, problem = [], ""
+    made, problem, known = [], "", set()
     if form.is_valid():
+        draft = form.to_draft()
+        known = made_for_request(membership, draft.client_request_id)
         try:  # one job, or every job a permutation or --repeat stands for
-            made = pipeline.create_batch(membership, form.to_draft())
+            made = pipeline.create_batch(membership, draft)
         except pipeline.Refused as refused:
             problem, status = refused.message, refused.status
     else:
@@ -381,13 +383,25 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
         ctx = _page_context(membership, jobs, older_url=older_url(slug, {}, cursor))
         ctx.update(nav="gallery", form=form, check=None, problem=problem)
         return render(request, "gallery/index.html", ctx, status=status)
-    ctx = _page_context(membership, made, form=form, problem=problem)
+    # A repeated press (the same request id) answers with the jobs it made
+    # before: their cards are on the page already, and no credit moved.
+    fresh = [job for job in made if job.pk not in known]
+    ctx = _page_context(membership, fresh, form=form, problem=problem)
     ctx["check"] = preview_batch(form.to_request()) if made else None
-    ctx["next_client_id"] = uuid.uuid4().hex  # the next Generate is a new job
     # The page's refresh request must now ask about the new jobs too.
     ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]), drawn=False)
     response = render(request, "gallery/index.html#created", ctx, status=200 if made else status)
-    return trigger_client_event(response, "credits-changed") if made else response
+    return trigger_client_event(response, "credits-changed") if fresh else response
+
+
+def made_for_request(membership: Membership, key: str) -> set[int]:
+    """The jobs this person already made with the create bar's request id `key`
+    (a batch's are `key#1`, `key#2`… : gallery.permutations.job_request_id)."""
+    if not key:
+        return set()
+    mine = Job.objects.filter(user_id=membership.user_id, team_id=membership.team_id)
+    same = mine.filter(Q(client_request_id=key) | Q(client_request_id__startswith=f"{key}#"))
+    return set(same.values_list("pk", flat=True))
 
 
 @require_GET

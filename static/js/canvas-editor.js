@@ -1,6 +1,8 @@
-// Canvas editor for Edit: a larger canvas with the image placed on it. Drag the
-// image to move it, drag a corner handle to scale it (the aspect ratio is kept;
-// hold Shift to change it), or type the numbers. It writes, in canvas pixels,
+// Canvas editor for Edit and Upload & paint: a larger canvas with the image
+// placed on it. Drag the image to move it, drag a corner handle to scale it
+// (the aspect ratio is kept; hold Shift to change it), drag a handle on the
+// canvas's edge to make the canvas larger or smaller on that side (on the left
+// or top the image keeps its place on the picture), or type the numbers. It writes, in canvas pixels,
 //   canvas  {"width": W, "height": H}
 //   img_pos {"width": w, "height": h, "x": x, "y": y}
 // into the form's hidden [data-canvas-input] and [data-img-pos-input]. The
@@ -17,6 +19,8 @@
   const MIN_SIDE = 16; // canvas pixels: smaller than this, a drag has lost the image
   // Which corner each handle is, as fractions of the image's box.
   const CORNERS = { nw: [0, 0], ne: [1, 0], sw: [0, 1], se: [1, 1] };
+  // The canvas's edge handles: where each sits, as fractions of the canvas.
+  const EDGES = { n: [0.5, 0], e: [1, 0.5], s: [0.5, 1], w: [0, 0.5] };
   const DEFAULT_LIMITS = { width: [1, 8192], height: [1, 8192], x: [-8192, 8192], y: [-8192, 8192] };
 
   const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
@@ -41,6 +45,13 @@
         const handle = document.createElementNS(SVG_NS, "rect");
         handle.setAttribute("class", `canvas-handle handle-${corner}`);
         handle.dataset.handle = corner;
+        this.svg.append(handle);
+        return handle;
+      });
+      this.edges = Object.keys(EDGES).map((edge) => {
+        const handle = document.createElementNS(SVG_NS, "rect");
+        handle.setAttribute("class", `canvas-edge edge-${edge}`);
+        handle.dataset.edge = edge;
         this.svg.append(handle);
         return handle;
       });
@@ -155,6 +166,21 @@
 
     onDown(event) {
       if (!this.moving || event.button > 0 || this.rules().some((rule) => !rule.startsWith("The image"))) return;
+      const edge = event.target.dataset?.edge;
+      if (edge) {
+        // Measured against the scale when the drag began: the canvas's own
+        // drawing rescales as it grows, and the pointer must not chase it.
+        event.preventDefault();
+        this.svg.setPointerCapture(event.pointerId);
+        const { canvas, img } = this.state;
+        this.drag = {
+          edge,
+          from: [event.clientX, event.clientY],
+          perPixel: this.perPixel(canvas),
+          start: { canvas: { ...canvas }, img: { ...img } },
+        };
+        return;
+      }
       const [x, y] = this.toCanvas(event);
       const { img } = this.state;
       const corner = event.target.dataset?.handle;
@@ -167,6 +193,10 @@
 
     onMove(event) {
       if (!this.drag) return;
+      if (this.drag.edge) {
+        this.resizeCanvas(event);
+        return;
+      }
       const [x, y] = this.toCanvas(event);
       const { canvas, img } = this.state;
       const { start, from, corner } = this.drag;
@@ -194,9 +224,32 @@
       this.render();
     }
 
+    // An edge handle pulls that side of the canvas; the opposite side stays.
+    // Pulled on the left or top, the image moves with the picture, not the frame.
+    resizeCanvas(event) {
+      const { edge, from, perPixel, start } = this.drag;
+      const { canvas, img } = this.state;
+      const [low, high] = [MIN_SIDE, this.limits.width[1]];
+      const dx = Math.round((event.clientX - from[0]) * perPixel);
+      const dy = Math.round((event.clientY - from[1]) * perPixel);
+      if (edge === "e") canvas.width = clamp(start.canvas.width + dx, low, high);
+      if (edge === "s") canvas.height = clamp(start.canvas.height + dy, low, this.limits.height[1]);
+      if (edge === "w") {
+        canvas.width = clamp(start.canvas.width - dx, low, high);
+        img.x = start.img.x + (canvas.width - start.canvas.width);
+      }
+      if (edge === "n") {
+        canvas.height = clamp(start.canvas.height - dy, low, this.limits.height[1]);
+        img.y = start.img.y + (canvas.height - start.canvas.height);
+      }
+      this.render();
+    }
+
     endDrag() {
       if (!this.drag) return;
+      const before = this.drag.edge ? this.drag.start.canvas : null;
       this.drag = null;
+      if (before) this.announceFrame(before);
       this.changed();
     }
 
@@ -239,11 +292,25 @@
       this.showRules();
     }
 
-    placeHandles(canvas, img) {
-      // A fixed size on screen: canvas pixels per screen pixel, from the drawn box.
+    // Canvas pixels per screen pixel, from the drawn box.
+    perPixel(canvas) {
       const box = this.svg.getBoundingClientRect();
-      const perPixel = box.width > 0 ? Math.max(canvas.width / box.width, canvas.height / box.height) : canvas.width * 0.002;
-      const size = HANDLE_PX * perPixel;
+      return box.width > 0 ? Math.max(canvas.width / box.width, canvas.height / box.height) : canvas.width * 0.002;
+    }
+
+    placeHandles(canvas, img) {
+      // A fixed size on screen, whatever the canvas's scale.
+      const size = HANDLE_PX * this.perPixel(canvas);
+      for (const handle of this.edges) {
+        const [fx, fy] = EDGES[handle.dataset.edge];
+        const across = fx === 0.5; // n and s: a bar lying along the edge
+        const [w, h] = across ? [size * 1.8, size * 0.7] : [size * 0.7, size * 1.8];
+        handle.setAttribute("x", canvas.width * fx - w / 2);
+        handle.setAttribute("y", canvas.height * fy - h / 2);
+        handle.setAttribute("width", w);
+        handle.setAttribute("height", h);
+        handle.setAttribute("rx", Math.min(w, h) / 2);
+      }
       for (const handle of this.handles) {
         const [fx, fy] = CORNERS[handle.dataset.handle];
         handle.setAttribute("x", img.x + fx * img.width - size / 2);

@@ -53,6 +53,7 @@
         chip.querySelector("[data-chip=left]").setAttribute("aria-label", `Move ${name} left`);
         chip.querySelector("[data-chip=right]").setAttribute("aria-label", `Move ${name} right`);
         chip.querySelector("[data-chip=remove]").setAttribute("aria-label", `Remove ${name}`);
+        chip.querySelector("[data-chip=paint]").setAttribute("aria-label", `Upload & paint ${name}`);
         chip.querySelector("[data-chip=left]").disabled = index === 0;
         chip.querySelector("[data-chip=right]").disabled = index === chips.length - 1;
       });
@@ -67,10 +68,16 @@
     groups[role].querySelector(".ref-list").append(chip);
   }
 
-  function add(role, url) {
+  // `uploaded`: the member's own upload, which Upload & paint can start from.
+  function add(role, url, uploaded = false) {
     if (!groups[role] || chipsOf(role).some((chip) => chip.dataset.url === url)) return;
     const chip = template.content.firstElementChild.cloneNode(true);
     chip.dataset.url = url;
+    if (uploaded && area.dataset.paintUrl) {
+      const paint = chip.querySelector("[data-chip=paint]");
+      paint.href = `${area.dataset.paintUrl}?${new URLSearchParams({ src: url })}`;
+      paint.hidden = false;
+    }
     chip.title = url;
     let host = "";
     try {
@@ -216,7 +223,7 @@
   document.addEventListener("htmx:load", (event) => {
     const result = event.target;
     if (result.id !== "upload-result" || !result.dataset.uploadUrl) return;
-    add(imageRole, result.dataset.uploadUrl);
+    add(imageRole, result.dataset.uploadUrl, true);
     refresh();
     if (file) file.value = ""; // the same file can be chosen again
     area.dispatchEvent(new Event("input", { bubbles: true }));

@@ -35,6 +35,12 @@
         if (this.saved) this.cancel(); // closed by the browser itself
       });
       this.summarise();
+      // Upload & paint has nothing to show but its editor: it opens at once.
+      // Not before the "close" event of the close() above, which the browser
+      // sends later: arriving after the open, it would count as a dismissal.
+      if (dialog.hasAttribute("data-open-at-start")) {
+        dialog.addEventListener("close", () => window.setTimeout(() => this.open(), 0), { once: true });
+      }
     }
 
     editors() {
@@ -95,6 +101,14 @@
 
     finish() {
       this.close();
+      // A refusal of the editor's state goes once the state is right again.
+      if (!(this.form.canvasEditor?.rules() ?? []).length) {
+        this.form.querySelector("[data-editor-refusal]")?.remove();
+      }
+      // The live price and the server's check see what the editor now holds
+      // (a marked area changes no field they listen to).
+      const field = this.form.querySelector("[hx-trigger] input:not([type=hidden]), [hx-trigger] textarea");
+      field?.dispatchEvent(new Event("input", { bubbles: true }));
     }
 
     close() {
@@ -137,6 +151,7 @@
     const fresh = problems.filter((text) => !shown.has(text));
     const line = document.createElement("p");
     line.className = "form-error";
+    line.dataset.editorRefusal = "";
     line.setAttribute("role", "alert");
     line.textContent = `Not sent, nothing charged: ${fresh.length ? fresh.join("; ") : "correct the problem named above"}.`;
     slot.replaceChildren(line);

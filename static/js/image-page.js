@@ -2,7 +2,8 @@
 // rel="next" links, which work without this file), Esc back to the gallery
 // (its link), a click or Enter/Space on the image shows it at 100% and back
 // (without this file the same link opens the original), "Copy" puts the
-// prompt on the clipboard, and an edit form gets a fresh request id after each job.
+// prompt on the clipboard. An edit form's request id is renewed by
+// request-guard.js.
 "use strict";
 
 (() => {
@@ -100,17 +101,6 @@
       return done;
     }
   }
-
-  // An edit form carries a one-time id, so a double click makes one job. Once
-  // a job is made, the next press of the same form is a new request.
-  document.addEventListener("htmx:afterRequest", (event) => {
-    const form = event.detail.elt;
-    if (!(form instanceof HTMLFormElement) || !event.detail.successful) return;
-    const field = form.querySelector("[data-request-id]");
-    if (!field) return;
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    field.value = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  });
 
   function start() {
     document.querySelectorAll("[data-stage-toggle]").forEach((link) => {

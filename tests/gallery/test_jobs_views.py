@@ -254,12 +254,26 @@ def test_use_again_prefills_the_prompt(alice_client):
     assert ">\na fox --ar 3:2</textarea>" in html
 
 
-def test_each_htmx_generate_hands_the_form_a_new_request_id(alice_client, funded, no_queue):
-    first = generate(alice_client, HX_Request="true").content.decode()
-    fresh = first.split('id="id_client_request_id" value="')[1].split('"')[0]
-    assert fresh and fresh != "req-1"
-    data = {"prompt": "a second lighthouse", "speed": "fast", "client_request_id": fresh}
-    alice_client.post("/t/acme/jobs/", data, headers={"HX-Request": "true"})
+def test_a_repeated_htmx_generate_draws_no_second_card_and_moves_no_credit(
+    alice_client, funded, no_queue
+):
+    first = generate(alice_client, HX_Request="true")
+    job = Job.objects.get()
+    assert f'id="job-{job.pk}"' in first.content.decode()
+    again = generate(alice_client, HX_Request="true")  # the same request id: a double click
+    assert again.status_code == 200
+    assert f'id="job-{job.pk}"' not in again.content.decode()
+    assert "HX-Trigger" not in again.headers
+    assert Job.objects.count() == 1
+    assert funded.entries.filter(kind="reserve").count() == 1
+
+
+def test_a_new_request_id_after_a_generate_is_a_new_job(alice_client, funded, no_queue):
+    generate(alice_client, HX_Request="true")
+    data = {"prompt": "a lighthouse --ar 16:9", "speed": "fast", "client_request_id": "req-2"}
+    response = alice_client.post("/t/acme/jobs/", data, headers={"HX-Request": "true"})
+    second = Job.objects.get(client_request_id="req-2")
+    assert f'id="job-{second.pk}"' in response.content.decode()
     assert Job.objects.count() == 2
 
 

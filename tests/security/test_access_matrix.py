@@ -96,6 +96,9 @@ EXPECTED = {
     "trash-restore": ("405 405 405 405 302 302", "302 404 404 404 302 302"),
     "trash-thumb": ("200 404 404 404 302 302", "405 405 405 405 302 302"),
     "upload-reference": ("405 405 405 405 302 302", "400 400 403 404 302 302"),
+    # No upload named: a 400 in words to those who may create (issue 16).
+    "upload-paint": ("400 400 403 404 302 302", "400 400 403 404 302 302"),
+    "upload-paint-price": ("400 400 403 404 302 302", "405 405 405 405 302 302"),
 }
 
 # Which sample objects each route's URL names (the rest take the team slug).
