@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,9 +30,10 @@ from django.core.management import call_command
 from django.test import Client
 from PIL import Image as PILImage
 
-from gallery import api, images, pipeline, public_urls
+from gallery import api, images, pipeline, public_urls, references
 from gallery.models import ApiToken, Job, Membership, ShareLink
 from gallery.operations import Request
+from gallery.uploads import clean_upload
 from tests.images.conftest import fund, png
 from tests.pipeline.conftest import run_until_final
 
@@ -297,3 +299,24 @@ def test_urls_are_signed_for_the_public_endpoint_when_browsers_reach_the_bucket_
     location = alice_client.get(f"/m/{image.thumbnail.name}")["Location"]
     assert location.startswith(f"{public}/{BUCKET}/") and "X-Amz-Signature=" in location
     assert fetch(location).content == bucket_bytes(image.thumbnail.name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purging_a_trashed_job_deletes_its_objects_from_the_bucket(finished):
+    names = {n for i in finished.images.all() for n in (i.original.name, i.thumbnail.name)}
+    assert names <= set(bucket_keys())
+    finished.soft_delete()
+    finished.purge()
+    assert not names & set(bucket_keys())
+
+
+@pytest.mark.django_db
+def test_old_references_no_job_names_expire_from_the_bucket(alice):
+    clean = clean_upload(png(30, 30))
+    then = datetime(2026, 1, 10, tzinfo=UTC)
+    name = references.store(alice.pk, clean, now=then)
+    assert name in bucket_keys() and references.usage(alice.pk) == len(clean.data)
+    kept = then + timedelta(days=settings.MJWEB_UPLOAD_RETENTION_DAYS)
+    assert references.expire(now=kept) == 0
+    assert references.expire(now=kept + timedelta(days=1)) == 1
+    assert name not in bucket_keys()
