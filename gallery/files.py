@@ -44,17 +44,22 @@ def stored_file_response(
     disposition: Literal["inline", "attachment"] = "inline",
     cache: str = "private, no-cache",
     stream: bool = False,
+    embeddable: bool = False,
 ) -> HttpResponse:
     """The stored file `name`, already permitted to this request: 404 if it is gone.
 
     `cache` is the Cache-Control of the file itself. An immutable file's
     redirect may be kept by the browser for half the URL's life, so a gallery
-    reloaded soon after reuses the same bucket URL and its own cached bytes."""
+    reloaded soon after reuses the same bucket URL and its own cached bytes.
+    `embeddable`: other sites may show it (the team API's result files, as the
+    aggregator's are); the site's own media are for its own pages only."""
     extension = name.rsplit(".", 1)[-1] if "." in name else ""
     headers = serve_headers(
         extension, filename=filename or name.rsplit("/", 1)[-1], disposition=disposition
     )
     headers["Cache-Control"] = cache
+    if embeddable:
+        del headers["Cross-Origin-Resource-Policy"]
     if in_bucket() and not stream:
         return _redirect(name, headers)
     try:

@@ -347,7 +347,9 @@ def result_file(request: HttpRequest, name: str) -> HttpResponse:
     # and a client asks again each time. Streamed even from a bucket: scripts
     # written for the aggregator's API need not follow redirects.
     try:
-        return stored_file_response(image.original.name, filename=filename, stream=True)
+        return stored_file_response(
+            image.original.name, filename=filename, stream=True, embeddable=True
+        )
     except Http404:
         raise ApiError("not_found", "No such file") from None
 
