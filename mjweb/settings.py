@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -200,6 +201,47 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Object storage: with a bucket named, media (originals, thumbnails, uploaded
+# references) live in it through django-storages instead of MEDIA_ROOT. The
+# bucket stays private: objects get no ACL, every URL is signed and short-lived,
+# and the app hands one out only after its own checks (gallery/files.py).
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+# Seconds a signed bucket URL opens; the app makes a new one on each request.
+MJWEB_MEDIA_URL_SECONDS = env_int("MJWEB_MEDIA_URL_SECONDS", 300, minimum=10)
+MJWEB_MEDIA_ORIGINS: list[str] = []  # the bucket as browsers reach it, for the CSP
+if AWS_STORAGE_BUCKET_NAME:
+    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") and env_url("AWS_S3_ENDPOINT_URL", "")
+    # The endpoint as browsers reach it, when the app reaches the bucket by
+    # another name (docker-compose: http://minio:9000 inside, localhost outside).
+    # Signing needs no connection, so URLs are signed for this host.
+    AWS_S3_PUBLIC_ENDPOINT_URL = (
+        env_str("AWS_S3_PUBLIC_ENDPOINT_URL") and env_url("AWS_S3_PUBLIC_ENDPOINT_URL", "")
+    ) or AWS_S3_ENDPOINT_URL
+    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+    _s3 = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        # None lets boto3 find credentials itself (an instance role, ~/.aws).
+        "access_key": env_secret("AWS_ACCESS_KEY_ID") or None,
+        "secret_key": env_secret("AWS_SECRET_ACCESS_KEY") or None,
+        "region_name": AWS_S3_REGION_NAME,
+        "endpoint_url": AWS_S3_ENDPOINT_URL or None,
+        # Other S3 services (MinIO, Ceph, moto) want bucket names in the path.
+        "addressing_style": "path" if AWS_S3_ENDPOINT_URL else "virtual",
+        "signature_version": "s3v4",
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": MJWEB_MEDIA_URL_SECONDS,
+        "file_overwrite": True,  # names are content hashes: the same name is the same bytes
+    }
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3}
+    if AWS_S3_PUBLIC_ENDPOINT_URL:
+        _public = urlsplit(AWS_S3_PUBLIC_ENDPOINT_URL)
+        MJWEB_MEDIA_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
+    else:  # AWS itself: the global name, and the regional one boto3 may sign for
+        _host = f"https://{AWS_STORAGE_BUCKET_NAME}.s3"
+        _region = AWS_S3_REGION_NAME or "us-east-1"
+        MJWEB_MEDIA_ORIGINS = [f"{_host}.amazonaws.com", f"{_host}.{_region}.amazonaws.com"]
+
 # Recovery timings of the job pipeline, in seconds: when the poller's sweep
 # re-queues a queued job whose task was lost, gives up on a submit whose
 # worker died, and retries an ingest.
@@ -285,7 +327,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "blob:"],
+        # The bucket, when media live in one: the app redirects <img> there.
+        "img-src": [SELF, "data:", "blob:", *MJWEB_MEDIA_ORIGINS],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],

@@ -18,7 +18,6 @@ in-flight cap a task is accepted as pending and waits in line (200, not 429).
 from __future__ import annotations
 
 import logging
-import mimetypes
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -27,9 +26,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
-from django.core.files.storage import default_storage
 from django.db import IntegrityError
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -37,6 +35,7 @@ from django.views.decorators.http import require_GET
 from gallery import api, ledger, openapi, pipeline
 from gallery import throttle as throttles  # `throttle` below is the per-token rate limit
 from gallery.api import ApiError, invalid
+from gallery.files import stored_file_response
 from gallery.models import ApiTask, ApiToken, Job, Membership
 
 log = logging.getLogger(__name__)
@@ -341,21 +340,18 @@ def _left(limit: int | None, spent: int) -> int | None:
 def result_file(request: HttpRequest, name: str) -> HttpResponse:
     """A stored image, for whoever holds its signed, short-lived URL (see `api.file_image`)."""
     image = api.file_image(name)
-    try:
-        handle = default_storage.open(image.original.name)
-    except FileNotFoundError:
-        raise ApiError("not_found", "No such file") from None
-    kind = mimetypes.guess_type(image.original.name)[0] or "application/octet-stream"
     ext = image.original.name.rpartition(".")[2]
     filename = f"{api.task_id(image.job_id)}-{image.index}.{ext}"
-    response = FileResponse(handle, content_type=kind, filename=filename)
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
     # The URL is a credential that can be cut before it expires (the job made
     # private or deleted, the token revoked): no shared cache keeps the file,
-    # and a browser asks again each time.
-    response["Cache-Control"] = "private, no-cache"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    # and a client asks again each time. Streamed even from a bucket: scripts
+    # written for the aggregator's API need not follow redirects.
+    try:
+        return stored_file_response(
+            image.original.name, filename=filename, stream=True, embeddable=True
+        )
+    except Http404:
+        raise ApiError("not_found", "No such file") from None
 
 
 @api_endpoint("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")

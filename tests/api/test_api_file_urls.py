@@ -108,3 +108,13 @@ def test_a_result_file_is_not_kept_by_shared_caches(alice_api, alice, team):
     assert response.status_code == 200
     assert "immutable" not in response["Cache-Control"]
     assert response["Cache-Control"].startswith("private")
+
+
+def test_a_result_file_may_be_shown_on_the_clients_own_site(alice_api, alice, team):
+    """Scripts put result URLs in their own pages' <img>, as they do with the
+    aggregator's: no same-origin resource policy on them (the site's own media
+    keep theirs)."""
+    response = Client().get(results(alice_api, finished_job(alice, team))[0])
+    assert response.status_code == 200
+    assert "Cross-Origin-Resource-Policy" not in response
+    assert response["X-Content-Type-Options"] == "nosniff"

@@ -21,6 +21,7 @@ PRODUCTION = {
 def clean_env(**env: str) -> dict[str, str]:
     """This process's environment without what the test run itself sets."""
     drop = {*PRODUCTION, "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    drop |= {k for k in os.environ if k.startswith("AWS_S3_") or k == "AWS_STORAGE_BUCKET_NAME"}
     return {**{k: v for k, v in os.environ.items() if k not in drop}, **env}
 
 
@@ -64,6 +65,14 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         (
             {"MJWEB_PROXY_HEADER": "x-real-ip"},
             "MJWEB_PROXY_HEADER='x-real-ip' must be one of: x-forwarded-for, forwarded",
+        ),
+        (
+            {"AWS_STORAGE_BUCKET_NAME": "media", "AWS_S3_ENDPOINT_URL": "minio:9000"},
+            "AWS_S3_ENDPOINT_URL='minio:9000' is not a URL",
+        ),
+        (
+            {"AWS_STORAGE_BUCKET_NAME": "media", "AWS_SECRET_ACCESS_KEY_FILE": "/nonexistent/s"},
+            "AWS_SECRET_ACCESS_KEY_FILE='/nonexistent/s' cannot be read",
         ),
         (
             {"SECRET_KEY_FILE": "/nonexistent/key"},
@@ -136,6 +145,54 @@ def test_secrets_can_come_from_files(tmp_path):
         EVOLINK_API_KEY_FILE=str(key_file),
     )
     assert result.stdout.strip() == "sk-from-file"
+
+
+STORAGE = (
+    "import django; django.setup(); from django.conf import settings as s;"
+    "d = s.STORAGES['default']; o = d.get('OPTIONS', {});"
+    "print(d['BACKEND'], o.get('bucket_name'), o.get('endpoint_url'), o.get('access_key'),"
+    " o.get('secret_key'), o.get('region_name'), o.get('addressing_style'), o.get('default_acl'),"
+    " o.get('querystring_auth'), o.get('querystring_expire'),"
+    " s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'][3:])"
+)
+
+
+def test_without_a_bucket_media_stay_on_the_local_disk():
+    result = run_python(STORAGE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.core.files.storage.FileSystemStorage",
+        *["None"] * 9,
+        "[]",
+    ]
+
+
+def test_a_bucket_puts_media_in_s3_privately_with_secrets_from_files(tmp_path):
+    secret = tmp_path / "s3-secret"
+    secret.write_text("s3cr3t\n")
+    result = run_python(
+        STORAGE,
+        AWS_STORAGE_BUCKET_NAME="mjweb-media",
+        AWS_S3_ENDPOINT_URL="http://minio:9000",
+        AWS_S3_PUBLIC_ENDPOINT_URL="https://media.example.org",
+        AWS_ACCESS_KEY_ID="mjweb",
+        AWS_SECRET_ACCESS_KEY_FILE=str(secret),
+        AWS_S3_REGION_NAME="eu-west-1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(None, 10) == [
+        "storages.backends.s3.S3Storage",
+        "mjweb-media",
+        "http://minio:9000",
+        "mjweb",
+        "s3cr3t",
+        "eu-west-1",
+        "path",
+        "None",  # no ACL: the bucket's own policy, private
+        "True",  # every URL signed
+        "300",
+        "['https://media.example.org']\n",  # browsers follow redirects there
+    ]
 
 
 def test_check_deploy_is_clean_in_production_mode():
