@@ -49,6 +49,17 @@ def _scale_range() -> tuple[float, float]:
     )
 
 
+def per_operation(name: str) -> str:
+    """Which operations take parameter `name`, and what each allows."""
+    parts = []
+    for op in OPERATIONS.values():
+        if spec := op.param(name):
+            allowed = " | ".join(spec.choices) or f"{spec.minimum}-{spec.maximum}"
+            default = f", default {spec.default}" if spec.default is not None else ""
+            parts.append(f"{op.id}: {allowed}{default}")
+    return "; ".join(parts) + "."
+
+
 SPEEDS: tuple[str, ...] = tuple(dict.fromkeys(s for op in OPERATIONS.values() for s in op.speeds))
 SCALE_MIN, SCALE_MAX = _scale_range()
 BOX = operations.BOX_RANGES
@@ -112,9 +123,11 @@ def _optional(kind: Any, description: str, **bounds: Any) -> Any:
 
 
 class ModelParams(Shape):
-    """Fields beyond these are handed to the catalog, which names the unknown one in its 400
-    (so the document says none may be added)."""
+    """The operation's parameters; which ones each model takes is in the model table. Any
+    other name is refused with a 400 naming it."""
 
+    # Other names are kept and handed to the catalog, which names the unknown one in its
+    # 400: the document says none may be added, and none is.
     model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": False})
 
     task_id: _optional(
@@ -129,18 +142,10 @@ class ModelParams(Shape):
     speed: _optional(
         Literal[SPEEDS], "draft only for mj-v7; edits take fast or turbo (default fast)."
     ) = None
-    type: _optional(
-        Literal[choices("type")],
-        "mj-v7-variation: subtle | strong; mj-v7-upscale: standard | creative.",
-    ) = None
-    mode: _optional(Literal[choices("mode")], "mj-v7-remix.") = None
-    direction: _optional(Literal[choices("direction")], "mj-v7-pan.") = None
-    scale: _optional(
-        float,
-        "mj-v7-pan (1.1-3) and mj-v7-outpaint (1.1-2); default 1.5.",
-        ge=SCALE_MIN,
-        le=SCALE_MAX,
-    ) = None
+    type: _optional(Literal[choices("type")], per_operation("type")) = None
+    mode: _optional(Literal[choices("mode")], per_operation("mode")) = None
+    direction: _optional(Literal[choices("direction")], per_operation("direction")) = None
+    scale: _optional(float, per_operation("scale"), ge=SCALE_MIN, le=SCALE_MAX) = None
     mask: _optional(
         MaskAreas | MaskUrl,
         "Polygons (points is a flat x1, y1, x2, y2, … list) or a mask image URL "

@@ -422,18 +422,8 @@ def build(server_url: str) -> dict[str, Any]:
 # --- the docs page --------------------------------------------------------------------------
 
 
-def _type_text(schema: dict[str, Any]) -> str:
-    if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[1]
-    if "enum" in schema:
-        return " | ".join(json.dumps(v) if not isinstance(v, str) else v for v in schema["enum"])
-    if "oneOf" in schema or "anyOf" in schema:
-        return " or ".join(_type_text(s) for s in schema.get("oneOf") or schema["anyOf"])
-    kind = schema.get("type", "any")
-    text = " or ".join(kind) if isinstance(kind, list) else kind
-    if kind == "array":
-        text = f"array of {_type_text(schema.get('items', {}))}"
-    bounds = [
+def _bounds(schema: dict[str, Any]) -> str:
+    shown = [
         f"{label} {schema[key]}"
         for key, label in (
             ("minimum", "≥"),
@@ -444,7 +434,34 @@ def _type_text(schema: dict[str, Any]) -> str:
         )
         if key in schema
     ]
-    return f"{text} ({', '.join(bounds)})" if bounds else text
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def _type_text(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[1]
+    if "const" in schema:
+        return str(schema["const"])
+    if "enum" in schema:
+        return " | ".join(json.dumps(v) if not isinstance(v, str) else v for v in schema["enum"])
+    variants = schema.get("oneOf") or schema.get("anyOf")
+    if variants:
+        # pydantic writes an optional field as anyOf [it, null]; its bounds sit outside.
+        present = [v for v in variants if v.get("type") != "null"]
+        text = " or ".join(_type_text(v) for v in present) + _bounds(schema)
+        return text + (" or null" if len(present) < len(variants) else "")
+    kind = schema.get("type", "any")
+    text = " or ".join(kind) if isinstance(kind, list) else kind
+    if kind == "array":
+        text = f"array of {_type_text(schema.get('items', {}))}"
+    return text + _bounds(schema)
+
+
+def _object(prop: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The object a property holds: itself, or what it (or its non-null variant) refers to."""
+    variants = [prop, *(prop.get("anyOf") or ())]
+    refs = [v["$ref"] for v in variants if "$ref" in v]
+    return schemas[refs[0].rsplit("/", 1)[1]] if len(refs) == 1 else prop
 
 
 def _fields(schema: dict[str, Any], schemas: dict[str, Any], prefix: str = "") -> list[dict]:
@@ -452,9 +469,7 @@ def _fields(schema: dict[str, Any], schemas: dict[str, Any], prefix: str = "") -
     rows: list[dict] = []
     required = set(schema.get("required", ()))
     for name, prop in schema.get("properties", {}).items():
-        target = prop
-        if "$ref" in prop:
-            target = schemas[prop["$ref"].rsplit("/", 1)[1]]
+        target = _object(prop, schemas)
         rows.append(
             {
                 "name": prefix + name,
