@@ -280,25 +280,33 @@ _CATALOG_CODES = frozenset(Code)  # a schema's own checks raise these by name
 
 
 def _from_validation(errors: list[dict[str, Any]]) -> ApiError:
-    """The first problem pydantic found, as the 400 the catalog would give: the
-    field it names is the top-level one, or the model_params entry, or the header."""
+    """The first problem pydantic found, as the 400 the catalog would give: `param`
+    is the top-level field, the model_params entry or the header it is in, and the
+    message says where inside (model_params.mask.areas.0.width: ...)."""
     first = errors[0]
-    names = [p for p in first["loc"][1:] if isinstance(p, str) and p != "payload"]
+    # The location after its source ("body", "header"), without ninja's name for the
+    # body and pydantic's for a union's branches (MaskAreas, MaskUrl).
+    path = [p for p in first["loc"][1:] if p != "payload" and not _is_schema(p)]
+    names = [p for p in path if isinstance(p, str)]
     if names[:1] == ["model_params"] and len(names) > 1:
         names = names[1:]
-    if not names:
-        return invalid("The request body must be a JSON object")
+    if not names:  # no body at all
+        return invalid("The request body must be valid JSON (UTF-8)")
     param = names[0]
     kind = first["type"]
     code = Code(kind) if kind in _CATALOG_CODES else _ISSUE_CODES.get(kind, Code.INVALID_VALUE)
     if param == "provider" and code == Code.INVALID_CHOICE:
         code = Code.UNKNOWN_PROVIDER
-    message = f"{param}: {first['msg']}"
+    message = f"{'.'.join(map(str, path))}: {first['msg']}"
     if code == Code.UNSUPPORTED_SYNTAX:
         message = first["msg"]
     elif param == "model":
         message = "model is required: one of " + ", ".join(schemas.MODELS)
     return invalid(message, param, code)
+
+
+def _is_schema(name: object) -> bool:
+    return isinstance(name, str) and isinstance(getattr(schemas, name, None), type)
 
 
 # --- the HTTP around every endpoint ------------------------------------------------------------

@@ -111,3 +111,15 @@ def test_the_documents_limits_are_the_catalogs():
     assert tuple(params["image_number"]["enum"]) == operations.IMAGE_NUMBERS
     assert tuple(request["provider"]["enum"]) == operations.PROVIDERS
     assert schemas["Canvas"]["properties"]["width"]["maximum"] == operations.MAX_SIDE
+
+
+def test_a_refusal_inside_a_mask_names_the_mask_and_says_where(alice_api):
+    area = {"width": 0, "height": 9, "points": [0, 0, 5, 0, 5, 5]}
+    body = {
+        "model": "mj-v7-inpaint",
+        "model_params": {"task_id": "task-unified-mjw-1", "mask": {"areas": [area]}},
+    }
+    error = alice_api.create(body).json()["error"]
+    assert error["param"] == "mask"
+    assert error["message"].startswith("model_params.mask.areas.0.width: ")
+    assert error["issues"][0]["code"] == "param_out_of_range"
