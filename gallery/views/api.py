@@ -56,7 +56,7 @@ from ninja.throttling import BaseThrottle
 
 from gallery import api, ledger, openapi, pipeline
 from gallery import api_schemas as schemas
-from gallery import throttle as throttles  # `throttle` below is the per-token rate limit
+from gallery import throttle as throttles  # the sign-in counters; TokenRate is per token
 from gallery.api import ApiError, invalid
 from gallery.models import ApiTask, ApiToken, Job, Membership
 from gallery.prompt import Code
