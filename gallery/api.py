@@ -1,18 +1,18 @@
 """The team API's translation layer: evolink's shapes in and out.
 
     parse_body()      request bytes -> a JSON object, or ApiError 400
-    read_submission() that object -> a typed `Submission`, or ApiError 400
     resolve_parent()  model_params.task_id (an mjweb task id) -> the job and image
-    to_draft()        a Submission -> the `pipeline.Draft` the web form also makes
+    to_draft()        a validated request -> the `pipeline.Draft` the web form also makes
     task_body()       a Job -> evolink's task object (create, poll and callback)
     refused()         a `pipeline.Refused` -> the ApiError evolink would answer
 
 Validation itself is not repeated here: the catalog and the prompt linter run
 inside `pipeline.create`, and their first issue becomes the 400's message and
-`param`. This module only refuses what they cannot be handed (a string where an
-object goes, a list where a number goes), so no body can reach them and crash.
-The views in `gallery.views.api` do the HTTP; the OpenAPI document in
-`gallery.openapi` describes exactly what is produced here.
+`param`. What they cannot be handed (a string where an object goes, a list
+where a number goes) is refused before, by the pydantic schemas in
+`gallery.api_schemas` that django-ninja applies, so no body can reach them and
+crash. The endpoints in `gallery.views.api` do the HTTP; the OpenAPI document
+(`gallery.openapi`) is built from the same schemas.
 """
 
 from __future__ import annotations
@@ -21,17 +21,20 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from django.conf import settings
 from django.urls import reverse
 
-from gallery import netguard, operations, permutations, pipeline, public_urls
+from gallery import netguard, operations, pipeline, public_urls
 from gallery.models import ApiToken, Image, Job, Membership
 from gallery.prompt import Code, Issue, check_url
+
+if TYPE_CHECKING:  # the schemas read this module's limits
+    from gallery.api_schemas import ImageGenerationRequest
 
 # --- task ids -------------------------------------------------------------------------
 
@@ -164,29 +167,12 @@ def refused(exc: pipeline.Refused) -> ApiError:
 
 # --- reading a request ------------------------------------------------------------------
 
+# The shapes a request may take are pydantic schemas (`gallery.api_schemas`),
+# which django-ninja validates; these are the limits they and the checks below share.
 MAX_IMAGE_URLS = 20  # the catalog allows one; past this the list is not even looked at
 MAX_CALLBACK_URL = 2048  # evolink's limit (providers.md §2.3)
 MAX_IDEMPOTENCY_KEY = 255
-_KEY_CHARS = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
-# model_params other than these go to Request.params, where the catalog judges them.
-_SOURCE_FIELDS = ("task_id", "image_number", "speed")
-_STRING_PARAMS = ("type", "mode", "direction")
-_OBJECT_PARAMS = ("mask", "canvas", "img_pos")
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A create request whose fields have the types the catalog expects."""
-
-    model: str
-    prompt: str = ""
-    image_urls: tuple[str, ...] = ()
-    task_id: str | None = None
-    image_number: int | None = None
-    speed: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    callback_url: str | None = None
-    provider: str | None = None
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, no space at either end
 
 
 def _no_constants(name: str) -> Any:
@@ -225,76 +211,12 @@ def _has_nul(data: Any) -> bool:
     return False
 
 
-def _string(data: Mapping[str, Any], name: str, param: str | None = None) -> str | None:
-    value = data.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise invalid(f"{param or name} must be a string", param or name, Code.INVALID_VALUE)
-
-
 # The API answers one task per request, as evolink does: a batch would need
 # a different answer, and a script can loop. The web create bar expands them.
 BATCH_NOT_IN_API = (
     "The API makes one task per request: permutation braces {a, b} and --repeat are "
     "expanded only in the web create bar. Send one request per prompt."
 )
-
-
-def read_submission(data: Mapping[str, Any]) -> Submission:
-    model = data.get("model")
-    if not isinstance(model, str) or not 0 < len(model) <= 64:
-        raise invalid(
-            "model is required: one of " + ", ".join(operations.OPERATIONS),
-            "model",
-            Code.REQUIRED if model is None else Code.INVALID_VALUE,
-        )
-    prompt = _string(data, "prompt") or ""
-    if permutations.uses_batch_syntax(prompt):
-        raise invalid(BATCH_NOT_IN_API, "prompt", Code.UNSUPPORTED_SYNTAX)
-    urls = data.get("image_urls")
-    if urls is None:
-        urls = []
-    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-        raise invalid("image_urls must be a list of URLs", "image_urls", Code.INVALID_VALUE)
-    if len(urls) > MAX_IMAGE_URLS:
-        raise invalid(
-            f"image_urls takes at most {MAX_IMAGE_URLS} URLs", "image_urls", Code.TOO_MANY_VALUES
-        )
-    params = data.get("model_params")
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        raise invalid("model_params must be an object", "model_params", Code.INVALID_VALUE)
-    number = params.get("image_number")
-    if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
-        raise invalid("image_number must be 0, 1, 2 or 3", "image_number", Code.INVALID_CHOICE)
-    for name in _STRING_PARAMS:
-        _string(params, name)
-    for name in _OBJECT_PARAMS:
-        if params.get(name) is not None and not isinstance(params[name], dict):
-            raise invalid(f"{name} must be an object", name, Code.INVALID_VALUE)
-    return Submission(
-        model=model,
-        prompt=prompt,
-        image_urls=tuple(urls),
-        task_id=_string(params, "task_id"),
-        image_number=number,
-        speed=_string(params, "speed"),
-        params={k: v for k, v in params.items() if k not in _SOURCE_FIELDS and v is not None},
-        callback_url=_string(data, "callback_url"),
-        provider=_provider(data),
-    )
-
-
-def _provider(data: Mapping[str, Any]) -> str | None:
-    provider = _string(data, "provider")
-    if provider is not None and provider not in operations.PROVIDERS:
-        raise invalid(
-            "provider must be one of " + ", ".join(operations.PROVIDERS),
-            "provider",
-            Code.UNKNOWN_PROVIDER,
-        )
-    return provider
 
 
 def request_digest(data: Mapping[str, Any]) -> str:
@@ -304,19 +226,14 @@ def request_digest(data: Mapping[str, Any]) -> str:
 
 
 def client_request_id(key: str | None) -> str:
-    """The pipeline's dedup key for an Idempotency-Key header ("" without one).
+    """The pipeline's dedup key for an Idempotency-Key header ("" without one);
+    the header's form is checked by the endpoint's schema.
 
     Keys up to 59 characters are kept readable ("idem:" + key, 64 at most);
     longer ones are hashed into the same 64 characters.
     """
-    if key is None:
+    if not key:
         return ""
-    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not _KEY_CHARS.fullmatch(key):
-        raise invalid(
-            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters",
-            "Idempotency-Key",
-            Code.INVALID_VALUE,
-        )
     if len(key) <= 59:
         return "idem:" + key
     return "idem:sha256:" + hashlib.sha256(key.encode()).hexdigest()[:52]
@@ -365,12 +282,13 @@ class Parent:
     image: Image | None  # None when the job has no image at that number (yet)
 
 
-def resolve_parent(membership: Membership, submission: Submission) -> Parent | None:
+def resolve_parent(membership: Membership, submission: ImageGenerationRequest) -> Parent | None:
     """The job named by model_params.task_id, among the jobs this person may see
     in this team. Another team's task gets the same answer as a missing one."""
-    if not submission.task_id:
+    task = submission.params.task_id
+    if not task:
         return None
-    pk = job_pk(submission.task_id)
+    pk = job_pk(task)
     job = (
         Job.objects.visible_in(membership).filter(pk=pk).select_related("team").first()
         if pk
@@ -378,17 +296,19 @@ def resolve_parent(membership: Membership, submission: Submission) -> Parent | N
     )
     if job is None:
         raise invalid(
-            f"No task {submission.task_id[:80]!r} in this team; task_id must be the id of a "
+            f"No task {task[:80]!r} in this team; task_id must be the id of a "
             "completed mjweb task (task-unified-mjw-…)",
             "task_id",
             Code.INVALID_VALUE,
         )
-    number = submission.image_number if submission.image_number is not None else 0
+    number = submission.params.image_number
+    number = 0 if number is None else number
     image = job.images.filter(index=number).first() if number in operations.IMAGE_NUMBERS else None
     return Parent(job, image)
 
 
-def to_request(submission: Submission, parent: Parent | None) -> operations.Request:
+def to_request(submission: ImageGenerationRequest, parent: Parent | None) -> operations.Request:
+    params = submission.params
     if submission.provider:
         provider = submission.provider
     elif parent is not None:
@@ -397,22 +317,24 @@ def to_request(submission: Submission, parent: Parent | None) -> operations.Requ
         provider = settings.MJWEB_PROVIDER
     parent_task = None
     if parent is not None:
-        parent_task = parent.job.upstream_id or submission.task_id
-    elif submission.task_id:
-        parent_task = submission.task_id
+        parent_task = parent.job.upstream_id or params.task_id
+    elif params.task_id:
+        parent_task = params.task_id
     return operations.Request(
         operation=submission.model,
         provider=provider,
-        prompt=submission.prompt,
-        image_urls=submission.image_urls,
+        prompt=submission.prompt or "",
+        image_urls=tuple(submission.image_urls or ()),
         parent_task_id=parent_task,
-        image_number=submission.image_number,
-        speed=submission.speed,
-        params=dict(submission.params),
+        image_number=params.image_number,
+        speed=params.speed,
+        params=params.catalog_params(),
     )
 
 
-def to_draft(submission: Submission, parent: Parent | None, client_request: str) -> pipeline.Draft:
+def to_draft(
+    submission: ImageGenerationRequest, parent: Parent | None, client_request: str
+) -> pipeline.Draft:
     """The Draft the pipeline validates; a parent without the asked-for image is
     judged by the catalog here (not completed yet, fewer images) and refused."""
     request = to_request(submission, parent)
@@ -430,7 +352,7 @@ def to_draft(submission: Submission, parent: Parent | None, client_request: str)
         raise refused(pipeline.Refused(issues[0].message, issues=issues))
     return pipeline.Draft(
         request=request,
-        prompt_raw=submission.prompt,
+        prompt_raw=submission.prompt or "",
         parent=parent.image if parent else None,
         client_request_id=client_request,
     )

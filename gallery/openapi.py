@@ -1,10 +1,12 @@
 """The team API's OpenAPI 3.1 document, and the same facts arranged for the docs page.
 
-Built from the code it describes, so it cannot drift: the models, enums and
-ranges come from the operation catalog (`gallery.operations`), the error
-codes, types and statuses from `gallery.api`, the task id pattern and the
-status words from there too. A schemathesis run in the test suite checks the
-views against this document (tests/api/test_api_schemathesis.py).
+django-ninja builds the document from the endpoints (`gallery.views.api`) and
+their pydantic schemas (`gallery.api_schemas`), which take their models,
+enums and ranges from the operation catalog; this module adds what a schema
+cannot say: each operation's words, its error answers (codes, types and
+statuses from `gallery.api`), the rate headers and the examples. A
+schemathesis run in the test suite checks the views against the document
+(tests/api/test_api_schemathesis.py).
 """
 
 from __future__ import annotations
@@ -12,389 +14,25 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gallery import api, operations
-from gallery.operations import OPERATIONS, PROVIDERS
+from gallery import api, api_schemas
+from gallery.operations import OPERATIONS
 from gallery.prompt import MAX_PROMPT_LENGTH
 
 JSON = "application/json"
-MODELS = list(OPERATIONS)
+API_PREFIX = "api/v1/"
 
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _choices(name: str) -> list[str]:
-    """Every value the catalog allows for a choice parameter, across operations."""
-    seen: list[str] = []
-    for op in OPERATIONS.values():
-        spec = op.param(name)
-        for choice in spec.choices if spec else ():
-            if choice not in seen:
-                seen.append(choice)
-    return seen
-
-
-def _scale_range() -> tuple[float, float]:
-    specs = [op.param("scale") for op in OPERATIONS.values() if op.param("scale")]
-    return (
-        float(min(s.minimum for s in specs if s and s.minimum is not None)),
-        float(max(s.maximum for s in specs if s and s.maximum is not None)),
-    )
-
-
-# --- schemas --------------------------------------------------------------------------
-
-
-def _schemas() -> dict[str, Any]:
-    low, high = _scale_range()
-    speeds = list(dict.fromkeys(s for op in OPERATIONS.values() for s in op.speeds))
-    # The catalog's bounds, so a client knows them before a 400 tells it.
-    box = {"type": "integer", "minimum": 1, "maximum": operations.MAX_SIDE}
-    low_offset, high_offset = operations.BOX_RANGES["x"]
-    offset = {"type": "integer", "minimum": low_offset, "maximum": high_offset}
-    first_point, last_point = operations.MASK_POINT_RANGE
-    return {
-        "ImageGenerationRequest": {
-            "type": "object",
-            "required": ["model"],
-            "properties": {
-                "model": {
-                    "type": "string",
-                    "enum": MODELS,
-                    "description": "The operation, as evolink names it. Which fields each one "
-                    "needs is in the model table of the docs page.",
-                },
-                "prompt": {
-                    "type": "string",
-                    "maxLength": MAX_PROMPT_LENGTH,
-                    "description": "Native Midjourney V7 syntax: [image URLs] text --param value. "
-                    "Required for mj-v7, remix, edit, retexture and upload-paint; optional for "
-                    "variation, pan, outpaint and inpaint; not allowed for the rest. One "
-                    "request makes one task: permutation braces {a, b} and --repeat (which "
-                    "the web create bar expands into several jobs) are refused with 400 "
-                    "invalid_request, param prompt; send one request per prompt.",
-                },
-                "image_urls": {
-                    "type": "array",
-                    "maxItems": 1,
-                    "items": {"type": "string", "format": "uri"},
-                    "description": "Exactly one public http(s) image URL for mj-v7-remove-bg, "
-                    "mj-v7-retexture and mj-v7-upload-paint; not allowed otherwise.",
-                },
-                "model_params": _ref("ModelParams"),
-                "callback_url": {
-                    "type": "string",
-                    "format": "uri",
-                    "maxLength": api.MAX_CALLBACK_URL,
-                    "description": "https URL mjweb POSTs the task body to when the task is "
-                    "completed, failed or cancelled and billed: 10 s per attempt, retried after "
-                    "1 s, 2 s and 4 s, any 2xx is success. Private and local addresses are "
-                    "refused.",
-                },
-                "provider": {
-                    "type": "string",
-                    "enum": list(PROVIDERS),
-                    "description": "Which aggregator runs the task. Default: the site's default "
-                    "provider, or for an edit the provider that made its parent.",
-                },
-            },
-        },
-        "ModelParams": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "task_id": {
-                    "type": "string",
-                    "description": "For edits: the mjweb task id (task-unified-mjw-…) of a "
-                    "completed task in your team, from this API or the gallery.",
-                },
-                "image_number": {
-                    "type": "integer",
-                    "enum": list(operations.IMAGE_NUMBERS),
-                    "description": "For edits: which image of the parent grid (default 0).",
-                },
-                "speed": {
-                    "type": "string",
-                    "enum": speeds,
-                    "description": "draft only for mj-v7; edits take fast or turbo (default fast).",
-                },
-                "type": {
-                    "type": "string",
-                    "enum": _choices("type"),
-                    "description": "mj-v7-variation: subtle | strong; "
-                    "mj-v7-upscale: standard | creative.",
-                },
-                "mode": {"type": "string", "enum": _choices("mode"), "description": "mj-v7-remix."},
-                "direction": {
-                    "type": "string",
-                    "enum": _choices("direction"),
-                    "description": "mj-v7-pan.",
-                },
-                "scale": {
-                    "type": "number",
-                    "minimum": low,
-                    "maximum": high,
-                    "description": "mj-v7-pan (1.1-3) and mj-v7-outpaint (1.1-2); default 1.5.",
-                },
-                "mask": _ref("Mask"),
-                "canvas": {
-                    "type": "object",
-                    "required": ["width", "height"],
-                    "additionalProperties": False,
-                    "properties": {"width": box, "height": box},
-                    "description": "mj-v7-edit and mj-v7-upload-paint: the canvas in pixels.",
-                },
-                "img_pos": {
-                    "type": "object",
-                    "required": ["width", "height", "x", "y"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "width": box,
-                        "height": box,
-                        "x": offset,
-                        "y": offset,
-                    },
-                    "description": "mj-v7-edit and mj-v7-upload-paint: where the source image "
-                    "sits on the canvas.",
-                },
-            },
-        },
-        "Mask": {
-            "description": "Polygons (points is a flat x1, y1, x2, y2, … list) or a mask image "
-            "URL (white is repainted), not both.",
-            "oneOf": [
-                {
-                    "type": "object",
-                    "required": ["areas"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "areas": {
-                            "type": "array",
-                            "minItems": 1,
-                            "maxItems": operations.MAX_MASK_AREAS,
-                            "items": {
-                                "type": "object",
-                                "required": ["width", "height", "points"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "width": box,
-                                    "height": box,
-                                    "points": {
-                                        "type": "array",
-                                        "minItems": 6,
-                                        "maxItems": operations.MAX_MASK_NUMBERS,
-                                        "items": {
-                                            "type": "number",
-                                            "minimum": first_point,
-                                            "maximum": last_point,
-                                        },
-                                        "description": "At most "
-                                        f"{operations.MAX_MASK_NUMBERS} numbers in all areas "
-                                        "together.",
-                                    },
-                                },
-                            },
-                        }
-                    },
-                },
-                {
-                    "type": "object",
-                    "required": ["url"],
-                    "additionalProperties": False,
-                    "properties": {"url": {"type": "string", "format": "uri"}},
-                },
-            ],
-        },
-        "Task": {
-            "type": "object",
-            "description": "evolink's task object. The create answer, the poll answer and the "
-            "callback body are all this.",
-            "required": [
-                "id",
-                "object",
-                "model",
-                "status",
-                "progress",
-                "created",
-                "type",
-                "provider",
-                "task_info",
-                "results",
-                "error",
-                "usage",
-            ],
-            "properties": {
-                "id": {"type": "string", "pattern": r"^task-unified-mjw-[1-9][0-9]*$"},
-                "object": {"type": "string", "enum": ["image.generation.task"]},
-                "model": {"type": "string", "enum": MODELS},
-                "status": {
-                    "type": "string",
-                    "enum": list(dict.fromkeys(api.STATUSES.values())),
-                    "description": "pending: waiting to be sent (also while it waits in line "
-                    "behind your in-flight cap); processing: the provider is "
-                    "working, or mjweb is storing the images; completed: results are ready; "
-                    "failed: see error (a cancelled task is failed with request_cancelled).",
-                },
-                "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-                "created": {"type": "integer", "description": "Unix time."},
-                "type": {"type": "string", "enum": ["image"]},
-                "provider": {"type": "string", "enum": list(PROVIDERS)},
-                "task_info": {
-                    "type": "object",
-                    "required": ["can_cancel", "estimated_time"],
-                    "properties": {
-                        "can_cancel": {
-                            "type": "boolean",
-                            "description": "Whether it can still be cancelled (in the gallery).",
-                        },
-                        "estimated_time": {
-                            "type": "integer",
-                            "minimum": 0,
-                            "description": "Seconds, the provider's estimate once it has one.",
-                        },
-                    },
-                },
-                "results": {
-                    "type": "array",
-                    "maxItems": 4,
-                    "items": {"type": "string", "format": "uri"},
-                    "description": "mjweb's own copies of the images, in grid order, once "
-                    "completed. A plain GET fetches them, so keep the URLs private. They are "
-                    "short-lived (MJWEB_API_FILE_URL_SECONDS, an hour by default; then 410 "
-                    "url_expired): read the task again for fresh ones. Moderation can leave "
-                    "fewer than four.",
-                },
-                "error": {"anyOf": [{"type": "null"}, _ref("TaskError")]},
-                "usage": _ref("Usage"),
-            },
-        },
-        "TaskError": {
-            "type": "object",
-            "required": ["code", "message", "type"],
-            "properties": {
-                "code": {
-                    "type": "string",
-                    "enum": sorted(
-                        {
-                            *api.TASK_ERROR_CODES.values(),
-                            "request_cancelled",
-                            "generation_timeout",
-                            "unknown_error",
-                        }
-                    ),
-                },
-                "message": {"type": "string"},
-                "type": {"type": "string", "enum": ["task_error"]},
-            },
-        },
-        "Usage": {
-            "type": "object",
-            "required": ["billing_rule", "credits_reserved", "credits_charged", "user_group"],
-            "properties": {
-                "billing_rule": {"type": "string", "enum": ["per_call"]},
-                "credits_reserved": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "description": "Credits held for the task (1 credit = $0.001).",
-                },
-                "credits_charged": {
-                    "type": ["integer", "null"],
-                    "minimum": 0,
-                    "description": "What it finally cost: the reservation when completed, "
-                    "0 when failed or cancelled (refunded), null while in flight.",
-                },
-                "user_group": {"type": "string"},
-            },
-        },
-        "Balance": {
-            "type": "object",
-            "required": [
-                "object",
-                "team",
-                "user",
-                "role",
-                "credits",
-                "reserved",
-                "spent_this_month",
-                "in_flight",
-                "limits",
-            ],
-            "properties": {
-                "object": {"type": "string", "enum": ["balance"]},
-                "team": {"type": "string"},
-                "user": {"type": "string"},
-                "role": {"type": "string", "enum": ["admin", "member", "viewer"]},
-                "credits": {"type": "integer", "minimum": 0, "description": "Spendable now."},
-                "reserved": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "description": "Held by tasks in flight (already taken out of credits).",
-                },
-                "spent_this_month": {"type": "integer"},
-                "in_flight": {"type": "integer", "minimum": 0},
-                "limits": {
-                    "type": "object",
-                    "required": [
-                        "monthly",
-                        "monthly_remaining",
-                        "team_monthly",
-                        "team_monthly_remaining",
-                        "max_in_flight",
-                        "requests_per_window",
-                        "window_seconds",
-                    ],
-                    "properties": {
-                        "monthly": {"type": ["integer", "null"]},
-                        "monthly_remaining": {"type": ["integer", "null"], "minimum": 0},
-                        "team_monthly": {"type": ["integer", "null"]},
-                        "team_monthly_remaining": {"type": ["integer", "null"], "minimum": 0},
-                        "max_in_flight": {"type": "integer", "minimum": 0},
-                        "requests_per_window": {"type": "integer", "minimum": 1},
-                        "window_seconds": {"type": "integer", "minimum": 1},
-                    },
-                },
-            },
-        },
-        "ErrorResponse": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message", "type", "param"],
-                    "properties": {
-                        "code": {"type": "string", "enum": list(api.ERROR_STATUS)},
-                        "message": {"type": "string"},
-                        "type": {"type": "string", "enum": sorted(set(api.ERROR_TYPES.values()))},
-                        "param": {
-                            "type": ["string", "null"],
-                            "description": "The offending request field, header or prompt "
-                            "flag (e.g. prompt, task_id, --ar, Idempotency-Key).",
-                        },
-                        "issues": {
-                            "type": "array",
-                            "description": "Every problem found, for 400s from validation.",
-                            "items": _ref("Issue"),
-                        },
-                    },
-                }
-            },
-        },
-        "Issue": {
-            "type": "object",
-            "required": ["code", "param", "message"],
-            "properties": {
-                "code": {
-                    "type": "string",
-                    "description": "The validator's code, e.g. "
-                    "param_out_of_range, image_without_text, parent_not_draft.",
-                },
-                "param": {"type": "string"},
-                "message": {"type": "string"},
-            },
-        },
-    }
+DESCRIPTION = (
+    "Midjourney V7 through your team's mjweb, in evolink's shapes: a script written for "
+    "evolink (or reAPI) works by changing its base URL and key. Jobs, images and spend land "
+    "in the team gallery and ledger under the token's owner. Errors use evolink's envelope "
+    "{error: {code, message, type, param}}."
+)
+IDEMPOTENCY_KEY = (
+    "Any unique string per intended task (a UUID). Sending the same key again returns the "
+    "first task instead of creating and charging a second one; with a different body it is "
+    "a 400."
+)
+TASK_ID = f"The id from the create answer, e.g. {api.task_id(42)}."
 
 
 # --- responses --------------------------------------------------------------------------
@@ -448,12 +86,13 @@ _RATE_HEADERS = {
 
 
 def _error(code: str, description: str | None = None) -> dict[str, Any]:
+    """What the document adds to ninja's entry for an error status (whose schema is
+    `api_schemas.ErrorResponse`)."""
     message, param = _ERROR_EXAMPLES.get(code, ("", None))
     response: dict[str, Any] = {
         "description": description or _ERROR_WHEN[code],
         "content": {
             JSON: {
-                "schema": _ref("ErrorResponse"),
                 "example": {
                     "error": {
                         "code": code,
@@ -479,12 +118,12 @@ def _error(code: str, description: str | None = None) -> dict[str, Any]:
     return response
 
 
-def _errors(*codes: str) -> dict[str, Any]:
+def _errors(*codes: str) -> dict[int, Any]:
     """Responses for these codes, one per status (a status shared by two codes
     lists both in its description)."""
-    out: dict[str, Any] = {}
+    out: dict[int, Any] = {}
     for code in codes:
-        status = str(api.ERROR_STATUS[code])
+        status = api.ERROR_STATUS[code]
         if status in out:
             out[status]["description"] += " Or: " + _ERROR_WHEN[code]
         else:
@@ -631,14 +270,12 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-def _paths() -> dict[str, Any]:
-    bearer = [{"bearerAuth": []}]
-    task_ok = {
+def _task_ok(created: bool = False) -> dict[str, Any]:
+    ok: dict[str, Any] = {
         "description": "The task.",
         "headers": dict(_RATE_HEADERS),
         "content": {
             JSON: {
-                "schema": _ref("Task"),
                 "examples": {
                     "pending": {"summary": "Just created", "value": _task_example("pending")},
                     "completed": {"summary": "Completed", "value": _task_example()},
@@ -647,217 +284,146 @@ def _paths() -> dict[str, Any]:
             }
         },
     }
-    created = {
-        **task_ok,
-        "description": "The task was created (credits reserved), or an Idempotency-Key "
-        "repeated an earlier request and this is that task, as it is now.",
-        "headers": {
+    if created:
+        ok["description"] = (
+            "The task was created (credits reserved), or an Idempotency-Key repeated an "
+            "earlier request and this is that task, as it is now."
+        )
+        ok["headers"] = {
             **_RATE_HEADERS,
             "Idempotent-Replayed": {
                 "description": "true when this answer replays an earlier request's task.",
                 "schema": {"type": "string", "enum": ["true"]},
             },
+        }
+    return ok
+
+
+_BALANCE_EXAMPLE = {
+    "object": "balance",
+    "team": "demo",
+    "user": "alice",
+    "role": "admin",
+    "credits": 4840,
+    "reserved": 80,
+    "spent_this_month": 160,
+    "in_flight": 1,
+    "limits": {
+        "monthly": 2000,
+        "monthly_remaining": 1840,
+        "team_monthly": None,
+        "team_monthly_remaining": None,
+        "max_in_flight": 4,
+        "requests_per_window": 120,
+        "window_seconds": 60,
+    },
+}
+
+# Each endpoint's words, answer and error codes, by operationId.
+_OPERATIONS: dict[str, dict[str, Any]] = {
+    "createImageGeneration": {
+        "summary": "Create an image task",
+        "description": "Creates a job in the team gallery under the token's owner: the same "
+        "validation, prices, credits and monthly limits as the web form. Past your in-flight "
+        "cap the task is still accepted (200, pending, credits reserved) and waits in line; it "
+        "is sent when one of yours ends. Poll GET /api/v1/tasks/{task_id} or pass callback_url.",
+        "model": api_schemas.Task,
+        "ok": _task_ok(created=True),
+        "errors": (
+            "invalid_request",
+            "unauthorized",
+            "insufficient_quota",
+            "model_access_denied",
+            "rate_limit_exceeded",
+            "internal_error",
+        ),
+    },
+    "getTask": {
+        "summary": "Read a task",
+        "description": "Status, progress, results (mjweb's own image URLs, signed afresh for "
+        "this token on every read and short-lived), error and usage. Any task of the token's "
+        "team that its owner can see in the gallery, including ones made on the web.",
+        "model": api_schemas.Task,
+        "ok": _task_ok(),
+        "errors": ("task_not_found", *_AUTH_ERRORS),
+    },
+    "getBalance": {
+        "summary": "Credits and limits",
+        "description": "The token owner's credits in the token's team: spendable, held by "
+        "tasks in flight, spent this month, and every limit that applies.",
+        "model": api_schemas.Balance,
+        "ok": {
+            "description": "The balance.",
+            "headers": dict(_RATE_HEADERS),
+            "content": {JSON: {"example": _BALANCE_EXAMPLE}},
         },
-    }
+        "errors": _AUTH_ERRORS,
+    },
+    "getResultFile": {
+        "summary": "A result image",
+        "description": "The URLs in a task's results. The signed name is the credential (no "
+        "header needed, as with evolink's CDN links). It covers the image, the token that read "
+        "the task and the time of reading: it opens for MJWEB_API_FILE_URL_SECONDS (an hour by "
+        "default), then answers 410 url_expired; read the task again for fresh URLs. Before "
+        "that it answers 404 once the job is deleted, the token is revoked, or the token's "
+        "owner may no longer see the job (a teammate's job made private).",
+        "model": None,
+        "ok": {
+            "description": "The image.",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in ("image/png", "image/jpeg", "image/webp")
+            },
+        },
+        "errors": ("not_found", "url_expired", "internal_error"),
+    },
+    "getOpenApi": {
+        "summary": "This document",
+        "description": "",
+        "model": None,
+        "ok": {
+            "description": "The OpenAPI 3.1 document.",
+            "content": {JSON: {"schema": {"type": "object"}}},
+        },
+        "errors": ("internal_error",),
+    },
+}
+
+
+def operation(operation_id: str) -> dict[str, Any]:
+    """The keyword arguments of ninja's route decorator that document `operation_id`:
+    its answer schemas by status and what the document says beyond them."""
+    spec = _OPERATIONS[operation_id]
+    errors = _errors(*spec["errors"])
+    if operation_id == "createImageGeneration":
+        errors[api.PROMPT_TOO_LONG_STATUS] = _prompt_too_long()
+    extra: dict[str, Any] = {"responses": {200: spec["ok"], **errors}}
+    if operation_id == "createImageGeneration":
+        extra["requestBody"] = {"content": {JSON: {"examples": REQUEST_EXAMPLES}}}
     return {
-        "/api/v1/images/generations": {
-            "post": {
-                "operationId": "createImageGeneration",
-                "summary": "Create an image task",
-                "description": "Creates a job in the team gallery under the token's owner: the "
-                "same validation, prices, credits and monthly limits as the web form. Past your "
-                "in-flight cap the task is still accepted (200, pending, credits reserved) and "
-                "waits in line; it is sent when one of yours ends. Poll GET "
-                "/api/v1/tasks/{task_id} or pass callback_url.",
-                "security": bearer,
-                "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "description": "Any unique string per intended task (a UUID). Sending "
-                        "the same key again returns the first task instead of creating and "
-                        "charging a second one; with a different body it is a 400.",
-                        "schema": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": api.MAX_IDEMPOTENCY_KEY,
-                            "pattern": r"^[!-~]([ -~]*[!-~])?$",
-                        },
-                    }
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        JSON: {
-                            "schema": _ref("ImageGenerationRequest"),
-                            "examples": REQUEST_EXAMPLES,
-                        }
-                    },
-                },
-                "responses": {
-                    "200": created,
-                    **_errors(
-                        "invalid_request",
-                        "unauthorized",
-                        "insufficient_quota",
-                        "model_access_denied",
-                        "rate_limit_exceeded",
-                        "internal_error",
-                    ),
-                    str(api.PROMPT_TOO_LONG_STATUS): _prompt_too_long(),
-                },
-            }
-        },
-        "/api/v1/tasks/{task_id}": {
-            "get": {
-                "operationId": "getTask",
-                "summary": "Read a task",
-                "description": "Status, progress, results (mjweb's own image URLs, signed "
-                "afresh for this token on every read and short-lived), error and usage. Any "
-                "task of the token's team that its owner can see in the gallery, including ones "
-                "made on the web.",
-                "security": bearer,
-                "parameters": [
-                    {
-                        "name": "task_id",
-                        "in": "path",
-                        "required": True,
-                        "description": "The id from the create answer, e.g. task-unified-mjw-42.",
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "responses": {"200": task_ok, **_errors("task_not_found", *_AUTH_ERRORS)},
-            }
-        },
-        "/api/v1/balance": {
-            "get": {
-                "operationId": "getBalance",
-                "summary": "Credits and limits",
-                "description": "The token owner's credits in the token's team: spendable, held "
-                "by tasks in flight, spent this month, and every limit that applies.",
-                "security": bearer,
-                "responses": {
-                    "200": {
-                        "description": "The balance.",
-                        "headers": dict(_RATE_HEADERS),
-                        "content": {
-                            JSON: {
-                                "schema": _ref("Balance"),
-                                "example": {
-                                    "object": "balance",
-                                    "team": "demo",
-                                    "user": "alice",
-                                    "role": "admin",
-                                    "credits": 4840,
-                                    "reserved": 80,
-                                    "spent_this_month": 160,
-                                    "in_flight": 1,
-                                    "limits": {
-                                        "monthly": 2000,
-                                        "monthly_remaining": 1840,
-                                        "team_monthly": None,
-                                        "team_monthly_remaining": None,
-                                        "max_in_flight": 4,
-                                        "requests_per_window": 120,
-                                        "window_seconds": 60,
-                                    },
-                                },
-                            }
-                        },
-                    },
-                    **_errors(*_AUTH_ERRORS),
-                },
-            }
-        },
-        "/api/v1/files/{name}": {
-            "get": {
-                "operationId": "getResultFile",
-                "summary": "A result image",
-                "description": "The URLs in a task's results. The signed name is the "
-                "credential (no header needed, as with evolink's CDN links). It covers the "
-                "image, the token that read the task and the time of reading: it opens for "
-                "MJWEB_API_FILE_URL_SECONDS (an hour by default), then answers 410 "
-                "url_expired; read the task again for fresh URLs. Before that it answers 404 "
-                "once the job is deleted, the token is revoked, or the token's owner may no "
-                "longer see the job (a teammate's job made private).",
-                "security": [],
-                "parameters": [
-                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
-                "responses": {
-                    "200": {
-                        "description": "The image.",
-                        "content": {
-                            kind: {"schema": {"type": "string", "format": "binary"}}
-                            for kind in ("image/png", "image/jpeg", "image/webp")
-                        },
-                    },
-                    **_errors("not_found", "url_expired", "internal_error"),
-                },
-            }
-        },
-        "/api/v1/openapi.json": {
-            "get": {
-                "operationId": "getOpenApi",
-                "summary": "This document",
-                "security": [],
-                "responses": {
-                    "200": {
-                        "description": "The OpenAPI 3.1 document.",
-                        "content": {JSON: {"schema": {"type": "object"}}},
-                    },
-                    **_errors("internal_error"),
-                },
-            }
-        },
+        "operation_id": operation_id,
+        "summary": spec["summary"],
+        "description": spec["description"],
+        "response": {200: spec["model"], **dict.fromkeys(errors, api_schemas.ErrorResponse)},
+        "openapi_extra": extra,
     }
 
 
 def build(server_url: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document, with `server_url` (the site's root) as its server."""
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "mjweb team API",
-            "version": "1.0.0",
-            "description": "Midjourney V7 through your team's mjweb, in evolink's shapes: a "
-            "script written for evolink (or reAPI) works by changing its base URL and key. "
-            "Jobs, images and spend land in the team gallery and ledger under the token's "
-            "owner. Errors use evolink's envelope {error: {code, message, type, param}}.",
-        },
-        "servers": [{"url": server_url, "description": "This mjweb"}],
-        "security": [{"bearerAuth": []}],
-        "paths": _paths(),
-        "components": {
-            "securitySchemes": {
-                "bearerAuth": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "A personal token (mjw_…) from the team's API tokens page. "
-                    "It acts as you, in the team it was made in.",
-                }
-            },
-            "schemas": _schemas(),
-        },
-    }
+    """The OpenAPI 3.1 document as served, with `server_url` (the site's root) as its server."""
+    from gallery.views.api import team_api  # whose routes read `operation` above
+
+    document = team_api.get_openapi_schema(path_prefix=API_PREFIX)
+    document = json.loads(json.dumps(document))  # status codes as JSON has them: strings
+    document["servers"] = [{"url": server_url, "description": "This mjweb"}]
+    return document
 
 
 # --- the docs page --------------------------------------------------------------------------
 
 
-def _type_text(schema: dict[str, Any]) -> str:
-    if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[1]
-    if "enum" in schema:
-        return " | ".join(json.dumps(v) if not isinstance(v, str) else v for v in schema["enum"])
-    if "oneOf" in schema or "anyOf" in schema:
-        return " or ".join(_type_text(s) for s in schema.get("oneOf") or schema["anyOf"])
-    kind = schema.get("type", "any")
-    text = " or ".join(kind) if isinstance(kind, list) else kind
-    if kind == "array":
-        text = f"array of {_type_text(schema.get('items', {}))}"
-    bounds = [
+def _bounds(schema: dict[str, Any]) -> str:
+    shown = [
         f"{label} {schema[key]}"
         for key, label in (
             ("minimum", "≥"),
@@ -868,7 +434,34 @@ def _type_text(schema: dict[str, Any]) -> str:
         )
         if key in schema
     ]
-    return f"{text} ({', '.join(bounds)})" if bounds else text
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def _type_text(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[1]
+    if "const" in schema:
+        return str(schema["const"])
+    if "enum" in schema:
+        return " | ".join(json.dumps(v) if not isinstance(v, str) else v for v in schema["enum"])
+    variants = schema.get("oneOf") or schema.get("anyOf")
+    if variants:
+        # pydantic writes an optional field as anyOf [it, null]; its bounds sit outside.
+        present = [v for v in variants if v.get("type") != "null"]
+        text = " or ".join(_type_text(v) for v in present) + _bounds(schema)
+        return text + (" or null" if len(present) < len(variants) else "")
+    kind = schema.get("type", "any")
+    text = " or ".join(kind) if isinstance(kind, list) else kind
+    if kind == "array":
+        text = f"array of {_type_text(schema.get('items', {}))}"
+    return text + _bounds(schema)
+
+
+def _object(prop: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The object a property holds: itself, or what it (or its non-null variant) refers to."""
+    variants = [prop, *(prop.get("anyOf") or ())]
+    refs = [v["$ref"] for v in variants if "$ref" in v]
+    return schemas[refs[0].rsplit("/", 1)[1]] if len(refs) == 1 else prop
 
 
 def _fields(schema: dict[str, Any], schemas: dict[str, Any], prefix: str = "") -> list[dict]:
@@ -876,9 +469,7 @@ def _fields(schema: dict[str, Any], schemas: dict[str, Any], prefix: str = "") -
     rows: list[dict] = []
     required = set(schema.get("required", ()))
     for name, prop in schema.get("properties", {}).items():
-        target = prop
-        if "$ref" in prop:
-            target = schemas[prop["$ref"].rsplit("/", 1)[1]]
+        target = _object(prop, schemas)
         rows.append(
             {
                 "name": prefix + name,
@@ -927,7 +518,7 @@ def docs_context(document: dict[str, Any], base_url: str) -> dict[str, Any]:
                     "path": path,
                     "summary": op["summary"],
                     "description": op.get("description", ""),
-                    "auth": bool(op.get("security", document["security"])),
+                    "auth": bool(op.get("security")),
                     "parameters": [
                         {
                             "name": p["name"],

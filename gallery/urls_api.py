@@ -1,15 +1,12 @@
 """The team API, its document and the token settings page; gallery/urls.py includes them."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from gallery.views import api, tokens
 
 urlpatterns = [
-    path("api/v1/images/generations", api.create_generation, name="api-generations"),
-    path("api/v1/tasks/<str:task_id>", api.task_detail, name="api-task"),
-    path("api/v1/balance", api.balance, name="api-balance"),
-    path("api/v1/files/<str:name>", api.result_file, name="api-file"),
-    path("api/v1/openapi.json", api.openapi_json, name="api-openapi"),
+    # The endpoints, named api-generations, api-task, api-balance, api-file, api-openapi.
+    path("api/v1/", include(api.urlpatterns())),
     # Anything else under api/v1/ gets a JSON 404 in the API's envelope.
     re_path(r"^api/v1/(?P<rest>.*)$", api.not_found, name="api-not-found"),
     path("api/docs/", api.api_docs, name="api-docs"),

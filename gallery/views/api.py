@@ -13,6 +13,11 @@ is answered like a missing one (404), never 403. Each token has a request
 budget per window in the shared cache (429 with Retry-After); creation also
 meets the ledger's budgets, the same as the web form. Past the per-person
 in-flight cap a task is accepted as pending and waits in line (200, not 429).
+
+The endpoints are django-ninja operations: the schemas in `gallery.api_schemas`
+validate requests and make the OpenAPI document, a bearer-auth class finds the
+token, a throttle class counts its requests. Every refusal, ninja's own
+included, is answered in evolink's envelope by the exception handlers here.
 """
 
 from __future__ import annotations
@@ -21,22 +26,39 @@ import logging
 import time
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.shortcuts import render
+from django.urls import URLPattern
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from ninja import Header, NinjaAPI
+from ninja import Path as PathParam
+from ninja.errors import HttpError, Throttled
+from ninja.errors import ValidationError as RequestInvalid
+from ninja.parser import Parser
+from ninja.security import HttpBearer
+from ninja.throttling import BaseThrottle
 
 from gallery import api, ledger, openapi, pipeline
-from gallery import throttle as throttles  # `throttle` below is the per-token rate limit
+from gallery import api_schemas as schemas
+from gallery import throttle as throttles  # the sign-in counters; TokenRate is per token
 from gallery.api import ApiError, invalid
 from gallery.files import stored_file_response
 from gallery.models import ApiTask, ApiToken, Job, Membership
+from gallery.prompt import Code
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +72,6 @@ MAX_TOKEN_LENGTH = 200  # ours are 47 characters; anything far longer is not one
 AUTH_FAILURES_PER_ADDRESS = 30
 AUTH_FAILURE_WINDOW = 15 * 60
 
-View = Callable[..., HttpResponse]
-
 
 def error_response(error: ApiError) -> JsonResponse:
     response = JsonResponse(error.body(), status=error.status)
@@ -60,76 +80,57 @@ def error_response(error: ApiError) -> JsonResponse:
     return response
 
 
-def api_endpoint(*methods: str) -> Callable[[View], View]:
-    """JSON in and out, in evolink's error envelope, whatever goes wrong."""
-
-    def decorate(view: View) -> View:
-        @csrf_exempt
-        @login_not_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method not in methods:
-                response = error_response(
-                    ApiError("method_not_allowed", f"Use {' or '.join(methods)} here")
-                )
-                response["Allow"] = ", ".join(methods)
-            else:
-                try:
-                    response = view(request, *args, **kwargs)
-                except ApiError as exc:
-                    response = error_response(exc)
-                except Exception:
-                    # Still evolink's envelope, so a client's error handling holds.
-                    log.exception("Team API request failed: %s %s", request.method, request.path)
-                    response = error_response(ApiError("internal_error", "Internal server error"))
-            if not response.has_header("Cache-Control"):
-                response["Cache-Control"] = "no-store"
-            return response
-
-        return wrapper
-
-    return decorate
-
-
 # --- authentication and rate limits ---------------------------------------------------
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mjweb"'}
 
 
-def authenticate(request: HttpRequest) -> ApiToken:
-    """The active token in the Authorization header, or ApiError 401."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, plain = header.strip().partition(" ")
-    plain = plain.strip()
-    if not header:
-        raise ApiError(
-            "unauthorized",
-            "Missing Authorization header; send 'Authorization: Bearer <token>'",
-            headers=_CHALLENGE,
-        )
-    if scheme.lower() != "bearer" or not plain:
-        raise ApiError(
-            "unauthorized",
-            "The Authorization header must be 'Bearer <token>'",
-            headers=_CHALLENGE,
-        )
-    key = f"api-token:ip:{throttles.client_address(request)}"
-    gate = _token_gate(key)
-    token = ApiToken.find(plain) if len(plain) <= MAX_TOKEN_LENGTH else None
-    if token is None:  # a guess: it counts
-        if gate is None:
-            throttles.hit(key, limit=AUTH_FAILURES_PER_ADDRESS, window=AUTH_FAILURE_WINDOW)
-        raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)
-    if gate is not None:
-        gate.succeeded()  # a real token, even a revoked one, is not a guess
-    if not token.membership.user.is_active:
-        raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)
-    if token.revoked_at is not None:
-        raise ApiError("unauthorized", "This token was revoked", headers=_CHALLENGE)
-    if token.is_expired:
-        raise ApiError("unauthorized", "This token has expired", headers=_CHALLENGE)
-    token.touch()
-    return token
+class BearerToken(HttpBearer):
+    """A personal token (mjw_…) from the team's API tokens page. It acts as you, in the team
+    it was made in."""
+
+    openapi_description = __doc__
+
+    def __call__(self, request: HttpRequest) -> ApiToken:
+        """The active token in the Authorization header, or ApiError 401.
+
+        Each way of being refused says which (ninja's own bearer parsing
+        answers them all with one bare None)."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, plain = header.strip().partition(" ")
+        plain = plain.strip()
+        if not header:
+            raise ApiError(
+                "unauthorized",
+                "Missing Authorization header; send 'Authorization: Bearer <token>'",
+                headers=_CHALLENGE,
+            )
+        if scheme.lower() != "bearer" or not plain:
+            raise ApiError(
+                "unauthorized",
+                "The Authorization header must be 'Bearer <token>'",
+                headers=_CHALLENGE,
+            )
+        return self.authenticate(request, plain)
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
+        key = f"api-token:ip:{throttles.client_address(request)}"
+        gate = _token_gate(key)
+        found = ApiToken.find(token) if len(token) <= MAX_TOKEN_LENGTH else None
+        if found is None:  # a guess: it counts
+            if gate is None:
+                throttles.hit(key, limit=AUTH_FAILURES_PER_ADDRESS, window=AUTH_FAILURE_WINDOW)
+            raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)
+        if gate is not None:
+            gate.succeeded()  # a real token, even a revoked one, is not a guess
+        if not found.membership.user.is_active:
+            raise ApiError("unauthorized", "Invalid token", headers=_CHALLENGE)
+        if found.revoked_at is not None:
+            raise ApiError("unauthorized", "This token was revoked", headers=_CHALLENGE)
+        if found.is_expired:
+            raise ApiError("unauthorized", "This token has expired", headers=_CHALLENGE)
+        found.touch()
+        return found
 
 
 def _token_gate(key: str) -> throttles.Attempt | None:
@@ -163,68 +164,229 @@ def rate_limit() -> tuple[int, int]:
     return limit, window
 
 
-def throttle(token: ApiToken) -> dict[str, str]:
-    """Count the request against the token's window; ApiError 429 past the limit.
+class TokenRate(BaseThrottle):
+    """A fixed window per token in the shared cache (the database, or Redis), so
+    every web process counts together; the X-RateLimit headers it leaves on the
+    request go out with the answer (`_http`).
 
-    A fixed window in the shared cache (the database, or Redis), so every web
-    process counts together. The database cache's increment is not atomic:
-    under a burst a few requests may slip past the limit, never fewer.
+    Not ninja's SimpleRateThrottle: that keeps a list of request times per key,
+    read and rewritten whole on every request, where one counter incremented
+    in place is enough. The database cache's increment is not atomic: under a
+    burst a few requests may slip past the limit, never fewer.
     """
-    limit, window = rate_limit()
-    now = time.time()
-    key = f"api-rate:{token.pk}:{int(now // window)}"
-    # Read first: in the database cache a refused add() still takes the write
-    # lock, and all but a window's first request would pay for one.
-    if cache.get(key) is None and cache.add(key, 1, timeout=window + 5):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the entry expired between add() and incr()
-            cache.set(key, 1, timeout=window + 5)
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        token: ApiToken = request.auth  # type: ignore[attr-defined]  # authentication ran first
+        limit, window = rate_limit()
+        key = f"api-rate:{token.pk}:{int(time.time() // window)}"
+        # Read first: in the database cache a refused add() still takes the write
+        # lock, and all but a window's first request would pay for one.
+        if cache.get(key) is None and cache.add(key, 1, timeout=window + 5):
             count = 1
-    headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, limit - count))}
-    if count > limit:
-        wait = max(1, int(window - now % window) + 1)
-        raise ApiError(
-            "rate_limit_exceeded",
-            f"Too many requests: a token may make {limit} per {window} s. Try again in {wait} s.",
-            headers={**headers, "Retry-After": str(wait)},
-        )
-    return headers
+        else:
+            try:
+                count = cache.incr(key)
+            except ValueError:  # the entry expired between add() and incr()
+                cache.set(key, 1, timeout=window + 5)
+                count = 1
+        request.rate_headers = {  # type: ignore[attr-defined]
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - count)),
+        }
+        return count <= limit
+
+    def wait(self) -> float:
+        """Seconds until the window turns (the same for every token)."""
+        _, window = rate_limit()
+        return max(1, int(window - time.time() % window) + 1)
 
 
-def _task_response(
-    request: HttpRequest, job: Job, token: ApiToken, headers: dict[str, str]
-) -> JsonResponse:
+class JsonObjectParser(Parser):
+    """The body as a JSON object, by `api.parse_body`'s rules (no NaN, no lone
+    surrogate, no NUL), kept on the request as sent for the request digest."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = api.parse_body(request.body)
+        request.api_data = data  # type: ignore[attr-defined]
+        return data
+
+
+team_api = NinjaAPI(
+    title="mjweb team API",
+    version="1.0.0",
+    description=openapi.DESCRIPTION,
+    urls_namespace="team-api",
+    openapi_url=None,  # served by `openapi_json` below, with this site as its server
+    docs_url=None,  # the docs page is the site's own (`api_docs`), under the site's CSP
+    parser=JsonObjectParser(),
+)
+TOKEN = BearerToken()
+RATE = TokenRate()
+
+
+# --- every refusal in evolink's envelope ---------------------------------------------------
+
+
+@team_api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return error_response(exc)
+
+
+@team_api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    limit, window = rate_limit()
+    wait = RATE.wait() if exc.wait is None else int(exc.wait)
+    headers = {**getattr(request, "rate_headers", {}), "Retry-After": str(wait)}
+    message = f"Too many requests: a token may make {limit} per {window} s. Try again in {wait} s."
+    return error_response(ApiError("rate_limit_exceeded", message, headers=headers))
+
+
+@team_api.exception_handler(RequestInvalid)
+def _invalid_request(request: HttpRequest, exc: RequestInvalid) -> HttpResponse:
+    return error_response(_from_validation(exc.errors))
+
+
+@team_api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ApiError):  # ninja wraps what the body parser raises
+        return error_response(exc.__cause__)
+    return error_response(invalid(str(exc)))
+
+
+@team_api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return error_response(invalid("The request body is too large"))
+
+
+@team_api.exception_handler(Exception)
+def _failed(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Still evolink's envelope, so a client's error handling holds.
+    log.exception("Team API request failed: %s %s", request.method, request.path, exc_info=exc)
+    return error_response(ApiError("internal_error", "Internal server error"))
+
+
+# pydantic's error types -> the catalog's issue codes, so a client reads one vocabulary.
+_ISSUE_CODES = {
+    "missing": Code.REQUIRED,
+    "literal_error": Code.INVALID_CHOICE,
+    "greater_than": Code.PARAM_OUT_OF_RANGE,
+    "greater_than_equal": Code.PARAM_OUT_OF_RANGE,
+    "less_than": Code.PARAM_OUT_OF_RANGE,
+    "less_than_equal": Code.PARAM_OUT_OF_RANGE,
+    "too_long": Code.TOO_MANY_VALUES,
+}
+_CATALOG_CODES = frozenset(Code)  # a schema's own checks raise these by name
+
+
+def _from_validation(errors: list[dict[str, Any]]) -> ApiError:
+    """The first problem pydantic found, as the 400 the catalog would give: `param`
+    is the top-level field, the model_params entry or the header it is in, and the
+    message says where inside (model_params.mask.areas.0.width: ...)."""
+    first = errors[0]
+    # The location after its source ("body", "header"), without ninja's name for the
+    # body and pydantic's for a union's branches (MaskAreas, MaskUrl).
+    path = [p for p in first["loc"][1:] if p != "payload" and not _is_schema(p)]
+    names = [p for p in path if isinstance(p, str)]
+    if names[:1] == ["model_params"] and len(names) > 1:
+        names = names[1:]
+    if not names:  # no body at all
+        return invalid("The request body must be valid JSON (UTF-8)")
+    param = names[0]
+    kind = first["type"]
+    code = Code(kind) if kind in _CATALOG_CODES else _ISSUE_CODES.get(kind, Code.INVALID_VALUE)
+    if param == "provider" and code == Code.INVALID_CHOICE:
+        code = Code.UNKNOWN_PROVIDER
+    message = f"{'.'.join(map(str, path))}: {first['msg']}"
+    if code == Code.UNSUPPORTED_SYNTAX:
+        message = first["msg"]
+    elif param == "model":
+        message = "model is required: one of " + ", ".join(schemas.MODELS)
+    return invalid(message, param, code)
+
+
+def _is_schema(name: object) -> bool:
+    return isinstance(name, str) and isinstance(getattr(schemas, name, None), type)
+
+
+# --- the HTTP around every endpoint ------------------------------------------------------------
+
+
+def _http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """What every answer of the API has: no cache unless it says so, the token's
+    rate headers, and a wrong method refused in the envelope (ninja's 405 is bare)."""
+
+    @csrf_exempt  # a bearer token, no session: there is no CSRF to guard against
+    @login_not_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except Exception as exc:  # raised where ninja does not catch: its checks, a handler
+            response = _failed(request, exc)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = sorted(m.strip() for m in response["Allow"].split(","))
+            refusal = ApiError("method_not_allowed", f"Use {' or '.join(allowed)} here")
+            response = error_response(refusal)
+            response["Allow"] = ", ".join(allowed)
+        for name, value in getattr(request, "rate_headers", {}).items():
+            response.setdefault(name, value)
+        response.setdefault("Cache-Control", "no-store")
+        return response
+
+    return wrapper
+
+
+def urlpatterns() -> list[URLPattern]:
+    """The endpoints' URL patterns (without ninja's namespace: the rest of the
+    site reverses them by their own names), each wrapped in `_http`."""
+    # One pattern per name: ninja repeats a path for each operation on it (GET and HEAD).
+    named = {p.name: p for p in reversed(team_api.urls[0]) if p.name != "api-root"}
+    patterns = list(reversed(named.values()))
+    for pattern in patterns:
+        pattern.callback = _http(pattern.callback)
+    return patterns
+
+
+def _task_response(request: HttpRequest, job: Job, token: ApiToken) -> JsonResponse:
     """The task as evolink shows it, its result URLs freshly signed for `token`."""
     base = request.build_absolute_uri("/")
-    response = JsonResponse(api.task_body(job, lambda image: api.file_url(base, image, token.pk)))
-    for name, value in headers.items():
-        response[name] = value
-    return response
+    return JsonResponse(api.task_body(job, lambda image: api.file_url(base, image, token.pk)))
 
 
 # --- endpoints --------------------------------------------------------------------------
 
+IdempotencyKey = Header(
+    None,
+    alias="Idempotency-Key",
+    min_length=1,
+    max_length=api.MAX_IDEMPOTENCY_KEY,
+    pattern=api.IDEMPOTENCY_KEY_PATTERN,
+    description=openapi.IDEMPOTENCY_KEY,
+)
 
-@api_endpoint("POST")
-def create_generation(request: HttpRequest) -> HttpResponse:
-    token = authenticate(request)
-    headers = throttle(token)
+
+@team_api.post(
+    "/images/generations",
+    url_name="api-generations",
+    auth=TOKEN,
+    throttle=RATE,
+    **openapi.operation("createImageGeneration"),
+)
+def create_generation(
+    request: HttpRequest,
+    payload: schemas.ImageGenerationRequest,
+    idempotency_key: str = IdempotencyKey,
+) -> HttpResponse:
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
     membership = token.membership
-    try:
-        data = api.parse_body(request.body)
-    except RequestDataTooBig:
-        raise invalid("The request body is too large") from None
-    submission = api.read_submission(data)
-    key = api.client_request_id(request.headers.get("Idempotency-Key"))
+    data = request.api_data  # type: ignore[attr-defined]  # the body as sent
+    key = api.client_request_id(idempotency_key)
     digest = api.request_digest(data)
-    if replay := _replay(request, token, key, digest, headers):
+    if replay := _replay(request, token, key, digest):
         return replay
-    api.check_callback_url(submission.callback_url)
-    draft = api.to_draft(submission, api.resolve_parent(membership, submission), key)
-    url = submission.callback_url or ""
+    api.check_callback_url(payload.callback_url)
+    draft = api.to_draft(payload, api.resolve_parent(membership, payload), key)
+    url = payload.callback_url or ""
     task = {
         "token": token,
         "request_digest": digest,
@@ -241,7 +403,7 @@ def create_generation(request: HttpRequest) -> HttpResponse:
     except IntegrityError:
         # The same key in flight twice (the other request won), or used before
         # in another of this person's teams: the job table keys it per person.
-        if replay := _replay(request, token, key, digest, headers):
+        if replay := _replay(request, token, key, digest):
             return replay
         raise invalid(
             "This Idempotency-Key was already used for a task in another team",
@@ -250,12 +412,10 @@ def create_generation(request: HttpRequest) -> HttpResponse:
     # A job this person's Idempotency-Key had already made (a race that
     # create() settled) may have no task row yet.
     ApiTask.objects.get_or_create(job=job, defaults=task)
-    return _task_response(request, job, token, headers)
+    return _task_response(request, job, token)
 
 
-def _replay(
-    request: HttpRequest, token: ApiToken, key: str, digest: str, headers: dict[str, str]
-) -> JsonResponse | None:
+def _replay(request: HttpRequest, token: ApiToken, key: str, digest: str) -> JsonResponse | None:
     """The task an Idempotency-Key already made, as it is now; nothing is charged."""
     if not key:
         return None
@@ -274,32 +434,39 @@ def _replay(
             "use a new key for a new task",
             "Idempotency-Key",
         )
-    response = _task_response(request, job, token, headers)
+    response = _task_response(request, job, token)
     response["Idempotent-Replayed"] = "true"
     return response
 
 
-@api_endpoint("GET")
-def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
-    token = authenticate(request)
-    headers = throttle(token)
-    membership = token.membership
+@team_api.get(
+    "/tasks/{task_id}",
+    url_name="api-task",
+    auth=TOKEN,
+    throttle=RATE,
+    **openapi.operation("getTask"),
+)
+def task_detail(
+    request: HttpRequest,
+    task_id: str = PathParam(..., description=openapi.TASK_ID),
+) -> HttpResponse:
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
     pk = api.job_pk(task_id)
     job = (
-        Job.objects.visible_in(membership).filter(pk=pk).prefetch_related("images").first()
+        Job.objects.visible_in(token.membership).filter(pk=pk).prefetch_related("images").first()
         if pk
         else None
     )
     if job is None:
         raise ApiError("task_not_found", "Task not found")
-    return _task_response(request, job, token, headers)
+    return _task_response(request, job, token)
 
 
-@api_endpoint("GET")
+@team_api.get(
+    "/balance", url_name="api-balance", auth=TOKEN, throttle=RATE, **openapi.operation("getBalance")
+)
 def balance(request: HttpRequest) -> HttpResponse:
-    token = authenticate(request)
-    headers = throttle(token)
-    membership = token.membership
+    membership = request.auth.membership  # type: ignore[attr-defined]
     team = membership.team
     account = ledger.account_for(membership)
     spent = ledger.spent_this_month(account, team=team)
@@ -326,17 +493,14 @@ def balance(request: HttpRequest) -> HttpResponse:
             "window_seconds": window,
         },
     }
-    response = JsonResponse(body)
-    for name, value in headers.items():
-        response[name] = value
-    return response
+    return JsonResponse(body)
 
 
 def _left(limit: int | None, spent: int) -> int | None:
     return None if limit is None else max(0, limit - spent)
 
 
-@api_endpoint("GET", "HEAD")
+@team_api.get("/files/{name}", url_name="api-file", **openapi.operation("getResultFile"))
 def result_file(request: HttpRequest, name: str) -> HttpResponse:
     """A stored image, for whoever holds its signed, short-lived URL (see `api.file_image`)."""
     image = api.file_image(name)
@@ -354,16 +518,13 @@ def result_file(request: HttpRequest, name: str) -> HttpResponse:
         raise ApiError("not_found", "No such file") from None
 
 
-@api_endpoint("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
-    """Anything else under /api/v1/ answers in the API's envelope, not an HTML page."""
-    raise ApiError("not_found", "No such endpoint")
+# HEAD as GET (Django drops the body), left out of the document as before.
+team_api.api_operation(["HEAD"], "/files/{name}", url_name="api-file", include_in_schema=False)(
+    result_file
+)
 
 
-# --- the document and its page ------------------------------------------------------------
-
-
-@api_endpoint("GET")
+@team_api.get("/openapi.json", url_name="api-openapi", **openapi.operation("getOpenApi"))
 def openapi_json(request: HttpRequest) -> HttpResponse:
     document = openapi.build(request.build_absolute_uri("/").rstrip("/"))
     response = JsonResponse(document, json_dumps_params={"indent": 2})
@@ -371,10 +532,23 @@ def openapi_json(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@csrf_exempt
+@login_not_required
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Anything else under /api/v1/ answers in the API's envelope, not an HTML page."""
+    response = error_response(ApiError("not_found", "No such endpoint"))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- the docs page ------------------------------------------------------------------------------
+
+
 @require_GET
 def api_docs(request: HttpRequest) -> HttpResponse:
-    """The document as a page. Behind sign-in like the rest of the site; the
-    JSON itself stays public, for tools that cannot sign in."""
+    """The document as a page of the site's own (no CDN script, under the site's CSP).
+    Behind sign-in like the rest of the site; the JSON itself stays public, for
+    tools that cannot sign in."""
     base = request.build_absolute_uri("/").rstrip("/")
     context = {"nav": "api-docs", **openapi.docs_context(openapi.build(base), base)}
     context["file_url_minutes"] = api.file_url_seconds() // 60
