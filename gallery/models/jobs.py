@@ -136,9 +136,6 @@ class JobQuerySet(models.QuerySet["Job"]):
     def in_flight(self) -> JobQuerySet:
         return self.filter(status__in=Job.IN_FLIGHT)
 
-    def finished(self) -> JobQuerySet:
-        return self.filter(status__in=Job.FINAL)
-
     def search(self, text: str) -> JobQuerySet:
         """Jobs that have every word of `text` in their own prompt or in the
         prompt their lineage began with: a search for a picture's prompt finds

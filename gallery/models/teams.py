@@ -17,7 +17,6 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 
 
 def validate_time_zone(name: str) -> None:
@@ -53,15 +52,6 @@ class Team(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("gallery", args=[self.slug])
-
-    @classmethod
-    def unique_slug(cls, name: str) -> str:
-        base = slugify(name)[:40] or "team"
-        slug, n = base, 1
-        while cls.objects.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
-        return slug
 
 
 class Role(models.TextChoices):

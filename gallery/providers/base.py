@@ -111,8 +111,9 @@ class TaskError(_Classified):
 class Cost:
     """A cost as the provider reported it, in the provider's own unit.
 
-    `credits` are that provider's credits (evolink's and reAPI's differ);
-    `usd` is dollars (Vtrix `usage.cost`). Converting is the ledger's job.
+    `credits` are that provider's credits (evolink's and reAPI's differ).
+    Only the create answer carries one (`Accepted.cost`); it is reported, never
+    billed: a job costs what it reserved.
     """
 
     amount: Decimal
@@ -139,7 +140,6 @@ class Snapshot:
     progress: int = 0  # 0-100; 100 when completed
     image_urls: tuple[str, ...] = ()  # 1-4 when completed (moderation may leave fewer than 4)
     error: TaskError | None = None  # set when failed
-    cost: Cost | None = None
     upstream_status: str = ""  # the provider's own word, for logs
 
     @property
@@ -522,7 +522,6 @@ class Adapter(ABC):
         progress: int | None,
         urls: Iterable[Any],
         error: ErrorInfo | None,
-        cost: Cost | None = None,
     ) -> Snapshot:
         """Normalise one reading: status words, progress bounds, URL list, failure reason."""
         word = text(raw_status) or ""
@@ -567,7 +566,6 @@ class Adapter(ABC):
             progress=max(0, min(100, value)),
             image_urls=found,
             error=task_error,
-            cost=cost,
             upstream_status=word,
         )
 

@@ -42,7 +42,7 @@ def issue_scene(clock, bob, team, funded):
     late = reserve_at(at("UTC", 2026, 1, 31, 23, 59), clock, bob, team, account, 40)
     refund_at(at("UTC", 2026, 2, 1, 0, 1), clock, late, account)
     job = reserve_at(at("UTC", 2026, 2, 1, 10), clock, bob, team, account, 159)
-    settle_at(at("UTC", 2026, 2, 1, 10, 5), clock, job, account, 159)
+    settle_at(at("UTC", 2026, 2, 1, 10, 5), clock, job, account)
     clock.set(at("UTC", 2026, 2, 1, 12))
     return {"late": late, "job": job}
 

@@ -60,6 +60,6 @@ def refund_at(when: datetime, clock: Clock, job: Job, account) -> None:
     pinned(ledger.refund(job=job, account=account), when)
 
 
-def settle_at(when: datetime, clock: Clock, job: Job, account, actual: int) -> None:
+def settle_at(when: datetime, clock: Clock, job: Job, account) -> None:
     clock.set(when)
-    pinned(ledger.settle(job=job, account=account, actual=actual), when)
+    pinned(ledger.settle(job=job, account=account), when)

@@ -96,36 +96,12 @@ def test_a_settle_after_a_refund_is_refused(account, alice, team):
     assert balance(account) == 1000
 
 
-def test_settling_cheaper_than_reserved_returns_the_difference(account, alice, team):
+def test_settling_charges_exactly_the_reservation(account, alice, team):
     job = make_job(alice, team, 300)
     ledger.reserve(job=job, account=account)
-    entry = ledger.settle(job=job, account=account, actual=250)
-    assert (entry.amount, entry.balance_after) == (50, 750)
-
-
-def test_settling_above_the_reservation_charges_the_difference(account, alice, team):
-    job = make_job(alice, team, 100)
-    ledger.reserve(job=job, account=account)
-    entry = ledger.settle(job=job, account=account, actual=150)
-    assert (entry.amount, balance(account)) == (-50, 850)
-
-
-def test_an_excess_charge_is_capped_at_the_reservation(account, alice, team):
-    job = make_job(alice, team, 100)
-    ledger.reserve(job=job, account=account)
-    entry = ledger.settle(job=job, account=account, actual=1000)
-    assert entry.amount == -100
-    assert "800 not billed" in entry.reason
-
-
-def test_an_excess_the_balance_cannot_cover_is_not_billed(alice, team):
-    account = account_of(alice, team)
-    ledger.grant(account=account, amount=100, by=alice)
-    job = make_job(alice, team, 100)
-    ledger.reserve(job=job, account=account)
-    entry = ledger.settle(job=job, account=account, actual=150)
-    assert (entry.kind, entry.amount, balance(account)) == ("settle", 0, 0)
-    assert "not billed" in entry.reason
+    entry = ledger.settle(job=job, account=account)
+    assert (entry.kind, entry.amount, entry.balance_after) == ("settle", 0, 700)
+    assert entry.reason == "mj-v7 · settled at 300"
 
 
 def test_an_adjustment_needs_a_reason_and_cannot_go_below_zero(account, alice):
@@ -174,10 +150,10 @@ def test_spend_counts_reservations_less_returns(account, alice, team):
     a, b = make_job(alice, team, 100), make_job(alice, team, 200)
     for job in (a, b):
         ledger.reserve(job=job, account=account)
-    ledger.settle(job=a, account=account, actual=80)
+    ledger.settle(job=a, account=account)
     ledger.refund(job=b, account=account)
-    assert ledger.spent_this_month(account) == 80
-    assert ledger.team_spent_this_month(team) == 80
+    assert ledger.spent_this_month(account) == 100
+    assert ledger.team_spent_this_month(team) == 100
 
 
 def test_the_database_refuses_a_second_reserve_and_a_negative_balance(account, alice, team):
