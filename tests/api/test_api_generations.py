@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 
 from gallery import ledger
 from gallery.models import ApiTask, ApiToken, Job, LedgerEntry, Membership, Role, Team
-from tests.api.conftest import GENERATE, Api, finished_job, fund, issue, membership
+from tests.api.conftest import GENERATE, Api, issue
+from tests.factories import finished_job, fund, membership
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,8 @@ from django.db import connection, transaction
 from django_q.models import OrmQ
 
 from gallery.models import ApiTask, Job, LedgerEntry, Team
-from tests.api.conftest import Api, fund, issue
+from tests.api.conftest import Api, issue
+from tests.factories import fund
 from tests.ledger.test_ledger_concurrency import in_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]

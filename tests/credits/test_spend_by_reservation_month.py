@@ -17,8 +17,8 @@ from django.utils import timezone
 from gallery import spend
 from gallery.models import CreditAccount, Team
 from tests.api.conftest import auth, issue
-from tests.credits.conftest import HTMX, account_of, fund
-from tests.ledger.factories import Clock, at, refund_at, reserve_at, settle_at
+from tests.credits.conftest import HTMX
+from tests.factories import Clock, account_of, at, fund, refund_at, reserve_at, settle_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 

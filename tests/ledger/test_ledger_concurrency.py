@@ -14,7 +14,7 @@ from django.db import close_old_connections, connections, transaction
 
 from gallery import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
-from tests.ledger.factories import make_job
+from tests.factories import make_job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]
 
@@ -52,7 +52,7 @@ def test_a_thousand_concurrent_jobs_keep_the_ledger_exact(team):
         account = accounts[user.pk]
         try:
             with transaction.atomic():
-                job = make_job(user, team, cost)
+                job = make_job(user, team, credits=cost)
                 ledger.reserve(job=job, account=account)
         except ledger.InsufficientCredits:
             return None

@@ -13,19 +13,10 @@ from datetime import UTC, datetime
 import pytest
 
 from gallery import throttle
+from tests.factories import Clock
 
 # Three minutes into a 15-minute window, on a minute boundary.
 T0 = datetime(2026, 3, 1, 12, 3, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A clock that moves only when the test sets `at`."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture(autouse=True)
