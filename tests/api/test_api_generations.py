@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from gallery import ledger
 from gallery.models import ApiTask, ApiToken, Job, LedgerEntry, Membership, Role, Team
 from tests.api.conftest import GENERATE, Api, issue
-from tests.factories import finished_job, fund, membership
+from tests.factories import finished_job, fund, in_flight_job, membership
 
 pytestmark = pytest.mark.django_db
 
@@ -277,7 +277,7 @@ def test_a_teammates_private_job_is_not_a_parent(alice_api, bob, team):
 
 
 def test_a_parent_that_has_not_completed_is_refused(alice_api, alice, team):
-    running = finished_job(alice, team, status=Job.Status.RUNNING, images=0)
+    running = in_flight_job(alice, team)
     err = error(alice_api.create(_edit(f"task-unified-mjw-{running.pk}")))
     assert (err["param"], err["issues"][0]["code"]) == ("task_id", "parent_not_completed")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gallery.models import Image, Job
-from tests.factories import finished_job
+from tests.factories import finished_job, in_flight_job
 
 pytestmark = pytest.mark.django_db
 
@@ -15,10 +15,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def running_job(user, team, **fields) -> Job:
-    return Job.objects.create(
-        team=team, user=user, provider="evolink", operation="mj-v7", prompt="a slow fox",
-        status="running", progress=30, credits_reserved=79, **fields,
-    )  # fmt: skip
+    return in_flight_job(user, team, prompt="a slow fox", progress=30, **fields)
 
 
 def test_thumbnails_link_to_the_image_pages_not_the_files(alice_client, alice, team):

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from gallery.models import Collection, Job, ShareLink, Star
-from tests.factories import finished_job
+from tests.factories import finished_job, in_flight_job
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +117,7 @@ def test_a_teammate_cannot_delete_but_an_admin_can(alice_client, bob_client, bob
 
 
 def test_a_running_job_cannot_be_deleted(alice_client, alice, team):
-    job = finished_job(alice, team, status="running", images=0)
+    job = in_flight_job(alice, team)
     assert alice_client.post(f"/t/acme/jobs/{job.pk}/delete/").status_code == 403
 
 

@@ -13,7 +13,7 @@ from django.test import Client
 from gallery import pipeline
 from gallery.models import CreditAccount, Image, Job, Membership
 from gallery.operations import Request
-from tests.factories import finished_job, fund
+from tests.factories import finished_job, fund, in_flight_job
 from tests.pipeline.conftest import run_until_final
 
 pytestmark = pytest.mark.django_db
@@ -350,7 +350,7 @@ def test_running_out_of_credits_is_402_in_words(alice, team, alice_client):
 def test_an_edit_past_the_in_flight_cap_is_accepted_and_waits_in_line(member, alice_client):
     CreditAccount.objects.filter(membership=member).update(max_in_flight=1)
     image = finished_job(member.user, member.team).images.first()
-    finished_job(member.user, member.team, status=Job.Status.RUNNING, images=0)
+    in_flight_job(member.user, member.team)
     response = press(alice_client, image, "vary", operation="mj-v7-variation", type="subtle")
     waiting = new_job(response)
     assert list(Job.objects.waiting()) == [waiting]

@@ -7,7 +7,7 @@ import pytest
 
 from gallery import public_urls
 from gallery.models import Job
-from tests.factories import finished_job
+from tests.factories import finished_job, in_flight_job
 from tests.images.conftest import Page
 
 pytestmark = pytest.mark.django_db
@@ -244,9 +244,7 @@ def test_the_children_list_polls_only_while_an_edit_is_running(alice_client, ali
     response = alice_client.get(url, headers={"HX-Request": "true"})
     assert response.status_code == 200 and "<html" not in response.content.decode()
     assert "every 2s" not in response.content.decode()
-    finished_job(
-        alice, team, operation="mj-v7-upscale", parent=image, prompt="", images=0, status="running"
-    )
+    in_flight_job(alice, team, operation="mj-v7-upscale", parent=image, prompt="")
     html = alice_client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert f'hx-get="{url}" hx-trigger="every 2s"' in html
     assert "running 0%" in html
