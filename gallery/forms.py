@@ -191,13 +191,13 @@ class CreateForm(forms.Form):
         }
         return compose(str(text), cleaned.get("ref") or [], weights)
 
-    def to_request(self, provider: str | None = None) -> Request:
+    def to_request(self) -> Request:
         # A field the form refused (a prompt over the limit) is read as typed,
         # so the linter names what is wrong with it instead of "needs a prompt".
         data = {**dict(self.data.items()), **getattr(self, "cleaned_data", {})}
         chosen = data.get("provider") or ""
         if chosen not in dict(self.fields["provider"].choices):
-            chosen = provider or settings.MJWEB_PROVIDER
+            chosen = settings.MJWEB_PROVIDER
         return Request(
             operation="mj-v7",
             provider=chosen,
@@ -205,9 +205,9 @@ class CreateForm(forms.Form):
             speed=data.get("speed") or "fast",
         )
 
-    def to_draft(self, provider: str | None = None) -> Draft:
+    def to_draft(self) -> Draft:
         return Draft(
-            request=self.to_request(provider),
+            request=self.to_request(),
             # As composed, so "Use again" and the history bring the references back too.
             prompt_raw=self.composed_prompt(),
             client_request_id=self.cleaned_data.get("client_request_id", ""),

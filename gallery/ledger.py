@@ -25,10 +25,6 @@ from gallery.models.credits import month_bounds
 log = logging.getLogger(__name__)
 Kind = LedgerEntry.Kind
 
-# How far an upstream's actual charge may exceed the reservation before the
-# excess is written off instead of billed (it is logged for the admin).
-MAX_SETTLE_EXCESS_RATIO = 1
-
 
 class LedgerError(Exception):
     """A credit movement that must not happen; the message is for people."""
@@ -122,27 +118,16 @@ def reserve(*, job: Job, account: CreditAccount) -> LedgerEntry:
         )
 
 
-def settle(*, job: Job, account: CreditAccount, actual: int | None = None) -> LedgerEntry:
-    """Close a completed job's reservation at its actual cost.
+def settle(*, job: Job, account: CreditAccount) -> LedgerEntry:
+    """Close a completed job's reservation: what it reserved is what it cost.
 
-    A cheaper actual cost returns the difference; a dearer one is charged up to
-    MAX_SETTLE_EXCESS_RATIO × the reservation and only if the balance covers it
-    (never below zero): the rest is written off and noted in the entry.
+    The settle entry moves nothing (amount 0); it marks the reservation as spent,
+    once, so the job can no longer be refunded.
     """
-    reserved = job.credits_reserved
-    actual = reserved if actual is None else actual
-    if actual < 0:
-        raise LedgerError("An actual cost cannot be negative")
-    extra = actual - reserved
-    reason = f"{job.operation} · settled at {actual}"
-    if extra > reserved * MAX_SETTLE_EXCESS_RATIO:
-        reason += f" (charge capped; {extra - reserved * MAX_SETTLE_EXCESS_RATIO} not billed)"
-        extra = reserved * MAX_SETTLE_EXCESS_RATIO
-    entry = _settle_or_refund(job, account, Kind.SETTLE, -extra, reason)
-    if entry is None:  # the balance cannot cover the excess: settle at the reservation
-        entry = _settle_or_refund(
-            job, account, Kind.SETTLE, 0, f"{reason} ({extra} over the balance, not billed)"
-        )
+    entry = _settle_or_refund(
+        job, account, Kind.SETTLE, 0, f"{job.operation} · settled at {job.credits_reserved}"
+    )
+    assert entry is not None  # a zero amount needs no balance
     return entry
 
 

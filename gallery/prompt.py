@@ -494,10 +494,6 @@ class Prompt:
                 found[spec.flag] = value
         return found
 
-    @property
-    def has_oref(self) -> bool:
-        return self.oref is not None
-
     def render(self) -> str:
         """The normalised prompt: images, text, then parameters in a fixed
         order with canonical names, single spaces, no removed flags."""

@@ -19,9 +19,5 @@ def ingest_job(job_id: int) -> None:
     pipeline.ingest(job_id)
 
 
-def refresh_job(job_id: int) -> None:
-    pipeline.refresh(job_id)
-
-
 def deliver_callback(job_id: int) -> None:
     api_callbacks.deliver(job_id)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,6 +31,16 @@ from django.utils import timezone
 from gallery.models import ThrottleCounter
 
 MAX_KEY = 160  # leaves room for ":<window start>+<length>" in the 200-character column
+
+
+def wall_clock() -> datetime:
+    return timezone.now()
+
+
+# The clock every window is read from when a caller passes no `now`. The views
+# pass none, so a test sets this (to a fixed time) rather than race the wall
+# clock: a scene that crosses a window's edge would be counted in two windows.
+clock: Callable[[], datetime] = wall_clock
 
 
 @dataclass
@@ -104,9 +114,8 @@ def _address(entry: str) -> str:
     return str(mapped or address)
 
 
-def _slot(key: str, window: int, now: datetime | None) -> tuple[str, datetime, int]:
+def _slot(key: str, window: int, now: datetime) -> tuple[str, datetime, int]:
     """The row key of the window holding `now`, its end, and the seconds left."""
-    now = now or timezone.now()
     if len(key) > MAX_KEY:
         key = f"{key[:64]}…{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
     seconds = now.timestamp()
@@ -118,11 +127,12 @@ def _slot(key: str, window: int, now: datetime | None) -> tuple[str, datetime, i
 
 def hit(key: str, *, limit: int, window: int, now: datetime | None = None) -> Verdict:
     """Count one attempt; allowed while the window holds at most `limit`."""
+    now = now or clock()
     slot, ends, retry_after = _slot(key, window, now)
     count = _increment(slot, ends)
     if count == 1:
         # A new window row: a cheap moment to drop the rows whose windows ended.
-        ThrottleCounter.objects.filter(expires_at__lte=now or timezone.now()).delete()
+        ThrottleCounter.objects.filter(expires_at__lte=now).delete()
     return Verdict(count <= limit, retry_after, count, slot)
 
 
@@ -142,7 +152,7 @@ def _increment(slot: str, ends: datetime) -> int:
 
 def peek(key: str, *, limit: int, window: int, now: datetime | None = None) -> Verdict:
     """Whether another attempt would be allowed, without counting one."""
-    slot, _ends, retry_after = _slot(key, window, now)
+    slot, _ends, retry_after = _slot(key, window, now or clock())
     count = ThrottleCounter.objects.filter(key=slot).values_list("count", flat=True).first() or 0
     return Verdict(count < limit, retry_after, count, slot)
 
@@ -152,10 +162,6 @@ def give_back(verdict: Verdict) -> None:
     if verdict.slot:
         ThrottleCounter.objects.filter(key=verdict.slot, count__gt=0).update(count=F("count") - 1)
         verdict.slot = ""  # once
-
-
-def reset(key: str, *, window: int, now: datetime | None = None) -> None:
-    ThrottleCounter.objects.filter(key=_slot(key, window, now)[0]).delete()
 
 
 @dataclass
@@ -184,6 +190,7 @@ def attempt(
     Giving back cannot let another attempt in: the slots that were counted
     before ours are all still held.
     """
+    now = now or clock()  # one reading: the peeks and the hits count in the same windows
     # A limit already reached refuses with one read and no write: in a burst
     # against one account every refused attempt would otherwise queue for the
     # database's write lock (and hold a web thread) only to be refused.

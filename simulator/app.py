@@ -22,7 +22,8 @@ from .config import SimConfig, Timing, parse_config
 from .dialects import build_dialects
 from .engine import Engine
 from .faults import FaultBoard
-from .server import RequestLog, SimHTTPServer
+from .server import SimHTTPServer
+from .state import RequestLog
 from .store import Store
 
 log = logging.getLogger("simulator")

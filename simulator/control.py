@@ -14,7 +14,7 @@ from . import operations as ops
 from .operations import FAILURE_CODES
 
 if TYPE_CHECKING:
-    from .app import Simulator
+    from .state import SimState
 
 Reply = tuple[int, Any]
 
@@ -42,7 +42,7 @@ def _one(query: dict[str, list[str]]) -> dict[str, str]:
 
 
 def handle_control(
-    sim: Simulator, method: str, path: str, query: dict[str, list[str]], raw: bytes
+    sim: SimState, method: str, path: str, query: dict[str, list[str]], raw: bytes
 ) -> Reply:
     try:
         return _route(sim, method, path.rstrip("/"), _one(query), raw)
@@ -52,7 +52,7 @@ def handle_control(
         return 400, {"error": str(exc)}
 
 
-def _route(sim: Simulator, method: str, path: str, query: dict[str, str], raw: bytes) -> Reply:
+def _route(sim: SimState, method: str, path: str, query: dict[str, str], raw: bytes) -> Reply:
     parts = path.split("/")[2:]  # after "", "_sim"
     head = parts[0] if parts else ""
     if head in ("", "health") and method == "GET":
@@ -99,7 +99,7 @@ def _route(sim: Simulator, method: str, path: str, query: dict[str, str], raw: b
     raise ControlError(404, f"no control route {method} {path}")
 
 
-def _config(sim: Simulator) -> dict[str, Any]:
+def _config(sim: SimState) -> dict[str, Any]:
     cfg = sim.config
     return {
         "base_url": sim.base_url,
@@ -115,7 +115,7 @@ def _config(sim: Simulator) -> dict[str, Any]:
     }
 
 
-def _reset(sim: Simulator, body: dict[str, Any]) -> Reply:
+def _reset(sim: SimState, body: dict[str, Any]) -> Reply:
     sim.faults.clear()
     sim.requests.clear()
     sim.callbacks.clear_log()
@@ -126,7 +126,7 @@ def _reset(sim: Simulator, body: dict[str, Any]) -> Reply:
     return 200, {"ok": True}
 
 
-def _faults(sim: Simulator, method: str, rest: list[str], raw: bytes) -> Reply:
+def _faults(sim: SimState, method: str, rest: list[str], raw: bytes) -> Reply:
     if method == "GET":
         return 200, sim.faults.snapshot()
     if method == "DELETE":
@@ -144,7 +144,7 @@ def _faults(sim: Simulator, method: str, rest: list[str], raw: bytes) -> Reply:
     return 200, sim.faults.snapshot()
 
 
-def _keys(sim: Simulator, method: str, rest: list[str], raw: bytes) -> Reply:
+def _keys(sim: SimState, method: str, rest: list[str], raw: bytes) -> Reply:
     if not rest:
         if method != "GET":
             raise ControlError(405, "use GET /_sim/keys or POST /_sim/keys/KEY")
@@ -176,9 +176,7 @@ def _keys(sim: Simulator, method: str, rest: list[str], raw: bytes) -> Reply:
     }
 
 
-def _tasks(
-    sim: Simulator, method: str, rest: list[str], query: dict[str, str], raw: bytes
-) -> Reply:
+def _tasks(sim: SimState, method: str, rest: list[str], query: dict[str, str], raw: bytes) -> Reply:
     engine = sim.engine
     if not rest:
         if method != "GET":

@@ -16,16 +16,16 @@ import socket
 import socketserver
 import threading
 import time
-from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from .control import handle_control
 from .operations import SimError
 
 if TYPE_CHECKING:
-    from .app import Simulator
     from .dialects import Dialect
+    from .state import SimState
 
 log = logging.getLogger("simulator")
 
@@ -34,47 +34,11 @@ _MARKER_RE = re.compile(r"\[sim:(http|slow|drop)(?:=([^\]]*))?\]", re.IGNORECASE
 _FILE_RE = re.compile(r"/files/([A-Za-z0-9_-]+)\.png")
 
 
-class RequestLog:
-    def __init__(self, size: int) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
-        self._lock = threading.Lock()
-        self._seq = 0
-
-    def add(self, entry: dict[str, Any]) -> None:
-        with self._lock:
-            self._seq += 1
-            entry["seq"] = self._seq
-            self._entries.append(entry)
-
-    def list(self, filters: dict[str, str]) -> list[dict[str, Any]]:
-        with self._lock:
-            entries = list(self._entries)
-        since = int(filters.get("since", 0))
-        out = []
-        for entry in entries:
-            if entry["seq"] <= since:
-                continue
-            if any(
-                filters.get(k) and entry.get(k) != filters[k]
-                for k in ("dialect", "method", "endpoint", "task_id")
-            ):
-                continue
-            if filters.get("path") and filters["path"] not in entry["path"]:
-                continue
-            out.append(entry)
-        limit = filters.get("limit")
-        return out[-int(limit) :] if limit else out
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
 class SimHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
+    def __init__(self, address: tuple[str, int], sim: SimState) -> None:
         self.sim = sim
         self.stopping = threading.Event()
         super().__init__(address, Handler)
@@ -192,8 +156,6 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 entry["body"] = raw.decode("utf-8", "replace")
         if path == "/_sim" or path.startswith("/_sim/"):
-            from .control import handle_control
-
             status, body = handle_control(sim, method, path, parse_qs(split.query), raw)
             self._send(status, body)
             return

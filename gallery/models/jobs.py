@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -39,9 +39,6 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from gallery.models.teams import Membership, Team
-
-if TYPE_CHECKING:
-    from gallery.models.organise import ShareLink
 
 # The upstream gives up on a task after about 20 minutes (providers.md §2.1);
 # past this the reaper reads the task one last time and settles it.
@@ -135,9 +132,6 @@ class JobQuerySet(models.QuerySet["Job"]):
 
     def in_flight(self) -> JobQuerySet:
         return self.filter(status__in=Job.IN_FLIGHT)
-
-    def finished(self) -> JobQuerySet:
-        return self.filter(status__in=Job.FINAL)
 
     def search(self, text: str) -> JobQuerySet:
         """Jobs that have every word of `text` in their own prompt or in the
@@ -410,9 +404,7 @@ class Job(models.Model):
             )
             if not still_deleted or self.events.filter(kind=PURGED).exists():
                 return False
-            from gallery.models.organise import ShareLink  # organise imports this module
-
-            ShareLink.objects.filter(image__job=self).revoke()
+            _share_links().filter(image__job=self).revoke()
             images = Image.objects.filter(job=self)
             names = {n for pair in images.values_list("original", "thumbnail") for n in pair if n}
             parents = images.filter(children__isnull=False)
@@ -426,12 +418,10 @@ class Job(models.Model):
         """Only its author sees it from now on: the public share links of its
         images are revoked in the same transaction, since private must mean
         that nobody outside holds a way in. Returns how many were revoked."""
-        from gallery.models.organise import ShareLink  # organise imports this module
-
         with transaction.atomic():
             Job.objects.filter(pk=self.pk).update(private=True)
             self.private = True
-            return ShareLink.objects.filter(image__job=self).revoke()
+            return _share_links().filter(image__job=self).revoke()
 
     def share_with_team(self) -> None:
         """The team sees it again; links revoked when it went private stay revoked."""
@@ -543,8 +533,8 @@ class Image(models.Model):
         return f"Image {self.index} of job {self.job_id}"
 
     @property
-    def active_share_link(self) -> ShareLink | None:
-        """Its public link that still works, if any; reads the prefetched
+    def active_share_link(self) -> models.Model | None:
+        """Its public link (a ShareLink) that still works, if any; reads the prefetched
         `share_links`, so a page listing images asks the database nothing more."""
         return next((link for link in self.share_links.all() if link.revoked_at is None), None)
 
@@ -577,3 +567,9 @@ class JobEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.at:%H:%M:%S}"
+
+
+def _share_links() -> models.QuerySet:
+    """Every ShareLink, reached through Image's relation: `organise` imports this
+    module, so importing it back would make a cycle."""
+    return Image._meta.get_field("share_links").related_model.objects.all()

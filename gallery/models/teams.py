@@ -17,7 +17,6 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 
 
 def validate_time_zone(name: str) -> None:
@@ -53,15 +52,6 @@ class Team(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("gallery", args=[self.slug])
-
-    @classmethod
-    def unique_slug(cls, name: str) -> str:
-        base = slugify(name)[:40] or "team"
-        slug, n = base, 1
-        while cls.objects.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
-        return slug
 
 
 class Role(models.TextChoices):
@@ -155,8 +145,6 @@ class Membership(models.Model):
         stay, and their balance stays in their account, unspendable until an
         invite brings them back. The team's last admin cannot be removed.
         """
-        from gallery.models.credits import CreditAccount  # credits imports this module
-
         if self.removed_at is not None:
             return 0
         with transaction.atomic():
@@ -166,7 +154,9 @@ class Membership(models.Model):
                     "admin first."
                 )
             revoked = self.api_tokens.revoke_all(by=by)
-            account = CreditAccount.objects.filter(membership=self).first()
+            # CreditAccount through its relation: `credits` imports this module.
+            accounts = self._meta.get_field("account").related_model.objects
+            account = accounts.filter(membership=self).first()
             if account is not None and account.entries.exists():
                 self.removed_at = timezone.now()
                 Membership.objects.filter(pk=self.pk).update(removed_at=self.removed_at)

@@ -132,7 +132,7 @@ class EvolinkAdapter(Adapter):
             status=snap.status,
             progress=snap.progress,
             estimated_seconds=float(estimate) if estimate is not None else None,
-            cost=snap.cost,
+            cost=_credits(data.get("usage")),
         )
 
     def parse_task(self, data: Mapping[str, Any], *, upstream_id: str) -> Snapshot:
@@ -147,7 +147,6 @@ class EvolinkAdapter(Adapter):
             progress=percent(data.get("progress")),
             urls=results if isinstance(results, list) else (),
             error=error,
-            cost=_credits(data.get("usage")),
         )
 
     def classify(self, http_status: int | None, info: ErrorInfo) -> Kind:
@@ -155,8 +154,7 @@ class EvolinkAdapter(Adapter):
 
 
 def _credits(usage: Any) -> Cost | None:
-    # credits_reserved on the create answer (providers.md §2.1); whether task
-    # reads repeat `usage` is [UNCONFIRMED] (§2.2), so it is read when present.
+    # credits_reserved on the create answer (providers.md §2.1).
     if not isinstance(usage, Mapping):
         return None
     amount = decimal(usage.get("credits_reserved"))

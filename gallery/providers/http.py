@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from gallery.providers.errors import Kind, ProviderError
+
 # Generous read timeout: a create answer that is late is worse than a slow one,
 # because a create whose answer never came has an unknown fate.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
@@ -142,8 +144,6 @@ def client_for(provider: str, **options: Any) -> httpx.Client:
     team admin to fix, like a rejected key.
     """
     from django.conf import settings
-
-    from gallery.providers.base import Kind, ProviderError
 
     conf = settings.PROVIDERS.get(provider)
     if conf is None:

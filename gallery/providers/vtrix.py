@@ -4,8 +4,8 @@ providers.md §1.2. The same operations under other names (`midjourney_*`,
 from the catalog), camelCase fields (`jobId`, `imageNo`, `remixPrompt`,
 `imgPos`), integer enums (the catalog's `vtrix_codes`), no `speed` field: the
 speed travels as a native flag in the prompt text, as with any Midjourney
-prompt. Results are `output[].content[].url`, the cost is `usage.cost` (USD,
-a string).
+prompt. Results are `output[].content[].url`; its `usage.cost` (USD, a string)
+is not read: what a job costs is what it reserved.
 
 Where the sources disagree the adapter accepts both (§1.2):
 - the create body is flat in the docs and `{"model", "input": [{"params"}]}`
@@ -32,11 +32,9 @@ from gallery.operations import Request, model_id
 from gallery.providers.base import (
     Accepted,
     Adapter,
-    Cost,
     ErrorInfo,
     Kind,
     Snapshot,
-    decimal,
     jsonable,
     looks_like_policy,
     percent,
@@ -154,9 +152,7 @@ class VtrixAdapter(Adapter):
         if upstream_id is None:
             return None
         snap = self.parse_task(data, upstream_id=upstream_id)
-        return Accepted(
-            upstream_id=upstream_id, status=snap.status, progress=snap.progress, cost=snap.cost
-        )
+        return Accepted(upstream_id=upstream_id, status=snap.status, progress=snap.progress)
 
     def parse_task(self, data: Mapping[str, Any], *, upstream_id: str) -> Snapshot:
         return self.snapshot(
@@ -165,7 +161,6 @@ class VtrixAdapter(Adapter):
             progress=percent(data.get("progress"), fraction=True),
             urls=list(_urls(data.get("output"))),
             error=self.error_info(data) if data.get("error") else None,
-            cost=_cost(data.get("usage")),
         )
 
     def classify(self, http_status: int | None, info: ErrorInfo) -> Kind:
@@ -190,10 +185,3 @@ def _urls(output: Any) -> Iterator[str]:
             url = entry.get("url")
             if "image" in kind and isinstance(url, str):
                 yield url
-
-
-def _cost(usage: Any) -> Cost | None:
-    if not isinstance(usage, Mapping):
-        return None
-    amount = decimal(usage.get("cost"))
-    return Cost(amount, "usd") if amount is not None else None

@@ -1,21 +1,18 @@
-"""Tokens, credits and finished jobs for the team API's tests."""
+"""Tokens and a token-holding client for the team API's tests (jobs and credits
+come from tests/factories.py)."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import cache
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
-from PIL import Image as PILImage
 
-from gallery import ledger
-from gallery.models import ApiToken, Image, Job, Membership
+from gallery.models import ApiToken
+from tests.factories import fund, membership
 
 HTMX = {"HX-Request": "true"}
 
@@ -30,18 +27,8 @@ def isolated(settings, tmp_path):
     cache.clear()
 
 
-def membership(user, team) -> Membership:
-    return Membership.objects.get(user=user, team=team)
-
-
 def issue(user, team, *, name: str = "script", expires_in: timedelta | None = None) -> str:
     return ApiToken.issue(membership(user, team), name, expires_in=expires_in)[1]
-
-
-def fund(user, team, amount: int = 10_000):
-    account = ledger.account_for(membership(user, team))
-    ledger.grant(account=account, amount=amount, by=user, reason="test credits")
-    return account
 
 
 def auth(token: str) -> dict[str, str]:
@@ -99,55 +86,6 @@ def carol_api(carol, other_team) -> Api:
 @pytest.fixture
 def dave_api(dave, team) -> Api:
     return Api(issue(dave, team))
-
-
-def png(color: tuple[int, int, int] = (200, 40, 40), size: int = 16) -> bytes:
-    data = io.BytesIO()
-    PILImage.new("RGB", (size, size), color).save(data, "PNG")
-    return data.getvalue()
-
-
-def finished_job(
-    user,
-    team,
-    *,
-    status: str = Job.Status.COMPLETED,
-    images: int = 4,
-    operation: str = "mj-v7",
-    speed: str = "fast",
-    provider: str = "evolink",
-    **fields,
-) -> Job:
-    """A job that ran to the end, with stored images (real PNG files)."""
-    job = Job.objects.create(
-        team=team,
-        user=user,
-        provider=provider,
-        operation=operation,
-        speed=speed,
-        prompt="a cat --ar 1:1",
-        status=status,
-        progress=100 if status == Job.Status.COMPLETED else 0,
-        upstream_id=f"task-unified-upstream-{user.pk}-{Job.objects.count()}",
-        credits_reserved=80,
-        credits_charged=80 if status == Job.Status.COMPLETED else 0,
-        **fields,
-    )
-    for index in range(images):
-        name = default_storage.save(
-            f"originals/t/{job.pk}-{index}.png", ContentFile(png((index * 60, 10, 10)))
-        )
-        Image.objects.create(
-            job=job,
-            index=index,
-            status=Image.Status.STORED,
-            upstream_url=f"https://cdn.example.org/{job.pk}/{index}.png",
-            original=name,
-            thumbnail=name,
-            width=16,
-            height=16,
-        )
-    return job
 
 
 class Clock:

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from gallery import ledger
 from gallery.models import ApiToken, CreditAccount, Membership, Role, Team
-from tests.api.conftest import Api, fund, issue, membership
+from tests.api.conftest import Api, issue
+from tests.factories import fund, membership
 
 pytestmark = pytest.mark.django_db
 

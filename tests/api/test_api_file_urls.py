@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 
 from gallery.models import ApiToken, Job
-from tests.api.conftest import Api, finished_job
+from tests.api.conftest import Api
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 
 from gallery import ledger
 from gallery.models import ApiTask, ApiToken, Job, LedgerEntry, Membership, Role, Team
-from tests.api.conftest import GENERATE, Api, finished_job, fund, issue, membership
+from tests.api.conftest import GENERATE, Api, issue
+from tests.factories import finished_job, fund, in_flight_job, membership
 
 pytestmark = pytest.mark.django_db
 
@@ -276,7 +277,7 @@ def test_a_teammates_private_job_is_not_a_parent(alice_api, bob, team):
 
 
 def test_a_parent_that_has_not_completed_is_refused(alice_api, alice, team):
-    running = finished_job(alice, team, status=Job.Status.RUNNING, images=0)
+    running = in_flight_job(alice, team)
     err = error(alice_api.create(_edit(f"task-unified-mjw-{running.pk}")))
     assert (err["param"], err["issues"][0]["code"]) == ("task_id", "parent_not_completed")
 
@@ -540,26 +541,7 @@ def test_the_same_key_in_another_team_is_a_400_not_a_500(alice, team, other_team
     assert response.status_code == 400 and error(response)["param"] == "Idempotency-Key"
 
 
-def test_a_concurrent_retry_that_loses_the_race_gets_the_winners_task(alice_api, monkeypatch):
-    first = alice_api.create(**{"Idempotency-Key": "race"}).json()["id"]
-    # The loser checked for the key before the winner committed: nothing found.
-    monkeypatch.setattr("gallery.views.api._replay", _replay_after_first_miss())
-    monkeypatch.setattr("gallery.pipeline._existing_for_client_request", lambda *a: None)
-    again = alice_api.create(**{"Idempotency-Key": "race"})
-    assert again.status_code == 200 and again.json()["id"] == first
-    assert Job.objects.count() == 1
-
-
-def _replay_after_first_miss():
-    from gallery.views import api
-
-    real, calls = api._replay, []
-
-    def replay(*args):
-        calls.append(args)
-        return None if len(calls) == 1 else real(*args)
-
-    return replay
+# The same key sent many times at once (real requests racing): test_api_idempotency_race.py
 
 
 # --- callback_url -----------------------------------------------------------------------------

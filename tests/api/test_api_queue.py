@@ -13,8 +13,9 @@ from django.core.management import call_command
 
 from gallery.api import task_id
 from gallery.models import CreditAccount, Job, LedgerEntry
-from tests.api.conftest import Api, fund, issue, membership
+from tests.api.conftest import Api, issue
 from tests.conftest import client_for, control
+from tests.factories import fund, membership
 from tests.ledger.test_ledger_concurrency import in_thread
 from tests.pipeline.stack import Processes
 

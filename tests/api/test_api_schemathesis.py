@@ -16,7 +16,8 @@ from schemathesis import checks
 
 from gallery import api, openapi
 from gallery.models import CreditAccount
-from tests.api.conftest import finished_job, fund, issue
+from tests.api.conftest import issue
+from tests.factories import finished_job, fund
 
 # Zero server errors and zero answers that break the schema; deliberately not
 # positive_data_acceptance: a body can match the schema and still be refused

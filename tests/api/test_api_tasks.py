@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from gallery import api_callbacks, netguard
 from gallery.models import ApiTask, ApiToken, Image, Job, Membership, Role
-from tests.api.conftest import GENERATE, Api, finished_job, fund, issue
+from tests.api.conftest import GENERATE, Api, issue
+from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def test_a_new_task_reads_as_pending_with_its_reservation(alice_api):
 
 
 def test_a_completed_task_lists_image_urls_that_download_without_a_token(alice_api, alice, team):
-    job = finished_job(alice, team)
+    job = finished_job(alice, team, credits=80)
     task = alice_api.get(url(job)).json()
     assert (task["status"], task["progress"], task["error"]) == ("completed", 100, None)
     assert task["usage"]["credits_charged"] == 80

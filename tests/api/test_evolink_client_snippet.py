@@ -19,7 +19,8 @@ import pytest
 from django.core.files.storage import default_storage
 
 from gallery.models import Job, LedgerEntry
-from tests.api.conftest import fund, issue
+from tests.api.conftest import issue
+from tests.factories import fund
 from tests.pipeline.conftest import run_until_final
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]

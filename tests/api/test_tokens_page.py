@@ -12,8 +12,9 @@ from django.utils import timezone
 from gallery.models import ApiToken
 from gallery.models.tokens import token_digest
 from gallery.views.tokens import MAX_ACTIVE_TOKENS
-from tests.api.conftest import HTMX, Api, issue, membership
+from tests.api.conftest import HTMX, Api, issue
 from tests.conftest import PASSWORD
+from tests.factories import membership
 
 pytestmark = pytest.mark.django_db
 

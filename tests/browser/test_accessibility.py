@@ -9,7 +9,7 @@ from playwright.sync_api import Page
 from gallery.models import Image
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +33,7 @@ PAGES = [
 def test_every_page_has_no_serious_accessibility_violation(
     page: Page, live_server, alice, bob, team, width
 ):
-    job = make_finished_job(alice, team)
+    job = finished_job(alice, team)
     image = Image.objects.filter(job=job).first()
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"{live_server.url}/accounts/login/")

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from gallery import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
 from tests.browser.test_organise_flow import sign_in
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -94,7 +94,7 @@ def test_a_changed_prompt_is_a_new_job_at_once(page: Page, live_server, funded):
 
 
 def test_a_double_click_on_upscale_makes_one_job(page: Page, live_server, alice, team, funded):
-    parent = make_finished_job(alice, team)
+    parent = finished_job(alice, team)
     Job.objects.filter(pk=parent.pk).update(upstream_id="task-1")
     image = parent.images.get(index=1)
     sign_in(page, live_server.url)
@@ -112,7 +112,7 @@ def test_a_double_click_on_upscale_makes_one_job(page: Page, live_server, alice,
 def test_upscale_pressed_again_just_after_the_answer_is_the_same_job(
     page: Page, live_server, alice, team, funded
 ):
-    parent = make_finished_job(alice, team)
+    parent = finished_job(alice, team)
     Job.objects.filter(pk=parent.pk).update(upstream_id="task-1")
     image = parent.images.get(index=1)
     page.clock.install()

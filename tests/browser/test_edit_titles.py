@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from gallery.models import Job
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in
-from tests.images.conftest import make_job
+from tests.factories import finished_job
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,35 +32,35 @@ def test_an_upscales_card_names_it_and_shows_where_it_came_from(
     page: Page, live_server, alice, bob, team, width
 ):
     ARTIFACTS.mkdir(exist_ok=True)
-    base = titled(make_job(bob, team, prompt=f"{LIGHTHOUSE} --ar 3:2"), "", LIGHTHOUSE)
+    base = titled(finished_job(bob, team, prompt=f"{LIGHTHOUSE} --ar 3:2"), "", LIGHTHOUSE)
     parent = base.images.get(index=2)
     upscale = titled(
-        make_job(
+        finished_job(
             alice,
             team,
             operation="mj-v7-upscale",
             prompt="",
             parent=parent,
             params={"type": "creative"},
-            count=1,
+            images=1,
         ),
         "Upscale (Creative)",
         LIGHTHOUSE,
     )
     pan = titled(
-        make_job(
+        finished_job(
             alice,
             team,
             operation="mj-v7-pan",
             prompt="",
             parent=upscale.images.get(),
             params={"direction": "left", "scale": 1.5},
-            count=1,
+            images=1,
         ),
         "Pan left ×1.5",
         LIGHTHOUSE,
     )
-    harbour = make_job(bob, team, prompt="a harbour at noon")
+    harbour = finished_job(bob, team, prompt="a harbour at noon")
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, live_server.url)
 

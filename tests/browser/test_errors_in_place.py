@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_organise_flow import sign_in
 from tests.conftest import PASSWORD
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,7 +21,7 @@ def test_starring_a_job_deleted_meanwhile_says_so_beside_the_star(
     page: Page, live_server, settings, alice, team, width
 ):
     settings.DEBUG = True  # where django-htmx's helper used to blank the page
-    job = make_finished_job(alice, team)
+    job = finished_job(alice, team)
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, live_server.url)
     card = page.locator(f"#job-{job.pk}")

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from gallery.models import Image, Job
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +22,7 @@ TOTAL = 70
 
 def seventy_jobs(alice, bob, team) -> list[Job]:
     """The team's 70 jobs, newest first, each prompt naming its place in that order."""
-    jobs = [make_finished_job(alice if n % 2 else bob, team) for n in range(TOTAL)]
+    jobs = [finished_job(alice if n % 2 else bob, team) for n in range(TOTAL)]
     for place, job in enumerate(reversed(jobs), start=1):
         Job.objects.filter(pk=job.pk).update(prompt=f"job number {place} from the top")
     return list(reversed(jobs))

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from gallery.models import Job
 from tests.conftest import PASSWORD
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,9 +25,9 @@ def sign_in(page: Page, base: str) -> None:
 
 
 def test_star_search_collect_and_share(page: Page, live_server, alice, bob, team, browser):
-    lighthouse = make_finished_job(bob, team)
+    lighthouse = finished_job(bob, team)
     Job.objects.filter(pk=lighthouse.pk).update(prompt="a lighthouse at dusk --ar 1:1")
-    fox = make_finished_job(alice, team)
+    fox = finished_job(alice, team)
     Job.objects.filter(pk=fox.pk).update(prompt="a red fox in snow")
     assert Job.objects.aggregate(Max("pk"))["pk__max"] == fox.pk
     sign_in(page, live_server.url)

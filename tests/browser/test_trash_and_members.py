@@ -15,7 +15,7 @@ from gallery import ledger
 from gallery.models import Job, Membership
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,9 +34,9 @@ def test_trash_restore_purge_role_change_and_removal(
     page: Page, live_server, alice, bob, dave, team
 ):
     base = live_server.url
-    job = make_finished_job(alice, team, images=2)
+    job = finished_job(alice, team, images=2)
     Job.objects.filter(pk=job.pk).update(prompt="a lighthouse at dusk --ar 1:1")
-    older = make_finished_job(bob, team, images=1)
+    older = finished_job(bob, team, images=1)
     Job.objects.filter(pk=older.pk).update(prompt="a red fox in snow", deleted_at=timezone.now())
     files = {n for i in job.images.all() for n in (i.original.name, i.thumbnail.name)}
     bobs = Membership.objects.get(user=bob, team=team)

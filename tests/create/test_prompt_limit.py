@@ -7,7 +7,7 @@ import pytest
 
 from gallery.models import CreditAccount, Job, Membership
 from gallery.prompt import MAX_PROMPT_LENGTH
-from tests.images.conftest import fund, make_job
+from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db
 LONG = "a lighthouse " + "x" * (9000 - len("a lighthouse "))  # 9,000 characters
@@ -21,7 +21,7 @@ def no_queue(monkeypatch):
 
 @pytest.fixture
 def funded(alice, team) -> Membership:
-    fund(alice, team)
+    fund(alice, team, 5000)
     CreditAccount.objects.filter(membership__user=alice).update(max_in_flight=10)
     return Membership.objects.get(user=alice, team=team)
 
@@ -71,7 +71,7 @@ def test_use_again_with_a_long_prompt_prefills_it_whole(alice_client):
 
 
 def test_an_edit_form_refuses_a_long_prompt_naming_the_limit(alice_client, alice, team, funded):
-    image = make_job(alice, team).images.get(index=0)
+    image = finished_job(alice, team).images.get(index=0)
     data = {
         "form": "remix",
         "operation": "mj-v7-remix",

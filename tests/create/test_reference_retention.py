@@ -16,7 +16,7 @@ from PIL import Image as PILImage
 from gallery import public_urls, references
 from gallery.models import Job
 from gallery.uploads import clean_upload
-from tests.images.conftest import make_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 5, 1, 15, 30, tzinfo=UTC)
@@ -56,11 +56,11 @@ def test_references_named_by_jobs_stay_and_the_others_go(alice, bob, team):
     by_teammate = reference(alice, (40, 0, 0))
     in_deleted_job = reference(alice, (50, 0, 0))
     unused = reference(alice, (60, 0, 0))
-    make_job(alice, team, prompt=f"{url(in_prompt)} a lighthouse", count=0)
-    make_job(alice, team, prompt=f"a lighthouse --sref {url(as_sref)}", count=0)
-    make_job(alice, team, operation="mj-v7-retexture", source_urls=[url(as_source)], count=0)
-    make_job(bob, team, prompt=f"a cat --oref {url(by_teammate)}", count=0)
-    make_job(alice, team, prompt=f"{url(in_deleted_job)} a dog", count=0).soft_delete()
+    finished_job(alice, team, prompt=f"{url(in_prompt)} a lighthouse", images=0)
+    finished_job(alice, team, prompt=f"a lighthouse --sref {url(as_sref)}", images=0)
+    finished_job(alice, team, operation="mj-v7-retexture", source_urls=[url(as_source)], images=0)
+    finished_job(bob, team, prompt=f"a cat --oref {url(by_teammate)}", images=0)
+    finished_job(alice, team, prompt=f"{url(in_deleted_job)} a dog", images=0).soft_delete()
     Job.objects.update(created=T0 + timedelta(hours=1))  # made the day the files were
 
     assert references.expire(now=T0 + timedelta(days=30)) == 1
@@ -72,7 +72,7 @@ def test_references_named_by_jobs_stay_and_the_others_go(alice, bob, team):
 
 def test_a_reference_stays_while_its_job_exists_however_long(alice, team):
     name = reference(alice, (7, 7, 7))
-    make_job(alice, team, prompt=f"{url(name)} a lighthouse", count=0)
+    finished_job(alice, team, prompt=f"{url(name)} a lighthouse", images=0)
     Job.objects.update(created=T0 + timedelta(hours=1))
     for years in (1, 5):
         assert references.expire(now=T0 + timedelta(days=365 * years)) == 0

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gallery.models import Job
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def use_again_link(html: str) -> str:
 
 
 def test_the_job_page_links_to_the_gallery_with_the_prompt_as_typed(alice_client, alice, team):
-    job = make_finished_job(alice, team)
+    job = finished_job(alice, team)
     Job.objects.filter(pk=job.pk).update(
         prompt="a fox & a hare --s 250", prompt_raw="a fox & a hare  --stylize 250"
     )
@@ -36,6 +36,6 @@ def test_the_job_page_links_to_the_gallery_with_the_prompt_as_typed(alice_client
 
 
 def test_a_job_without_a_prompt_offers_no_use_again(alice_client, alice, team):
-    job = make_finished_job(alice, team)
+    job = finished_job(alice, team)
     Job.objects.filter(pk=job.pk).update(prompt="", prompt_raw="", operation="mj-v7-upscale")
     assert "Use again" not in alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()

@@ -10,7 +10,8 @@ import pytest
 from django.test import Client
 
 from gallery.models import CreditAccount, LedgerEntry, Membership
-from tests.credits.conftest import HTMX, account_of, spend
+from tests.credits.conftest import HTMX
+from tests.factories import account_of, spent_job
 
 pytestmark = [pytest.mark.db_sensitive, pytest.mark.django_db]
 
@@ -163,7 +164,7 @@ def test_an_adjustment_cannot_take_a_balance_below_zero(alice_client, bob, bob_p
 def test_an_admin_sets_a_members_monthly_limit_and_in_flight_cap(
     alice_client, bob, bob_pk, team, funded
 ):
-    spend(bob, team, 300)
+    spent_job(bob, team, credits=300)
     response = alice_client.post(
         url(bob_pk, "limits"), {"monthly_limit": "1000", "max_in_flight": "2"}, headers=HTMX
     )
@@ -217,7 +218,7 @@ def test_limits_out_of_range_are_refused_in_words(
 
 
 def test_an_admin_sets_the_teams_monthly_limit(alice_client, bob, team, funded):
-    spend(bob, team, 1200)
+    spent_job(bob, team, credits=1200)
     response = alice_client.post("/t/acme/spend/team-limit/", {"monthly_limit": "5000"})
     assert response.status_code == 302
     assert response.url == "/t/acme/spend/#team-limit"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from gallery.models import LedgerEntry, Membership
-from tests.credits.conftest import HTMX, account_of, fund
+from tests.credits.conftest import HTMX
+from tests.factories import account_of, fund
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from gallery import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
-from tests.credits.conftest import HTMX, account_of, fund, local, spend
+from tests.credits.conftest import HTMX
+from tests.factories import account_of, fund, local, spent_job
 
 pytestmark = [pytest.mark.db_sensitive, pytest.mark.django_db]
 URL = "/t/acme/credits/"
@@ -24,9 +25,9 @@ def ledger_rows(html: str) -> list[str]:
 
 
 def test_it_shows_balance_reserved_and_spent_this_month(bob_client, bob, team, funded):
-    spend(bob, team, 200)  # settled
-    spend(bob, team, 100, outcome="running")  # still holds its reservation
-    spend(bob, team, 50, outcome="refund")  # came back: not spent
+    spent_job(bob, team, credits=200)  # settled
+    spent_job(bob, team, credits=100, outcome="running")  # still holds its reservation
+    spent_job(bob, team, credits=50, outcome="refund")  # came back: not spent
     html = bob_client.get(URL).content.decode()
     assert '<p class="stat-value" id="my-balance">9,700</p>' in html
     assert re.search(r"Reserved</p>\s*<p class=\"stat-value\">100</p>", html)
@@ -37,7 +38,7 @@ def test_it_shows_my_limit_and_the_teams_with_what_is_left(bob_client, bob, team
     CreditAccount.objects.filter(pk=funded["bob"].pk).update(monthly_limit=1000)
     team.monthly_limit = 5000
     team.save()
-    spend(bob, team, 300)
+    spent_job(bob, team, credits=300)
     html = bob_client.get(URL).content.decode()
     assert '700 <span class="stat-unit">left</span>' in html
     assert "300 of 1,000 used" in html
@@ -51,7 +52,7 @@ def test_it_says_when_there_is_no_limit(bob_client, funded):
 
 
 def test_the_ledger_shows_each_movement_with_its_running_balance(bob_client, bob, team, funded):
-    job = spend(bob, team, 250, operation="mj-v7-upscale")
+    job = spent_job(bob, team, credits=250, operation="mj-v7-upscale")
     rows = ledger_rows(bob_client.get(URL).content.decode())
     assert len(rows) == 3  # grant, reserve, settle; newest first
     settle, reserve, grant = rows
@@ -65,7 +66,7 @@ def test_the_ledger_shows_each_movement_with_its_running_balance(bob_client, bob
 
 
 def test_the_ledger_names_a_titled_job_by_its_title(bob_client, bob, team, funded):
-    job = spend(bob, team, 80, operation="mj-v7-pan")
+    job = spent_job(bob, team, credits=80, operation="mj-v7-pan")
     Job.objects.filter(pk=job.pk).update(title="Pan left ×1.5")
     html = bob_client.get(URL).content.decode()
     assert f"#{job.pk} · Pan left ×1.5</a>" in html
@@ -74,22 +75,22 @@ def test_the_ledger_names_a_titled_job_by_its_title(bob_client, bob, team, funde
 
 
 def test_it_shows_only_my_own_entries(bob_client, alice, bob, team, funded):
-    spend(alice, team, 400, operation="mj-v7-pan")
+    spent_job(alice, team, credits=400, operation="mj-v7-pan")
     html = bob_client.get(URL).content.decode()
     assert "mj-v7-pan" not in html
     assert len(ledger_rows(html)) == 1
 
 
 def test_it_filters_the_ledger_by_kind(bob_client, bob, team, funded):
-    spend(bob, team, 10)
-    spend(bob, team, 20, outcome="refund")
+    spent_job(bob, team, credits=10)
+    spent_job(bob, team, credits=20, outcome="refund")
     rows = ledger_rows(bob_client.get(URL, {"kind": "refund"}).content.decode())
     assert len(rows) == 1 and "+20" in rows[0]
 
 
 def test_it_filters_the_ledger_by_month(bob_client, bob, team, funded):
-    spend(bob, team, 30, when=local(2025, 3, 14))
-    spend(bob, team, 40)
+    spent_job(bob, team, credits=30, when=local(2025, 3, 14))
+    spent_job(bob, team, credits=40)
     rows = ledger_rows(bob_client.get(URL, {"month": "2025-03"}).content.decode())
     assert len(rows) == 2  # that job's reserve and settle
     assert all("14 Mar 2025" in row for row in rows)
@@ -163,7 +164,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(team):
 
 
 def test_htmx_gets_only_the_ledger_fragment(bob_client, bob, team, funded):
-    spend(bob, team, 10)
+    spent_job(bob, team, credits=10)
     response = bob_client.get(URL, {"kind": "settle"}, headers=HTMX)
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card ledger" id="ledger"')
@@ -181,7 +182,7 @@ def test_the_page_costs_the_same_queries_for_one_entry_or_sixty(bob_client, bob,
     counts = []
     for jobs in (0, 30):  # 1 entry, then 61 over two pages
         for _ in range(jobs):
-            spend(bob, team, 1, when=local(2025, 9, 1))
+            spent_job(bob, team, credits=1, when=local(2025, 9, 1))
         bob_client.get(URL)  # settle the session
         with CaptureQueriesContext(connection) as queries:
             bob_client.get(URL)
@@ -203,7 +204,7 @@ def test_the_balance_fragment_is_my_balance_in_words(bob_client, funded):
 
 
 def test_the_balance_fragment_follows_a_reservation(bob_client, bob, team, funded):
-    spend(bob, team, 120, outcome="running")
+    spent_job(bob, team, credits=120, outcome="running")
     assert "<strong>9880</strong>" in bob_client.get("/t/acme/balance/").content.decode()
 
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 from gallery import spend
 from gallery.models import CreditAccount, Team
 from tests.api.conftest import auth, issue
-from tests.credits.conftest import HTMX, account_of, fund
-from tests.ledger.factories import Clock, at, refund_at, reserve_at, settle_at
+from tests.credits.conftest import HTMX
+from tests.factories import Clock, account_of, at, fund, refund_at, reserve_at, settle_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 
@@ -42,7 +42,7 @@ def issue_scene(clock, bob, team, funded):
     late = reserve_at(at("UTC", 2026, 1, 31, 23, 59), clock, bob, team, account, 40)
     refund_at(at("UTC", 2026, 2, 1, 0, 1), clock, late, account)
     job = reserve_at(at("UTC", 2026, 2, 1, 10), clock, bob, team, account, 159)
-    settle_at(at("UTC", 2026, 2, 1, 10, 5), clock, job, account, 159)
+    settle_at(at("UTC", 2026, 2, 1, 10, 5), clock, job, account)
     clock.set(at("UTC", 2026, 2, 1, 12))
     return {"late": late, "job": job}
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from gallery import ledger
-from tests.credits.conftest import account_of, local, spend
+from tests.factories import account_of, local, spent_job
 
 pytestmark = [pytest.mark.db_sensitive, pytest.mark.django_db]
 URL = "/t/acme/spend.csv"
@@ -21,7 +21,7 @@ def rows(response) -> list[list[str]]:
 
 
 def test_it_streams_the_months_ledger_oldest_first(alice_client, alice, bob, team, funded):
-    job = spend(bob, team, 300, operation="mj-v7-upscale", provider="reapi")
+    job = spent_job(bob, team, credits=300, operation="mj-v7-upscale", provider="reapi")
     response = alice_client.get(URL)
     assert response.status_code == 200
     assert response.streaming
@@ -57,7 +57,7 @@ def test_it_streams_the_months_ledger_oldest_first(alice_client, alice, bob, tea
 
 
 def test_it_exports_the_chosen_month_only(alice_client, bob, team, funded):
-    spend(bob, team, 77, when=local(2025, 6, 30, hour=22))
+    spent_job(bob, team, credits=77, when=local(2025, 6, 30, hour=22))
     data = rows(alice_client.get(URL, {"month": "2025-06"}))[1:]
     assert [(r[2], r[3]) for r in data] == [("reserve", "-77"), ("settle", "0")]
     assert data[0][0].startswith("2025-06-30T22:00:00")
@@ -98,7 +98,7 @@ def test_it_reads_the_ledger_in_one_query_however_long(
     alice_client, bob, team, funded, django_assert_max_num_queries
 ):
     for _ in range(20):
-        spend(bob, team, 1)
+        spent_job(bob, team, credits=1)
     alice_client.get(URL)
     response = alice_client.get(URL)
     # streaming every row is one query, whatever the month holds

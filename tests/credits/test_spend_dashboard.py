@@ -17,7 +17,7 @@ from gallery import spend as spend_module
 from gallery.models import CreditAccount, Membership, Role
 from gallery.spend import Month, day_chart, dollars, nice_ceiling, share
 from tests.conftest import add
-from tests.credits.conftest import fund, local, spend
+from tests.factories import fund, local, spent_job
 
 pytestmark = pytest.mark.db_sensitive
 URL = "/t/acme/spend/"
@@ -33,9 +33,9 @@ def section(html: str, heading_id: str) -> str:
 def test_admins_see_spend_per_member_day_operation_and_provider(
     alice_client, alice, bob, team, funded
 ):
-    spend(bob, team, 300, operation="mj-v7-upscale", provider="reapi")
-    spend(bob, team, 200)
-    spend(alice, team, 100, operation="mj-v7-upscale")
+    spent_job(bob, team, credits=300, operation="mj-v7-upscale", provider="reapi")
+    spent_job(bob, team, credits=200)
+    spent_job(alice, team, credits=100, operation="mj-v7-upscale")
     response = alice_client.get(URL)
     assert response.status_code == 200
     html = response.content.decode()
@@ -58,9 +58,9 @@ def test_admins_see_spend_per_member_day_operation_and_provider(
 
 @pytest.mark.django_db
 def test_spend_is_reservations_less_refunds(alice_client, bob, team, funded):
-    spend(bob, team, 250)
-    spend(bob, team, 999, outcome="refund")
-    spend(bob, team, 40, outcome="running")  # reserved, so counted until refunded
+    spent_job(bob, team, credits=250)
+    spent_job(bob, team, credits=999, outcome="refund")
+    spent_job(bob, team, credits=40, outcome="running")  # reserved, so counted until refunded
     html = alice_client.get(URL).content.decode()
     assert '<p class="stat-value" id="month-total">290</p>' in html
 
@@ -76,8 +76,8 @@ def test_grants_and_adjustments_are_not_spend(alice_client, funded):
 def test_the_day_chart_has_one_column_per_day_and_bars_where_credits_went(
     alice_client, bob, team, funded
 ):
-    spend(bob, team, 500, when=local(2025, 2, 3))
-    spend(bob, team, 250, when=local(2025, 2, 20))
+    spent_job(bob, team, credits=500, when=local(2025, 2, 3))
+    spent_job(bob, team, credits=250, when=local(2025, 2, 20))
     html = alice_client.get(URL, {"month": "2025-02"}).content.decode()
     assert html.count('<g class="day') == 28
     assert html.count('<rect class="bar"') == 2
@@ -90,8 +90,8 @@ def test_the_day_chart_has_one_column_per_day_and_bars_where_credits_went(
 
 @pytest.mark.django_db
 def test_it_shows_the_chosen_month_only(alice_client, bob, team, funded):
-    spend(bob, team, 700, when=local(2025, 1, 31, hour=23))
-    spend(bob, team, 11)  # this month
+    spent_job(bob, team, credits=700, when=local(2025, 1, 31, hour=23))
+    spent_job(bob, team, credits=11)  # this month
     html = alice_client.get(URL, {"month": "2025-01"}).content.decode()
     assert "What Acme Studio spent in January 2025" in html
     assert '<p class="stat-value" id="month-total">700</p>' in html
@@ -113,7 +113,7 @@ def test_an_unusable_month_falls_back_to_this_month(alice_client, month):
 @pytest.mark.django_db
 def test_it_lists_each_member_with_balance_limit_and_actions(alice_client, bob, dave, team, funded):
     CreditAccount.objects.filter(pk=funded["bob"].pk).update(monthly_limit=2000, max_in_flight=2)
-    spend(bob, team, 500)
+    spent_job(bob, team, credits=500)
     html = alice_client.get(URL).content.decode()
     bob_row = html[html.index('id="member-' + str(Membership.objects.get(user=bob).pk)) :]
     bob_row = bob_row[: bob_row.index("</li>")]
@@ -146,7 +146,7 @@ def test_a_stranger_gets_404(carol_client, alice):
 @pytest.mark.django_db
 def test_an_admin_of_another_team_sees_only_their_own(carol_client, carol, bob, team, other_team):
     fund(bob, team, 1000)
-    spend(bob, team, 100)
+    spent_job(bob, team, credits=100)
     html = carol_client.get("/t/other/spend/").content.decode()
     assert '<p class="stat-value" id="month-total">0</p>' in html
     assert ">bob<" not in html
@@ -170,14 +170,14 @@ def _grow_team(team, alice, size: int) -> None:
         user = User.objects.create(username=f"member{n:02d}")  # no password: hashing is slow
         add(team, user, Role.MEMBER)
         fund(user, team, 5000, by=alice)
-        spend(user, team, 10 + n, operation="mj-v7-upscale", when=local(2025, 5, 1 + n))
-        spend(user, team, 20, provider="vtrix", when=local(2025, 5, 2 + n))
+        spent_job(user, team, credits=10 + n, operation="mj-v7-upscale", when=local(2025, 5, 1 + n))
+        spent_job(user, team, credits=20, provider="vtrix", when=local(2025, 5, 2 + n))
 
 
 @pytest.mark.django_db
 def test_the_dashboard_costs_the_same_queries_for_2_and_20_members(alice, bob, team):
     fund(alice, team, 5000)
-    spend(alice, team, 30, when=local(2025, 5, 9))
+    spent_job(alice, team, credits=30, when=local(2025, 5, 9))
     client = Client()
     client.force_login(alice)
     counts = []

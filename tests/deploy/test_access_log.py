@@ -19,7 +19,7 @@ from django.conf import settings
 
 from gallery import api
 from gallery.models import ApiToken, Invite, Membership, Role
-from tests.images.conftest import make_job
+from tests.factories import finished_job
 from tests.pipeline.stack import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def gunicorn(tmp_path: Path, port: int, **extra_env: str):
 
 def test_the_access_log_holds_no_invite_token_or_file_signature(tmp_path, alice, team):
     _, token = Invite.create(team=team, role=Role.MEMBER, note="", created_by=alice)
-    image = make_job(alice, team, count=1).images.get()
+    image = finished_job(alice, team, images=1).images.get()
     api_token, _ = ApiToken.issue(Membership.objects.get(user=alice, team=team), "script")
     file_name = api.file_name(image, api_token.pk)
     forged = "Zq81-never-a-real-token-but-still-secret"

@@ -331,9 +331,9 @@ def test_a_browser_shows_gallery_and_image_page_pictures_from_the_bucket(
 ):
     """Chromium follows the redirects under the pages' CSP; nothing is blocked."""
     from tests.browser.test_organise_flow import sign_in
-    from tests.gallery.test_jobs_views import make_finished_job
+    from tests.factories import finished_job
 
-    job = make_finished_job(alice, team)
+    job = finished_job(alice, team)
     refused: list[str] = []
     page.on("console", lambda msg: refused.append(msg.text) if msg.type == "error" else None)
     bucket_hits: list[int] = []

@@ -8,7 +8,7 @@ from django.test import RequestFactory
 from django.urls import get_resolver
 
 from gallery.views import errors
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -34,7 +34,7 @@ def test_a_refusal_to_an_htmx_request_is_a_marked_fragment_not_a_page(bob_client
 def test_an_unknown_page_and_another_teams_job_get_the_same_styled_404(
     alice_client, carol, other_team
 ):
-    theirs = make_finished_job(carol, other_team)
+    theirs = finished_job(carol, other_team)
     unknown = alice_client.get("/no/such/page/")
     foreign = alice_client.get(f"/t/acme/jobs/{theirs.pk}/")
     assert unknown.status_code == foreign.status_code == 404
@@ -44,7 +44,7 @@ def test_an_unknown_page_and_another_teams_job_get_the_same_styled_404(
 
 
 def test_a_404_to_an_htmx_request_is_marked_for_showing_in_place(alice_client, alice, team):
-    job = make_finished_job(alice, team)
+    job = finished_job(alice, team)
     response = alice_client.post(f"/t/acme/jobs/{job.pk + 1000}/star/", **HX)
     assert response.status_code == 404
     assert response["X-Error-In-Place"] == "1"

@@ -9,7 +9,7 @@ import pytest
 
 from gallery.models import Collection, CollectionItem, Job, Star
 from gallery.views.organise import BULK_LIMIT
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,8 @@ def oob_cards(html: str) -> list[int]:
 
 @pytest.fixture
 def three(alice, bob, team) -> list[Job]:
-    return [make_finished_job(alice, team, images=1), make_finished_job(bob, team, images=1),
-            make_finished_job(alice, team, images=1)]  # fmt: skip
+    return [finished_job(alice, team, images=1), finished_job(bob, team, images=1),
+            finished_job(alice, team, images=1)]  # fmt: skip
 
 
 def test_bulk_star_stars_every_selected_job_once(alice_client, alice, three):
@@ -71,7 +71,7 @@ def test_bulk_actions_send_anonymous_visitors_to_sign_in(client, three, action):
 def test_another_teams_job_among_the_selection_touches_nothing(
     alice_client, alice, carol, other_team, team, three, action
 ):
-    theirs = make_finished_job(carol, other_team, images=1)
+    theirs = finished_job(carol, other_team, images=1)
     board = Collection.objects.create(team=team, owner=alice, name="Board")
     response = bulk(alice_client, action, [*three, theirs], collection=board.pk)
     assert response.status_code == 404
@@ -84,7 +84,7 @@ def test_another_teams_job_among_the_selection_touches_nothing(
 
 
 def test_a_teammates_private_job_cannot_be_acted_on_in_bulk(alice_client, bob, team, three):
-    secret = make_finished_job(bob, team, images=1)
+    secret = finished_job(bob, team, images=1)
     Job.objects.filter(pk=secret.pk).update(private=True)
     response = bulk(alice_client, "delete", [three[0], secret])
     assert response.status_code == 404
@@ -92,7 +92,7 @@ def test_a_teammates_private_job_cannot_be_acted_on_in_bulk(alice_client, bob, t
 
 
 def test_a_selection_over_the_limit_is_refused_naming_the_limit(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     ids = [job.pk, *range(10**6, 10**6 + BULK_LIMIT)]
     response = bulk(alice_client, "star", ids, htmx=True)
     assert response.status_code == 400
@@ -118,7 +118,7 @@ def test_a_member_cannot_bulk_delete_a_teammates_job_and_nothing_is_deleted(bob_
 
 
 def test_a_job_in_progress_cannot_be_bulk_deleted(alice_client, alice, team, three):
-    running = make_finished_job(alice, team, images=0)
+    running = finished_job(alice, team, images=0)
     Job.objects.filter(pk=running.pk).update(status="running", credits_charged=None)
     response = bulk(alice_client, "delete", [three[0], running])
     assert response.status_code == 403

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from gallery.models import Image, Job
 from gallery.templatetags.cards import card_shape
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def sized(job: Job, width: int, height: int) -> Job:
     ],
 )
 def test_a_cards_shape_follows_its_pictures(alice, team, size, count, shape, layout):
-    job = sized(make_finished_job(alice, team, images=count), *size)
+    job = sized(finished_job(alice, team, images=count), *size)
     if count == 1:  # an edit's one picture; a generation's one would show a moderation gap
         Job.objects.filter(pk=job.pk).update(operation="mj-v7-upscale")
         job.refresh_from_db()
@@ -46,7 +46,7 @@ def test_a_cards_shape_follows_its_pictures(alice, team, size, count, shape, lay
 
 
 def test_a_16_9_card_is_drawn_wide_and_uncropped(alice_client, alice, team):
-    job = sized(make_finished_job(alice, team, images=4), 1456, 816)
+    job = sized(finished_job(alice, team, images=4), 1456, 816)
     card = card_html(alice_client.get("/t/acme/").content.decode(), job)
     assert 'class="job-card r178 status-completed"' in card
     assert '<div class="thumbs layout-grid cells-4">' in card
@@ -54,7 +54,7 @@ def test_a_16_9_card_is_drawn_wide_and_uncropped(alice_client, alice, team):
 
 
 def test_a_moderated_generation_keeps_its_gap_in_the_shape(alice, team):
-    job = make_finished_job(alice, team, images=3)
+    job = finished_job(alice, team, images=3)
     found = card_shape(job, list(job.images.all()))
     assert found.filtered and found.layout == "layout-grid"
 
@@ -64,7 +64,7 @@ def download_url(image: Image) -> str:
 
 
 def test_a_card_offers_open_star_and_a_download_of_each_original(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=2)
+    job = finished_job(alice, team, images=2)
     first, second = job.images.order_by("index")
     card = card_html(alice_client.get("/t/acme/").content.decode(), job)
     assert re.search(rf'<a [^>]*href="/t/acme/images/{first.pk}/"[^>]*>Open', card)
@@ -75,7 +75,7 @@ def test_a_card_offers_open_star_and_a_download_of_each_original(alice_client, a
 
 
 def test_a_card_without_a_stored_picture_offers_no_open_or_download(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=0)
+    job = finished_job(alice, team, images=0)
     Job.objects.filter(pk=job.pk).update(status="running", progress=30, credits_charged=None)
     card = card_html(alice_client.get("/t/acme/").content.decode(), job)
     assert ">Open" not in card and "download=" not in card

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,11 +13,11 @@ from django.db import connection
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import clear_script_prefix, reverse, set_script_prefix
-from django.utils import timezone
 
 from gallery import ledger
-from gallery.models import Collection, CollectionItem, Image, Job, Star
+from gallery.models import Collection, CollectionItem, Job, Star
 from gallery.templatetags.cards import card_thumb, card_url
+from tests.factories import many_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -26,39 +25,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def no_queue(monkeypatch):
     monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
-
-
-def make_jobs(team, users, n, **fields) -> list[Job]:
-    """n jobs in turn by `users`, finished with four images unless told otherwise."""
-    fields = {"status": "completed", "progress": 100, "credits_charged": 79, **fields}
-    jobs = Job.objects.bulk_create(
-        Job(
-            team=team,
-            user=users[i % len(users)],
-            provider="evolink",
-            operation="mj-v7",
-            prompt=f"job {i} --ar 1:1",
-            credits_reserved=79,
-            deadline=timezone.now() + timedelta(minutes=25),
-            **fields,
-        )
-        for i in range(n)
-    )
-    if fields["status"] == "completed":
-        Image.objects.bulk_create(
-            Image(
-                job=job,
-                index=i,
-                status="stored",
-                upstream_url="https://x.org/a.png",
-                thumbnail=f"thumbs/{job.pk}-{i}.webp",
-                width=1024,
-                height=768,
-            )
-            for job in jobs
-            for i in range(4)
-        )
-    return jobs
 
 
 def live_url(html: str) -> str:
@@ -87,13 +53,13 @@ def queries(client, url: str) -> int:
 def test_the_gallery_page_costs_the_same_queries_for_10_and_300_jobs(
     alice_client, alice, bob, carol, team, other_team
 ):
-    make_jobs(team, [alice, bob], 10)
+    many_jobs(team, [alice, bob], 10)
     alice_client.get("/t/acme/")  # the first visit also makes alice's credit account
     few = queries(alice_client, "/t/acme/")
-    make_jobs(team, [alice, bob], 290)
-    make_jobs(team, [bob], 5, private=True)
-    make_jobs(team, [alice, bob], 12, status="running", progress=30, credits_charged=None)
-    make_jobs(other_team, [carol], 50)
+    many_jobs(team, [alice, bob], 290)
+    many_jobs(team, [bob], 5, private=True)
+    many_jobs(team, [alice, bob], 12, status="running", progress=30, credits_charged=None)
+    many_jobs(other_team, [carol], 50)
     Star.objects.bulk_create(
         Star(user=alice, job=job) for job in Job.objects.filter(team=team)[:20]
     )
@@ -108,7 +74,7 @@ def test_the_page_order_is_read_off_an_index():
 
 
 def test_a_refresh_sends_only_the_cards_that_changed(alice_client, alice, team):
-    flying = make_jobs(team, [alice], 6, status="running", progress=10, credits_charged=None)
+    flying = many_jobs(team, [alice], 6, status="running", progress=10, credits_charged=None)
     url = live_url(alice_client.get("/t/acme/").content.decode())
     html = alice_client.get(url).content.decode()
     assert cards(html) == []  # nothing moved: no card is sent again
@@ -131,7 +97,7 @@ def test_after_generate_the_refresh_sends_the_cards_the_page_drew_before(
     alice_client, alice, team, no_queue
 ):
     ledger.grant(account=ledger.account_for(alice.memberships.get()), amount=1000, by=alice)
-    (earlier,) = make_jobs(team, [alice], 1, status="queued", progress=0, credits_charged=None)
+    (earlier,) = many_jobs(team, [alice], 1, status="queued", progress=0, credits_charged=None)
     alice_client.get("/t/acme/")  # the page draws it queued
     Job.objects.filter(pk=earlier.pk).update(status="running", progress=30)
     data = {"prompt": "a fox", "speed": "fast", "client_request_id": "r1"}
@@ -141,14 +107,14 @@ def test_after_generate_the_refresh_sends_the_cards_the_page_drew_before(
 
 
 def test_a_refresh_without_stamps_sends_every_card_asked_about(alice_client, alice, team):
-    flying = make_jobs(team, [alice], 4, status="queued", progress=0, credits_charged=None)
+    flying = many_jobs(team, [alice], 4, status="queued", progress=0, credits_charged=None)
     ids = ",".join(str(job.pk) for job in flying)
     html = alice_client.get(f"/t/acme/live/?ids={ids}&after={flying[-1].pk}").content.decode()
     assert cards(html) == [job.pk for job in flying]
 
 
 def test_an_ingesting_card_is_always_sent_again(alice_client, alice, team):
-    (job,) = make_jobs(team, [alice], 1, status="ingesting", progress=100, credits_charged=None)
+    (job,) = many_jobs(team, [alice], 1, status="ingesting", progress=100, credits_charged=None)
     url = live_url(alice_client.get("/t/acme/").content.decode())
     assert cards(alice_client.get(url).content.decode()) == [job.pk]  # its images may have come
 
@@ -158,7 +124,7 @@ def test_a_quiet_refresh_costs_the_same_queries_for_1_and_40_jobs_in_flight(
 ):
     def count(n: int) -> int:
         Job.objects.all().delete()
-        make_jobs(team, [alice, bob], n, status="running", progress=20, credits_charged=None)
+        many_jobs(team, [alice, bob], n, status="running", progress=20, credits_charged=None)
         url = live_url(alice_client.get("/t/acme/").content.decode())
         assert cards(alice_client.get(url).content.decode()) == []
         return queries(alice_client, url)
@@ -168,7 +134,7 @@ def test_a_quiet_refresh_costs_the_same_queries_for_1_and_40_jobs_in_flight(
 
 
 def test_stamps_cannot_reveal_a_hidden_job(alice_client, bob, team):
-    (secret,) = make_jobs(team, [bob], 1, status="running", progress=5, private=True)
+    (secret,) = many_jobs(team, [bob], 1, status="running", progress=5, private=True)
     html = alice_client.get(f"/t/acme/live/?ids={secret.pk}&seen=r5&after=0").content.decode()
     assert asked_about(live_url(html)) == [] and cards(html) == []
 
@@ -208,7 +174,7 @@ def test_card_url_gives_what_url_gives(name, args, prefix):
 )
 @pytest.mark.parametrize(("width", "height"), [(1456, 816), (None, None)])
 def test_card_thumb_writes_what_the_template_wrote(alice, team, name, alt, width, height):
-    (job,) = make_jobs(team, [alice], 1)
+    (job,) = many_jobs(team, [alice], 1)
     image = job.images.get(index=2)
     image.thumbnail.name, image.width, image.height = name, width, height
     written = Template(
@@ -230,7 +196,7 @@ def deep_page_url(team, page: int, *, htmx_query: str = "") -> str:
 
 
 def test_a_deep_page_costs_the_same_queries_as_the_first(alice_client, alice, bob, team):
-    make_jobs(team, [alice, bob], 500)
+    many_jobs(team, [alice, bob], 500)
     Star.objects.bulk_create(Star(user=alice, job=job) for job in Job.objects.all()[::7])
     alice_client.get("/t/acme/")  # the first visit also makes alice's credit account
     deep = deep_page_url(team, 11)
@@ -247,7 +213,7 @@ def test_a_deep_page_costs_the_same_queries_as_the_first(alice_client, alice, bo
 
 
 def test_a_deep_page_is_read_off_the_index_without_offset(alice_client, alice, team):
-    make_jobs(team, [alice], 300)
+    many_jobs(team, [alice], 300)
     url = deep_page_url(team, 5)
     with CaptureQueriesContext(connection) as ctx:
         assert alice_client.get(url).status_code == 200
@@ -272,11 +238,11 @@ def test_a_collection_page_costs_the_same_queries_for_2_and_30_jobs_and_draws_ca
             CollectionItem(collection=board, job=job, added_by=alice) for job in jobs
         )
 
-    collect(make_jobs(team, [alice, bob], 2))
+    collect(many_jobs(team, [alice, bob], 2))
     url = f"/t/acme/collections/{board.pk}/"
     alice_client.get(url)  # the first visit also makes alice's credit account
     few = queries(alice_client, url)
-    collect(make_jobs(team, [alice, bob], 28))
+    collect(many_jobs(team, [alice, bob], 28))
     assert queries(alice_client, url) == few
     html = alice_client.get(url).content.decode()
     # 1024×768 pictures, two by two: the card is as wide as 4:3, never cropped square

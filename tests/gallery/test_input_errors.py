@@ -9,7 +9,7 @@ import pytest
 from gallery import ledger
 from gallery.models import Job, Membership, Role
 from tests.conftest import add
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_the_same_request_id_in_the_same_team_is_still_one_job(
     [("since", "2026-02-30"), ("until", "2026-13-01"), ("since", "99999-01-01")],
 )
 def test_an_impossible_filter_date_is_an_error_on_the_page(alice_client, alice, team, field, value):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1, prompt="a cat --ar 1:1")
     response = alice_client.get("/t/acme/", {field: value, "q": "cat"})
     html = response.content.decode()
     assert response.status_code == 400
@@ -76,7 +76,7 @@ def test_an_impossible_filter_date_is_an_error_on_the_page(alice_client, alice, 
 
 
 def test_a_live_refresh_with_a_bad_date_is_refused(alice_client, alice, team):
-    make_finished_job(alice, team, images=1)
+    finished_job(alice, team, images=1)
     response = alice_client.get("/t/acme/live/", {"after": "0", "since": "2026-02-30"})
     assert response.status_code == 400
 
@@ -100,6 +100,6 @@ def test_a_live_refresh_with_job_numbers_no_job_can_have_is_refused(alice_client
 def test_collecting_into_something_that_is_no_collection_number_is_404(
     alice_client, alice, team, collection
 ):
-    job = make_finished_job(alice, team, images=0)
+    job = finished_job(alice, team, images=0)
     response = alice_client.post(f"/t/acme/jobs/{job.pk}/collect/", {"collection": collection})
     assert response.status_code == 404

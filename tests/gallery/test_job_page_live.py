@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gallery.models import Image, Job
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job, in_flight_job
 
 pytestmark = pytest.mark.django_db
 
@@ -15,14 +15,11 @@ HTMX = {"HX-Request": "true"}
 
 
 def running_job(user, team, **fields) -> Job:
-    return Job.objects.create(
-        team=team, user=user, provider="evolink", operation="mj-v7", prompt="a slow fox",
-        status="running", progress=30, credits_reserved=79, **fields,
-    )  # fmt: skip
+    return in_flight_job(user, team, prompt="a slow fox", progress=30, **fields)
 
 
 def test_thumbnails_link_to_the_image_pages_not_the_files(alice_client, alice, team):
-    job = make_finished_job(alice, team)
+    job = finished_job(alice, team)
     html = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
     for image in job.images.all():
         assert f'<a href="/t/acme/images/{image.pk}/"' in html
@@ -30,7 +27,7 @@ def test_thumbnails_link_to_the_image_pages_not_the_files(alice_client, alice, t
 
 
 def test_an_edit_links_to_the_image_it_was_made_from(alice_client, alice, team):
-    parent = make_finished_job(alice, team).images.get(index=2)
+    parent = finished_job(alice, team).images.get(index=2)
     edit = running_job(alice, team, parent=parent)
     html = alice_client.get(f"/t/acme/jobs/{edit.pk}/").content.decode()
     assert f'href="/t/acme/images/{parent.pk}/">image 3 of job {parent.job_id}</a>' in html
@@ -47,7 +44,7 @@ def test_a_job_in_flight_polls_its_fragment(alice_client, alice, team):
 
 
 def test_a_final_job_does_not_poll(alice_client, alice, team):
-    job = make_finished_job(alice, team)
+    job = finished_job(alice, team)
     html = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
     assert 'id="job-live"' in html and "hx-trigger" not in html.split('id="job-live"')[1][:200]
 

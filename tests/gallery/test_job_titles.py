@@ -16,7 +16,7 @@ from gallery import operations, pipeline, public_urls
 from gallery.models import CreditAccount, Image, Job, Membership
 from gallery.operations import OPERATIONS, Request
 from gallery.views.images import describe
-from tests.images.conftest import fund, make_job
+from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -66,12 +66,14 @@ def test_labels_name_operations_and_leave_unknown_ids_alone():
 
 
 def test_the_image_page_describes_jobs_with_the_catalogs_words(alice, team):
-    zoom = make_job(alice, team, operation="mj-v7-outpaint", params={"scale": 2}, prompt="")
-    pan = make_job(alice, team, operation="mj-v7-pan", params={"direction": "left", "scale": 1.5})
+    zoom = finished_job(alice, team, operation="mj-v7-outpaint", params={"scale": 2}, prompt="")
+    pan = finished_job(
+        alice, team, operation="mj-v7-pan", params={"direction": "left", "scale": 1.5}
+    )
     assert describe(zoom) == "Zoom out ×2"
     assert describe(pan) == "Pan left ×1.5"
-    assert describe(make_job(alice, team)) == "Generate"  # a lineage step still has a name
-    assert describe(make_job(alice, team, speed="draft")) == "Draft"
+    assert describe(finished_job(alice, team)) == "Generate"  # a lineage step still has a name
+    assert describe(finished_job(alice, team, speed="draft")) == "Draft"
 
 
 # --- stored at creation -------------------------------------------------------------------
@@ -80,7 +82,7 @@ def test_the_image_page_describes_jobs_with_the_catalogs_words(alice, team):
 @pytest.fixture
 def member(alice, team, monkeypatch) -> Membership:
     monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
-    fund(alice, team)
+    fund(alice, team, 5000)
     CreditAccount.objects.filter(membership__user=alice).update(max_in_flight=20)
     return Membership.objects.get(user=alice, team=team)
 
@@ -106,7 +108,7 @@ def test_a_generation_has_no_title_and_its_own_prompt_as_root(member):
 
 
 def test_edits_are_titled_and_inherit_the_root_prompt_down_the_lineage(member, alice, team):
-    base = make_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")
+    base = finished_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")
     Job.objects.filter(pk=base.pk).update(root_prompt=LIGHTHOUSE)
     upscale = create(
         member, base.images.get(index=2), operation="mj-v7-upscale", params={"type": "creative"}
@@ -125,13 +127,13 @@ def test_edits_are_titled_and_inherit_the_root_prompt_down_the_lineage(member, a
 
 
 def test_an_edit_of_a_job_from_before_titles_takes_its_parents_prompt(member, alice, team):
-    base = make_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")  # root_prompt never filled
+    base = finished_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")  # root_prompt never filled
     vary = create(member, base.images.first(), operation="mj-v7-variation", params={})
     assert (vary.title, vary.root_prompt) == ("Vary (Subtle)", LIGHTHOUSE)
 
 
 def test_a_retexture_of_a_gallery_image_inherits_through_its_signed_url(member, alice, team):
-    base = make_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")
+    base = finished_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")
     Job.objects.filter(pk=base.pk).update(root_prompt=LIGHTHOUSE)
     url = public_urls.signed_url(base.images.first().original.name)
     job = create(member, operation="mj-v7-retexture", prompt="made of glass", image_urls=(url,))
@@ -142,18 +144,18 @@ def test_a_retexture_of_a_gallery_image_inherits_through_its_signed_url(member, 
 
 
 def lighthouse_family(alice, team) -> tuple[Job, Job, Job]:
-    base = make_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")
+    base = finished_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")
     Job.objects.filter(pk=base.pk).update(root_prompt=LIGHTHOUSE)
-    upscale = make_job(
+    upscale = finished_job(
         alice,
         team,
         operation="mj-v7-upscale",
         prompt="",
         parent=base.images.get(index=1),
         params={"type": "creative"},
-        count=1,
+        images=1,
     )
-    remix = make_job(
+    remix = finished_job(
         alice,
         team,
         operation="mj-v7-remix",
@@ -163,7 +165,7 @@ def lighthouse_family(alice, team) -> tuple[Job, Job, Job]:
     )
     Job.objects.filter(pk=upscale.pk).update(title="Upscale (Creative)", root_prompt=LIGHTHOUSE)
     Job.objects.filter(pk=remix.pk).update(title="Remix (Strong)", root_prompt=LIGHTHOUSE)
-    make_job(alice, team, prompt="a harbour at noon")
+    finished_job(alice, team, prompt="a harbour at noon")
     return base, upscale, remix
 
 
@@ -258,8 +260,8 @@ def test_the_operation_filter_offers_labels(alice_client, alice, team):
 
 @pytest.mark.db_sensitive
 def test_the_migration_fills_titles_and_root_prompts_of_existing_jobs(alice, team):
-    base = make_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")
-    zoom = make_job(
+    base = finished_job(alice, team, prompt=f"{LIGHTHOUSE} --ar 3:2")
+    zoom = finished_job(
         alice,
         team,
         operation="mj-v7-outpaint",
@@ -267,7 +269,7 @@ def test_the_migration_fills_titles_and_root_prompts_of_existing_jobs(alice, tea
         parent=base.images.first(),
         params={"scale": 2},
     )
-    pan = make_job(
+    pan = finished_job(
         alice,
         team,
         operation="mj-v7-pan",
@@ -275,9 +277,9 @@ def test_the_migration_fills_titles_and_root_prompts_of_existing_jobs(alice, tea
         parent=zoom.images.first(),
         params={"direction": "left", "scale": 1.5},
     )
-    other = make_job(alice, team, prompt="a harbour")
-    bg = make_job(alice, team, operation="mj-v7-remove-bg", prompt="")
-    named = make_job(alice, team, operation="mj-v7-enhance", prompt="")
+    other = finished_job(alice, team, prompt="a harbour")
+    bg = finished_job(alice, team, operation="mj-v7-remove-bg", prompt="")
+    named = finished_job(alice, team, operation="mj-v7-enhance", prompt="")
     Job.objects.filter(pk=named.pk).update(title="Kept", root_prompt="kept")
     migration = importlib.import_module("gallery.migrations.0011_fill_job_titles")
     migration.fill_titles(apps, None, batch=2)  # batches smaller than the lineage

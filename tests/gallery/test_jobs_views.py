@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image as PILImage
 
 from gallery import ledger
-from gallery.models import Image, Job, Membership
+from gallery.models import Job, Membership
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -35,35 +34,6 @@ def no_queue(monkeypatch):
 def generate(client, prompt="a lighthouse --ar 16:9", **headers):
     data = {"prompt": prompt, "speed": "fast", "client_request_id": "req-1"}
     return client.post("/t/acme/jobs/", data, headers=headers)
-
-
-def make_finished_job(user, team, *, status="completed", images=4) -> Job:
-    job = Job.objects.create(
-        team=team,
-        user=user,
-        provider="evolink",
-        operation="mj-v7",
-        prompt="a cat --ar 1:1",
-        status=status,
-        progress=100,
-        credits_reserved=79,
-        credits_charged=79,
-    )
-    for index in range(images):
-        data = io.BytesIO()
-        PILImage.new("RGB", (8, 8), (index * 60, 0, 0)).save(data, "WEBP")
-        name = default_storage.save(f"thumbs/t/{job.pk}-{index}.webp", ContentFile(data.getvalue()))
-        Image.objects.create(
-            job=job,
-            index=index,
-            status="stored",
-            upstream_url="https://x.org/a.png",
-            thumbnail=name,
-            original=name,
-            width=1024,
-            height=1024,
-        )
-    return job
 
 
 def test_generate_creates_a_job_reserves_and_queues_it(
@@ -127,8 +97,8 @@ def test_generate_rejects_get(alice_client):
 
 
 def test_the_gallery_shows_cards_newest_first_with_thumbnails(alice_client, alice, bob, team):
-    old = make_finished_job(bob, team)
-    new = make_finished_job(alice, team)
+    old = finished_job(bob, team, size=(1024, 1024))
+    new = finished_job(alice, team, size=(1024, 1024))
     html = alice_client.get("/t/acme/").content.decode()
     assert html.index(f'id="job-{new.pk}"') < html.index(f'id="job-{old.pk}"')
     assert html.count('loading="lazy"') == 8
@@ -137,7 +107,7 @@ def test_the_gallery_shows_cards_newest_first_with_thumbnails(alice_client, alic
 
 
 def test_finished_cards_carry_no_trigger_and_the_page_polls_once(alice_client, alice, team):
-    done = make_finished_job(alice, team)
+    done = finished_job(alice, team)
     running = Job.objects.create(
         team=team,
         user=alice,
@@ -169,7 +139,7 @@ def test_the_live_request_returns_changed_and_new_cards(alice_client, alice, bob
         credits_reserved=79,
     )
     Job.objects.filter(pk=running.pk).update(status="completed", credits_charged=79)
-    teammates = make_finished_job(bob, team)
+    teammates = finished_job(bob, team)
     response = alice_client.get(f"/t/acme/live/?ids={running.pk}&after={running.pk}")
     html = response.content.decode()
     assert f'id="job-{running.pk}" hx-swap-oob="true"' in html
@@ -201,13 +171,13 @@ def test_the_live_request_costs_the_same_queries_for_1_and_20_jobs(alice_client,
 
 
 def test_the_live_request_never_shows_another_teams_jobs(alice_client, carol, other_team, alice):
-    theirs = make_finished_job(carol, other_team)
+    theirs = finished_job(carol, other_team)
     html = alice_client.get(f"/t/acme/live/?ids={theirs.pk}&after=0").content.decode()
     assert f"job-{theirs.pk}" not in html
 
 
 def test_images_are_served_to_the_team_only(alice_client, carol_client, client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1, size=(8, 8))
     name = job.images.get().thumbnail.name
     response = alice_client.get(f"/m/{name}")
     assert response.status_code == 200
@@ -219,7 +189,7 @@ def test_images_are_served_to_the_team_only(alice_client, carol_client, client, 
 
 
 def test_a_private_job_is_hidden_from_teammates(alice, bob_client, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     Job.objects.filter(pk=job.pk).update(private=True)
     assert f"job-{job.pk}" not in bob_client.get("/t/acme/").content.decode()
     assert bob_client.get(f"/m/{job.images.get().thumbnail.name}").status_code == 404
@@ -284,17 +254,17 @@ def test_the_gallery_page_costs_the_same_queries_for_1_and_50_jobs(alice_client,
         assert response.status_code == 200
         return len(ctx.captured_queries)
 
-    make_finished_job(alice, team)
+    finished_job(alice, team)
     alice_client.get("/t/acme/")  # the first visit also makes alice's credit account
     one = count()
     for n in range(49):
-        make_finished_job(bob if n % 2 else alice, team)
+        finished_job(bob if n % 2 else alice, team)
     assert count() == one
     assert one <= 12, f"{one} queries"
 
 
 def test_a_filter_that_matches_nothing_says_so_and_offers_to_clear_it(alice_client, alice, team):
-    make_finished_job(alice, team)
+    finished_job(alice, team)
     html = alice_client.get("/t/acme/?q=no-such-prompt-anywhere").content.decode()
     assert "No job matches these filters" in html
     assert "No images yet" not in html
@@ -302,8 +272,8 @@ def test_a_filter_that_matches_nothing_says_so_and_offers_to_clear_it(alice_clie
 
 
 def test_a_private_job_carries_a_badge_on_its_card(alice_client, alice, team):
-    mine = make_finished_job(alice, team)
-    shared = make_finished_job(alice, team)
+    mine = finished_job(alice, team)
+    shared = finished_job(alice, team)
     Job.objects.filter(pk=mine.pk).update(private=True)
     html = alice_client.get("/t/acme/").content.decode()
     card = html.split(f'id="job-{mine.pk}"', 1)[1].split("</article>", 1)[0]

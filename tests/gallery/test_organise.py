@@ -10,13 +10,13 @@ from django.test import Client
 from django.utils import timezone
 
 from gallery.models import Collection, Job, ShareLink, Star
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job, in_flight_job
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_star_toggles_and_answers_htmx_with_the_button(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     html = alice_client.post(
         f"/t/acme/jobs/{job.pk}/star/", headers={"HX-Request": "true"}
     ).content.decode()
@@ -27,20 +27,20 @@ def test_a_star_toggles_and_answers_htmx_with_the_button(alice_client, alice, te
 
 
 def test_a_star_is_per_person(alice_client, bob_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     alice_client.post(f"/t/acme/jobs/{job.pk}/star/")
     assert "Unstar this job" in alice_client.get("/t/acme/").content.decode()
     assert "Unstar this job" not in bob_client.get("/t/acme/").content.decode()
 
 
 def test_starring_another_teams_job_is_404(carol_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     assert carol_client.post(f"/t/other/jobs/{job.pk}/star/").status_code == 404
     assert carol_client.post(f"/t/acme/jobs/{job.pk}/star/").status_code == 404
 
 
 def test_star_rejects_get(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     assert alice_client.get(f"/t/acme/jobs/{job.pk}/star/").status_code == 405
 
 
@@ -59,7 +59,7 @@ def test_star_rejects_get(alice_client, alice, team):
 )
 def test_the_gallery_filters_and_searches(alice_client, alice, bob, team, query, expected):
     def job(user, prompt, **fields):
-        made = make_finished_job(user, team, images=1)
+        made = finished_job(user, team, images=1)
         Job.objects.filter(pk=made.pk).update(prompt=prompt, **fields)
         return made
 
@@ -76,14 +76,14 @@ def test_the_gallery_filters_and_searches(alice_client, alice, bob, team, query,
 
 
 def test_the_live_refresh_keeps_the_filter(alice_client, alice, bob, team):
-    make_finished_job(bob, team, images=1)
+    finished_job(bob, team, images=1)
     html = alice_client.get("/t/acme/live/", {"after": 0, "who": "mine"}).content.decode()
     assert "job-card" not in html
     assert "who=mine" in html
 
 
 def test_the_author_deletes_and_undoes(alice_client, bob_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     html = alice_client.post(
         f"/t/acme/jobs/{job.pk}/delete/", headers={"HX-Request": "true"}
     ).content.decode()
@@ -96,14 +96,14 @@ def test_the_author_deletes_and_undoes(alice_client, bob_client, alice, team):
 
 
 def test_without_javascript_delete_leads_to_a_restore_button(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     page = alice_client.post(f"/t/acme/jobs/{job.pk}/delete/", follow=True).content.decode()
     assert "This job was deleted" in page and ">Restore</button>" in page
 
 
 def test_a_teammate_cannot_delete_but_an_admin_can(alice_client, bob_client, bob, team):
-    job = make_finished_job(bob, team, images=1)
-    other = make_finished_job(bob, team, images=1)
+    job = finished_job(bob, team, images=1)
+    other = finished_job(bob, team, images=1)
     assert alice_client.post(f"/t/acme/jobs/{job.pk}/delete/").status_code == 302
     from tests.conftest import add, make_user
 
@@ -117,14 +117,14 @@ def test_a_teammate_cannot_delete_but_an_admin_can(alice_client, bob_client, bob
 
 
 def test_a_running_job_cannot_be_deleted(alice_client, alice, team):
-    job = make_finished_job(alice, team, status="running", images=0)
+    job = in_flight_job(alice, team)
     assert alice_client.post(f"/t/acme/jobs/{job.pk}/delete/").status_code == 403
 
 
 def test_private_hides_a_job_from_teammates_until_shared_again(
     alice_client, bob_client, alice, team
 ):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     alice_client.post(f"/t/acme/jobs/{job.pk}/private/")
     assert bob_client.get(f"/t/acme/jobs/{job.pk}/").status_code == 404
     page = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
@@ -135,14 +135,14 @@ def test_private_hides_a_job_from_teammates_until_shared_again(
 
 
 def test_only_the_author_can_make_a_job_private(bob_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     assert bob_client.post(f"/t/acme/jobs/{job.pk}/private/").status_code == 403
 
 
 def test_collections_team_boards_and_private_ones(
     alice_client, bob_client, dave_client, alice, team
 ):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1, prompt="a cat --ar 1:1")
     response = alice_client.post("/t/acme/collections/", {"name": "Moodboard"})
     board = Collection.objects.get(name="Moodboard")
     assert response.url == f"/t/acme/collections/{board.pk}/"
@@ -175,7 +175,7 @@ def test_another_teams_collection_is_404(carol_client, alice, team):
 
 
 def test_a_share_link_works_signed_out_until_revoked(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1, prompt="a cat --ar 1:1")
     image = job.images.get()
     alice_client.post(f"/t/acme/images/{image.pk}/share/")
     link = ShareLink.objects.get(image=image)
@@ -192,13 +192,13 @@ def test_a_share_link_works_signed_out_until_revoked(alice_client, alice, team):
 
 
 def test_sharing_another_teams_image_is_404(carol_client, alice, team):
-    image = make_finished_job(alice, team, images=1).images.get()
+    image = finished_job(alice, team, images=1).images.get()
     assert carol_client.post(f"/t/other/images/{image.pk}/share/").status_code == 404
     assert not ShareLink.objects.exists()
 
 
 def test_a_deleted_jobs_share_link_stops_working(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     link = ShareLink.objects.create(image=job.images.get(), created_by=alice)
     job.soft_delete()
     assert Client().get(f"/s/{link.slug}/").status_code == 404
@@ -206,7 +206,7 @@ def test_a_deleted_jobs_share_link_stops_working(alice_client, alice, team):
 
 
 def test_making_a_job_private_revokes_its_share_links_and_says_so(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=2)
+    job = finished_job(alice, team, images=2)
     for image in job.images.all():
         alice_client.post(f"/t/acme/images/{image.pk}/share/")
     slugs = list(ShareLink.objects.values_list("slug", flat=True))
@@ -226,14 +226,14 @@ def test_making_a_job_private_revokes_its_share_links_and_says_so(alice_client, 
 
 
 def test_making_a_job_without_share_links_private_says_only_that(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     page = alice_client.post(f"/t/acme/jobs/{job.pk}/private/", follow=True).content.decode()
     assert "Made private: only you can see it now." in page
     assert "revoked" not in page
 
 
 def test_a_private_jobs_image_cannot_be_shared_publicly(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     Job.objects.filter(pk=job.pk).update(private=True)
     response = alice_client.post(f"/t/acme/images/{job.images.get().pk}/share/")
     assert response.status_code == 403
@@ -248,7 +248,7 @@ def test_a_share_link_of_a_private_job_does_not_open_even_if_one_slipped_through
 ):
     """A link made in the instant between the privacy check and the switch is
     still refused: the public views only serve links of jobs that are not private."""
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     Job.objects.filter(pk=job.pk).update(private=True)
     link = ShareLink.objects.create(image=job.images.get(), created_by=alice)
     assert Client().get(f"/s/{link.slug}/").status_code == 404
@@ -256,7 +256,7 @@ def test_a_share_link_of_a_private_job_does_not_open_even_if_one_slipped_through
 
 
 def test_an_image_whose_only_link_was_revoked_can_be_shared_again(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     image = job.images.get()
     ShareLink.objects.create(image=image, created_by=alice).revoke()
     page = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
@@ -264,7 +264,7 @@ def test_an_image_whose_only_link_was_revoked_can_be_shared_again(alice_client, 
 
 
 def test_a_deleted_card_keeps_the_shape_of_the_card_it_replaces(alice_client, alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     job.images.update(width=1456, height=816)  # a 16:9 picture: a wide card
     gallery = alice_client.get("/t/acme/").content.decode()
     card = re.search(rf'<article class="job-card (r\d+) [^"]*" id="job-{job.pk}"', gallery)

@@ -13,6 +13,7 @@ import pytest
 
 from gallery.models import Job
 from gallery.views.jobs import PAGE_SIZE
+from tests.factories import many_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -20,24 +21,10 @@ START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 HTMX = {"HX-Request": "true"}
 
 
-def make_jobs(team, users, n, *, first=0, same_instant=False, prompt="", **fields) -> list[Job]:
-    """n jobs a minute apart (or all in one instant), older first; finished
-    unless told otherwise."""
-    fields = {"status": "completed", "progress": 100, "credits_charged": 79, **fields}
-    return Job.objects.bulk_create(
-        Job(
-            team=team,
-            user=users[i % len(users)],
-            provider="evolink",
-            operation="mj-v7",
-            prompt=prompt or f"job {first + i}",
-            credits_reserved=79,
-            deadline=START + timedelta(days=1),
-            created=START if same_instant else START + timedelta(minutes=first + i),
-            **fields,
-        )
-        for i in range(n)
-    )
+def make_jobs(team, users, n, *, prompt: str = "job {n}", **options) -> list[Job]:
+    """n jobs a minute apart from START (or all in one instant), older first,
+    finished unless told otherwise; no images."""
+    return many_jobs(team, users, n, images=False, start=START, prompt=prompt, **options)
 
 
 def newest_first(jobs) -> list[int]:

@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from gallery.models import Job
-from tests.gallery.test_gallery_cost import cards, live_url, make_jobs
+from tests.factories import many_jobs
+from tests.gallery.test_gallery_cost import cards, live_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]  # JSON and window SQL differ
 
@@ -23,7 +24,7 @@ NOW = timezone.now().replace(microsecond=0)
 
 def waiting(team, user, n: int) -> list[Job]:
     """n jobs of `user` parked in line (queued, no recheck time), oldest first."""
-    return make_jobs(team, [user], n, status="queued", progress=0, credits_charged=None)
+    return many_jobs(team, [user], n, status="queued", progress=0, credits_charged=None)
 
 
 def label(html: str, job: Job) -> str:
@@ -50,7 +51,7 @@ def test_a_job_being_sent_is_queued_without_a_place(alice_client, alice, team):
 def test_a_running_card_shows_the_time_left_by_the_providers_estimate(
     alice_client, alice, team, monkeypatch
 ):
-    (job, no_estimate) = make_jobs(team, [alice], 2, status="running", progress=30)
+    (job, no_estimate) = many_jobs(team, [alice], 2, status="running", progress=30)
     Job.objects.filter(pk=job.pk).update(
         snapshot={"estimated_seconds": 60}, submitted_at=NOW - timedelta(seconds=20)
     )
@@ -80,7 +81,7 @@ def test_a_card_moving_up_the_line_is_sent_again_with_its_new_place(alice_client
 
 
 def test_waiting_cards_cost_no_query_of_their_own(alice_client, alice, bob, team):
-    make_jobs(team, [alice, bob], 10)
+    many_jobs(team, [alice, bob], 10)
     alice_client.get("/t/acme/")  # the first visit also makes alice's credit account
 
     def count() -> int:
@@ -90,5 +91,5 @@ def test_waiting_cards_cost_no_query_of_their_own(alice_client, alice, bob, team
 
     few = count()
     waiting(team, alice, 12)
-    make_jobs(team, [bob], 12, status="running", progress=30, credits_charged=None)
+    many_jobs(team, [bob], 12, status="running", progress=30, credits_charged=None)
     assert count() == few

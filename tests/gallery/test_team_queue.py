@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from gallery.models import Job
-from tests.gallery.test_gallery_cost import make_jobs
+from tests.factories import many_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ URL = "/t/acme/queue/"
 
 
 def waiting(team, user, n: int, **fields) -> list[Job]:
-    return make_jobs(team, [user], n, status="queued", progress=0, credits_charged=None, **fields)
+    return many_jobs(team, [user], n, status="queued", progress=0, credits_charged=None, **fields)
 
 
 def rows(html: str) -> list[int]:
@@ -35,7 +35,7 @@ def test_an_admin_sees_who_waits_since_when_where_and_in_what_place(
     a1, a2 = waiting(team, alice, 2)
     (b1,) = waiting(team, bob, 1)
     Job.objects.filter(pk=b1.pk).update(provider="reapi")
-    make_jobs(team, [bob], 1, status="running", progress=10, credits_charged=None)
+    many_jobs(team, [bob], 1, status="running", progress=10, credits_charged=None)
     (hidden,) = waiting(team, bob, 1, private=True)
     (stranger,) = waiting(other_team, carol, 1)
     html = alice_client.get(URL).content.decode()
@@ -59,7 +59,7 @@ def test_a_member_sees_only_their_own_waiting_jobs(bob_client, alice, bob, team)
 
 
 def test_with_nothing_waiting_the_page_says_so(alice_client, alice, team):
-    make_jobs(team, [alice], 2)
+    many_jobs(team, [alice], 2)
     html = alice_client.get(URL).content.decode()
     assert rows(html) == [] and "Nothing is waiting" in html
 

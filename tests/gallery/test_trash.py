@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from gallery import ledger, pipeline
 from gallery.models import Image, Job, Membership
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def deleted_job(user, team, *, images: int = 2, private: bool = False, ago=None) -> Job:
-    job = make_finished_job(user, team, images=images)
+    job = finished_job(user, team, images=images)
     job.private = private
     job.deleted_at = timezone.now() - (ago or timedelta(0))
     job.save(update_fields=["private", "deleted_at"])
@@ -44,7 +44,7 @@ def membership(user, team) -> Membership:
 def test_authors_see_their_own_deleted_jobs_and_admins_see_the_teams(alice, bob, team):
     alices = deleted_job(alice, team)
     bobs = deleted_job(bob, team)
-    make_finished_job(bob, team)  # not deleted: never in the trash
+    finished_job(bob, team)  # not deleted: never in the trash
     assert list(Job.objects.in_trash(membership(bob, team))) == [bobs]
     assert set(Job.objects.in_trash(membership(alice, team))) == {alices, bobs}
 
@@ -143,7 +143,7 @@ def test_purge_is_idempotent(alice, team, django_capture_on_commit_callbacks):
 
 
 def test_a_job_that_is_not_deleted_is_never_purged(alice, team):
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     assert job.purge() is False
     assert job.images.count() == 1 and not job.is_purged
 
@@ -163,7 +163,7 @@ def test_an_image_an_edit_was_made_from_keeps_its_row_without_files(
     job = deleted_job(alice, team, images=1)
     parent = job.images.get()
     names = files_of(job)
-    child = make_finished_job(bob, team, images=0)
+    child = finished_job(bob, team, images=0)
     child.parent = parent
     child.save(update_fields=["parent"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -178,7 +178,7 @@ def test_an_image_an_edit_was_made_from_keeps_its_row_without_files(
 def test_a_file_another_image_shares_stays(alice, team, django_capture_on_commit_callbacks):
     # Storage is content-addressed: the same picture in two jobs is one file.
     job = deleted_job(alice, team, images=1)
-    kept = make_finished_job(alice, team, images=1)
+    kept = finished_job(alice, team, images=1)
     shared = job.images.get().original.name
     Image.objects.filter(job=kept).update(original=shared)
     with django_capture_on_commit_callbacks(execute=True):
@@ -191,7 +191,7 @@ def test_purge_keeps_the_ledger_exact(alice, team, django_capture_on_commit_call
     ledger.grant(account=account, amount=500, by=alice)
     job = deleted_job(alice, team)
     ledger.reserve(job=job, account=account)
-    ledger.settle(job=job, account=account, actual=79)
+    ledger.settle(job=job, account=account)
     before = list(account.entries.values_list("pk", "amount", "job_id"))
     with django_capture_on_commit_callbacks(execute=True):
         job.purge()
@@ -218,7 +218,7 @@ def test_the_sweep_purges_what_lay_in_the_trash_past_the_setting(
     now = timezone.now()
     old = deleted_job(alice, team, ago=timedelta(days=31))
     recent = deleted_job(alice, team, ago=timedelta(days=29))
-    live = make_finished_job(alice, team, images=1)
+    live = finished_job(alice, team, images=1)
     with django_capture_on_commit_callbacks(execute=True):
         assert pipeline.purge_trash(now=now) == 1
     assert Job.objects.get(pk=old.pk).is_purged

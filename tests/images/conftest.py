@@ -1,87 +1,17 @@
-"""Jobs with stored images, made directly in the database (no upstream needed),
-for the image page's tests."""
+"""The image page's tests: their media folder, and a reader for what a page
+shows (the jobs and images themselves come from tests/factories.py)."""
 
 from __future__ import annotations
 
-import io
-import itertools
 from html.parser import HTMLParser
 
 import pytest
-from PIL import Image as PILImage
-
-from gallery import images, ledger
-from gallery.models import Image, Job, Membership
-
-_TASKS = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-def png(width: int = 96, height: int = 64, colour: tuple[int, int, int] = (40, 90, 160)) -> bytes:
-    out = io.BytesIO()
-    PILImage.new("RGB", (width, height), colour).save(out, "PNG")
-    return out.getvalue()
-
-
-def make_job(
-    user,
-    team,
-    *,
-    operation: str = "mj-v7",
-    provider: str = "evolink",
-    speed: str = "fast",
-    prompt: str = "a lighthouse at dusk --ar 3:2",
-    parent: Image | None = None,
-    params: dict | None = None,
-    source_urls: list[str] | None = None,
-    count: int = 4,
-    status: str = Job.Status.COMPLETED,
-    private: bool = False,
-) -> Job:
-    """A finished job with `count` stored images, each a different colour."""
-    job = Job.objects.create(
-        team=team,
-        user=user,
-        provider=provider,
-        operation=operation,
-        speed=speed,
-        prompt=prompt,
-        prompt_raw=prompt,
-        parent=parent,
-        params=params or {},
-        source_urls=source_urls or [],
-        status=status,
-        upstream_id=f"task-unified-{next(_TASKS)}",
-        credits_reserved=79,
-        credits_charged=79 if status == Job.Status.COMPLETED else None,
-        private=private,
-    )
-    serial = next(_TASKS)  # a colour of its own, so no two jobs store the same file
-    for index in range(count):
-        stored = images.store(png(colour=(60 * index, serial % 256, serial // 256 % 256)))
-        Image.objects.create(
-            job=job,
-            index=index,
-            status=Image.Status.STORED,
-            upstream_url=f"https://cdn.example.com/{job.pk}/{index}.png",
-            original=stored.original,
-            thumbnail=stored.thumbnail,
-            width=stored.width,
-            height=stored.height,
-            bytes=stored.bytes,
-            sha256=stored.sha256,
-        )
-    return job
-
-
-def fund(user, team, amount: int = 5000) -> None:
-    account = ledger.account_for(Membership.objects.get(user=user, team=team))
-    ledger.grant(account=account, amount=amount, by=user, reason="test")
 
 
 class Page(HTMLParser):

@@ -13,7 +13,7 @@ from django.test import Client
 from gallery import pipeline
 from gallery.models import CreditAccount, Image, Job, Membership
 from gallery.operations import Request
-from tests.images.conftest import fund, make_job
+from tests.factories import finished_job, fund, in_flight_job
 from tests.pipeline.conftest import run_until_final
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ AREA = {"areas": [{"width": 256, "height": 171, "points": [10, 10, 120, 10, 120,
 
 @pytest.fixture
 def member(alice, team) -> Membership:
-    fund(alice, team)
+    fund(alice, team, 5000)
     CreditAccount.objects.filter(membership__user=alice).update(max_in_flight=10)
     return Membership.objects.get(user=alice, team=team)
 
@@ -279,7 +279,7 @@ def test_htmx_gets_a_confirmation_with_a_link_to_the_new_job(sim, member, alice_
 
 
 def test_a_double_click_makes_one_job_but_another_button_makes_another(member, alice_client):
-    image = make_job(member.user, member.team).images.first()
+    image = finished_job(member.user, member.team).images.first()
     for _ in range(2):
         press(alice_client, image, "upscale", operation="mj-v7-upscale", type="standard")
     press(alice_client, image, "upscale", operation="mj-v7-upscale", type="creative")
@@ -330,7 +330,7 @@ def test_a_double_click_makes_one_job_but_another_button_makes_another(member, a
 def test_a_refusal_is_shown_in_words_next_to_its_form(
     member, alice_client, form, fields, status, message
 ):
-    image = make_job(member.user, member.team).images.first()
+    image = finished_job(member.user, member.team).images.first()
     response = press(alice_client, image, form, **fields)
     html = response.content.decode()
     assert response.status_code == status
@@ -341,7 +341,7 @@ def test_a_refusal_is_shown_in_words_next_to_its_form(
 
 def test_running_out_of_credits_is_402_in_words(alice, team, alice_client):
     fund(alice, team, amount=100)
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = press(alice_client, image, "upscale", operation="mj-v7-upscale", type="creative")
     assert response.status_code == 402
     assert "credits" in response.content.decode().split('id="result-upscale"')[1][:400]
@@ -349,8 +349,8 @@ def test_running_out_of_credits_is_402_in_words(alice, team, alice_client):
 
 def test_an_edit_past_the_in_flight_cap_is_accepted_and_waits_in_line(member, alice_client):
     CreditAccount.objects.filter(membership=member).update(max_in_flight=1)
-    image = make_job(member.user, member.team).images.first()
-    make_job(member.user, member.team, status=Job.Status.RUNNING, count=0)
+    image = finished_job(member.user, member.team).images.first()
+    in_flight_job(member.user, member.team)
     response = press(alice_client, image, "vary", operation="mj-v7-variation", type="subtle")
     waiting = new_job(response)
     assert list(Job.objects.waiting()) == [waiting]
@@ -358,9 +358,9 @@ def test_an_edit_past_the_in_flight_cap_is_accepted_and_waits_in_line(member, al
 
 
 def test_an_upscale_of_an_upscale_is_refused(member, alice_client):
-    parent = make_job(member.user, member.team).images.first()
-    upscale = make_job(
-        member.user, member.team, operation="mj-v7-upscale", parent=parent, count=1, prompt=""
+    parent = finished_job(member.user, member.team).images.first()
+    upscale = finished_job(
+        member.user, member.team, operation="mj-v7-upscale", parent=parent, images=1, prompt=""
     ).images.get()
     response = press(alice_client, upscale, "upscale", operation="mj-v7-upscale", type="creative")
     assert response.status_code == 400
@@ -368,7 +368,7 @@ def test_an_upscale_of_an_upscale_is_refused(member, alice_client):
 
 
 def test_a_retexture_of_a_retexture_is_refused(member, alice_client):
-    retextured = make_job(
+    retextured = finished_job(
         member.user, member.team, operation="mj-v7-retexture", prompt="glass"
     ).images.first()
     response = press(
@@ -379,7 +379,7 @@ def test_a_retexture_of_a_retexture_is_refused(member, alice_client):
 
 
 def test_htmx_refusals_are_a_fragment_with_the_status(member, alice_client):
-    image = make_job(member.user, member.team).images.first()
+    image = finished_job(member.user, member.team).images.first()
     response = alice_client.post(
         f"/t/acme/images/{image.pk}/edit/",
         {"form": "remix", "operation": "mj-v7-remix", "prompt": ""},
@@ -392,5 +392,5 @@ def test_htmx_refusals_are_a_fragment_with_the_status(member, alice_client):
 
 
 def test_the_edit_url_only_takes_post(member, alice_client):
-    image = make_job(member.user, member.team).images.first()
+    image = finished_job(member.user, member.team).images.first()
     assert alice_client.get(f"/t/acme/images/{image.pk}/edit/").status_code == 405

@@ -12,7 +12,7 @@ import pytest
 
 from gallery.models import CreditAccount, Job, Membership, Role
 from tests.conftest import add
-from tests.images.conftest import fund, make_job
+from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db
 FORM_ID = "0123456789abcdef0123456789abcdef"
@@ -25,7 +25,7 @@ def no_queue(monkeypatch):
 
 @pytest.fixture
 def member(alice, team) -> Membership:
-    fund(alice, team)
+    fund(alice, team, 5000)
     CreditAccount.objects.filter(membership__user=alice).update(max_in_flight=10)
     return Membership.objects.get(user=alice, team=team)
 
@@ -69,7 +69,7 @@ def result_of(response, form: str) -> str:
 def test_a_huge_number_is_refused_at_once_on_the_price_and_the_edit(
     member, alice_client, fields, message
 ):
-    image = make_job(member.user, member.team).images.first()
+    image = finished_job(member.user, member.team).images.first()
     started = time.monotonic()
     checked = price(alice_client, image, **fields)
     pressed = press(alice_client, image, "region", **fields)
@@ -99,7 +99,7 @@ BAD_MASKS = [
 def test_a_mask_whose_areas_are_not_objects_is_refused_in_words(
     member, alice_client, provider, mask, message
 ):
-    image = make_job(member.user, member.team, provider=provider).images.first()
+    image = finished_job(member.user, member.team, provider=provider).images.first()
     fields = {"operation": "mj-v7-inpaint", "mask": json.dumps(mask)}
     checked = price(alice_client, image, **fields)
     assert checked.status_code == 400 and message in checked.content.decode()
@@ -115,7 +115,7 @@ def test_a_mask_whose_areas_are_not_objects_is_refused_in_words(
 def test_vtrix_fitting_refuses_points_no_image_has_instead_of_overflowing(
     member, alice_client, points
 ):
-    image = make_job(member.user, member.team, provider="vtrix").images.first()
+    image = finished_job(member.user, member.team, provider="vtrix").images.first()
     mask = {"areas": [{"width": 96, "height": 64, "points": points}]}
     raw = json.dumps(mask)
     pressed = press(alice_client, image, "region", operation="mj-v7-inpaint", mask=raw)
@@ -125,7 +125,7 @@ def test_vtrix_fitting_refuses_points_no_image_has_instead_of_overflowing(
 
 
 def test_an_edit_canvas_from_the_editor_is_bounded_too(member, alice_client):
-    image = make_job(member.user, member.team).images.first()
+    image = finished_job(member.user, member.team).images.first()
     fields = {
         "operation": "mj-v7-edit",
         "prompt": "sky",
@@ -145,9 +145,9 @@ def test_an_edit_with_a_request_id_used_in_another_team_is_refused_without_that_
     member, alice, alice_client, other_team
 ):
     add(other_team, alice, Role.MEMBER)
-    fund(alice, other_team)
-    here = make_job(alice, member.team, prompt="a secret harbour").images.first()
-    there = make_job(alice, other_team).images.first()
+    fund(alice, other_team, 5000)
+    here = finished_job(alice, member.team, prompt="a secret harbour").images.first()
+    there = finished_job(alice, other_team).images.first()
     first = press(alice_client, here, "upscale", operation="mj-v7-upscale", type="creative")
     assert first.status_code == 302
     mine = Job.objects.get(parent=here)

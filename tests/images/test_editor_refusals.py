@@ -13,7 +13,7 @@ import pytest
 from gallery import ledger
 from gallery.models import Job, LedgerEntry, Membership
 from gallery.operations import BOX_RANGES
-from tests.images.conftest import fund, make_job
+from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -21,8 +21,8 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def image(alice, team):
-    fund(alice, team)
-    return make_job(alice, team).images.get(index=0)
+    fund(alice, team, 5000)
+    return finished_job(alice, team).images.get(index=0)
 
 
 def press(client, image, **fields):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gallery.models import Collection, Job, ShareLink, Star
-from tests.images.conftest import make_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def panel(response) -> str:
 
 
 def test_the_page_offers_every_action_to_the_author(alice_client, alice, team):
-    image = make_job(alice, team).images.get(index=1)
+    image = finished_job(alice, team).images.get(index=1)
     Collection.objects.create(team=team, owner=alice, name="Coastlines")
     html = alice_client.get(f"/t/acme/images/{image.pk}/").content.decode()
     assert 'id="image-actions"' in html
@@ -49,14 +49,14 @@ def test_the_page_offers_every_action_to_the_author(alice_client, alice, team):
 
 
 def test_a_teammate_gets_no_private_toggle_and_no_delete(bob_client, alice, bob, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     html = bob_client.get(f"/t/acme/images/{image.pk}/").content.decode()
     assert "☆ Star" in html and "Share link" in html
     assert "Make private" not in html and ">Delete<" not in html
 
 
 def test_a_viewer_may_star_and_download_but_not_share_or_collect(dave_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     Collection.objects.create(team=team, owner=alice, name="Coastlines")
     html = dave_client.get(f"/t/acme/images/{image.pk}/").content.decode()
     assert "☆ Star" in html and f"/t/acme/images/{image.pk}/download/" in html
@@ -64,7 +64,7 @@ def test_a_viewer_may_star_and_download_but_not_share_or_collect(dave_client, al
 
 
 def test_the_image_opens_at_full_size_from_a_link_to_the_original(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     html = alice_client.get(f"/t/acme/images/{image.pk}/").content.decode()
     # Without JavaScript the link opens the original at 100%; with it, it toggles in place.
     assert f'<a class="stage-link" href="/m/{image.original.name}" data-stage-toggle' in html
@@ -74,7 +74,7 @@ def test_the_image_opens_at_full_size_from_a_link_to_the_original(alice_client, 
 
 
 def test_star_from_the_image_page_answers_htmx_with_the_panel(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     html = panel(act(alice_client, image, "star"))
     assert 'aria-pressed="true"' in html and "★ Starred" in html
     assert Star.objects.filter(user=alice, job=image.job).exists()
@@ -84,13 +84,13 @@ def test_star_from_the_image_page_answers_htmx_with_the_panel(alice_client, alic
 
 
 def test_star_without_javascript_comes_back_to_the_image_page(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = act(alice_client, image, "star", htmx=False)
     assert response.status_code == 302 and response.url == f"/t/acme/images/{image.pk}/"
 
 
 def test_the_gallerys_star_still_answers_with_its_button(alice_client, alice, team):
-    job = make_job(alice, team)
+    job = finished_job(alice, team)
     response = alice_client.post(f"/t/acme/jobs/{job.pk}/star/", headers=HTMX)
     html = response.content.decode()
     assert 'class="star-form"' in html and 'id="image-actions"' not in html
@@ -99,7 +99,7 @@ def test_the_gallerys_star_still_answers_with_its_button(alice_client, alice, te
 def test_an_image_of_another_job_gets_the_usual_answer(alice_client, alice, team):
     """The form names its image; an image that is not the job's changes nothing
     about where the answer goes (it is no way into another job)."""
-    job, other = make_job(alice, team), make_job(alice, team)
+    job, other = finished_job(alice, team), finished_job(alice, team)
     response = alice_client.post(
         f"/t/acme/jobs/{job.pk}/star/", {"image": other.images.first().pk}, headers=HTMX
     )
@@ -110,20 +110,20 @@ def test_an_image_of_another_job_gets_the_usual_answer(alice_client, alice, team
 
 
 def test_actions_reject_get(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     for action in ("star", "delete", "restore", "private", "collect"):
         assert alice_client.get(f"/t/acme/jobs/{image.job_id}/{action}/").status_code == 405
 
 
 def test_anonymous_actions_are_sent_to_sign_in(client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = act(client, image, "star", htmx=False)
     assert response.status_code == 302 and "/accounts/login/" in response.url
     assert not Star.objects.exists()
 
 
 def test_another_teams_image_is_404_for_every_action(carol_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     for action in ("star", "delete", "private", "collect", "share"):
         assert act(carol_client, image, action).status_code == 404, action
     assert not Star.objects.exists() and not ShareLink.objects.exists()
@@ -131,7 +131,7 @@ def test_another_teams_image_is_404_for_every_action(carol_client, alice, team):
 
 
 def test_another_team_cannot_restore_or_revoke(carol_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     link = ShareLink.objects.create(image=image, created_by=alice)
     response = carol_client.post(f"/t/acme/shares/{link.pk}/revoke/", {"image": image.pk})
     assert response.status_code == 404 and ShareLink.objects.active().filter(pk=link.pk).exists()
@@ -141,7 +141,7 @@ def test_another_team_cannot_restore_or_revoke(carol_client, alice, team):
 
 
 def test_a_teammates_private_job_is_404_for_every_action(bob_client, alice, team):
-    image = make_job(alice, team, private=True).images.first()
+    image = finished_job(alice, team, private=True).images.first()
     for action in ("star", "delete", "private", "collect", "share"):
         assert act(bob_client, image, action).status_code == 404, action
     assert not Star.objects.exists()
@@ -151,7 +151,7 @@ def test_a_teammates_private_job_is_404_for_every_action(bob_client, alice, team
 
 
 def test_delete_shows_deleted_and_undo_in_place_and_undo_restores(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     html = panel(act(alice_client, image, "delete"))
     assert "Deleted" in html and ">Undo<" in html
     assert f'hx-post="/t/acme/jobs/{image.job_id}/restore/"' in html
@@ -163,7 +163,7 @@ def test_delete_shows_deleted_and_undo_in_place_and_undo_restores(alice_client, 
 
 
 def test_delete_without_javascript_leads_to_the_page_with_undo(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = act(alice_client, image, "delete", htmx=False)
     assert response.status_code == 302 and response.url == f"/t/acme/images/{image.pk}/"
     page = alice_client.get(response.url)
@@ -178,13 +178,13 @@ def test_delete_without_javascript_leads_to_the_page_with_undo(alice_client, ali
 def test_a_deleted_image_page_is_404_to_teammates_who_cannot_restore_it(
     bob_client, alice, bob, team
 ):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     image.job.soft_delete()
     assert bob_client.get(f"/t/acme/images/{image.pk}/").status_code == 404
 
 
 def test_delete_refused_in_place_for_a_teammate(bob_client, alice, bob, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = act(bob_client, image, "delete")
     assert response.status_code == 403 and response["X-Error-In-Place"] == "1"
     assert "Only the author or a team admin can delete a job" in response.content.decode()
@@ -193,7 +193,7 @@ def test_delete_refused_in_place_for_a_teammate(bob_client, alice, bob, team):
 
 
 def test_an_action_on_a_job_deleted_meanwhile_is_404_in_place(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     image.job.soft_delete()
     response = act(alice_client, image, "star")
     assert response.status_code == 404 and response["X-Error-In-Place"] == "1"
@@ -204,7 +204,7 @@ def test_an_action_on_a_job_deleted_meanwhile_is_404_in_place(alice_client, alic
 
 
 def test_the_author_makes_it_private_and_shares_it_again_in_place(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     ShareLink.objects.create(image=image, created_by=alice)
     html = panel(act(alice_client, image, "private"))
     assert "Share with the team" in html and "1 share link was revoked" in html
@@ -214,13 +214,13 @@ def test_the_author_makes_it_private_and_shares_it_again_in_place(alice_client, 
 
 
 def test_private_without_javascript_comes_back_to_the_image_page(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = act(alice_client, image, "private", htmx=False)
     assert response.status_code == 302 and response.url == f"/t/acme/images/{image.pk}/"
 
 
 def test_only_the_author_may_toggle_private_and_the_error_is_in_place(bob_client, alice, bob, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = act(bob_client, image, "private")
     assert response.status_code == 403 and response["X-Error-In-Place"] == "1"
     assert "Only the author can make a job private" in response.content.decode()
@@ -231,7 +231,7 @@ def test_only_the_author_may_toggle_private_and_the_error_is_in_place(bob_client
 
 
 def test_add_to_a_collection_in_place(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     board = Collection.objects.create(team=team, owner=alice, name="Coastlines")
     html = panel(act(alice_client, image, "collect", collection=board.pk))
     assert "Added to Coastlines." in html
@@ -241,13 +241,13 @@ def test_add_to_a_collection_in_place(alice_client, alice, team):
 
 
 def test_a_collection_that_is_not_there_is_404_in_place(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = act(alice_client, image, "collect", collection="nope")
     assert response.status_code == 404 and response["X-Error-In-Place"] == "1"
 
 
 def test_share_link_and_revoke_in_place(alice_client, alice, team):
-    image = make_job(alice, team).images.get(index=2)
+    image = finished_job(alice, team).images.get(index=2)
     html = panel(act(alice_client, image, "share"))
     link = ShareLink.objects.active().get(image=image)
     assert f"/s/{link.slug}/" in html and "Stop sharing" in html
@@ -260,13 +260,13 @@ def test_share_link_and_revoke_in_place(alice_client, alice, team):
 
 
 def test_share_without_javascript_comes_back_to_the_image_page(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = act(alice_client, image, "share", htmx=False)
     assert response.status_code == 302 and response.url == f"/t/acme/images/{image.pk}/"
 
 
 def test_a_private_jobs_image_is_not_shared_and_says_why_in_place(alice_client, alice, team):
-    image = make_job(alice, team, private=True).images.first()
+    image = finished_job(alice, team, private=True).images.first()
     response = act(alice_client, image, "share")
     assert response.status_code == 403 and response["X-Error-In-Place"] == "1"
     assert "share the job with the team first" in response.content.decode()
@@ -276,7 +276,7 @@ def test_a_private_jobs_image_is_not_shared_and_says_why_in_place(alice_client, 
 
 
 def test_download_is_the_original_as_an_attachment(alice_client, alice, team):
-    job = make_job(alice, team)
+    job = finished_job(alice, team)
     image = job.images.get(index=2)
     response = alice_client.get(f"/t/acme/images/{image.pk}/download/")
     assert response.status_code == 200
@@ -286,12 +286,12 @@ def test_download_is_the_original_as_an_attachment(alice_client, alice, team):
 
 
 def test_download_rejects_post(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     assert alice_client.post(f"/t/acme/images/{image.pk}/download/").status_code == 405
 
 
 def test_download_needs_sign_in(client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = client.get(f"/t/acme/images/{image.pk}/download/")
     assert response.status_code == 302 and "/accounts/login/" in response.url
 
@@ -299,15 +299,15 @@ def test_download_needs_sign_in(client, alice, team):
 def test_download_of_another_teams_or_a_private_image_is_404(
     carol_client, bob_client, alice, bob, team
 ):
-    shared = make_job(alice, team).images.first()
-    private = make_job(alice, team, private=True).images.first()
+    shared = finished_job(alice, team).images.first()
+    private = finished_job(alice, team, private=True).images.first()
     for slug in ("acme", "other"):
         assert carol_client.get(f"/t/{slug}/images/{shared.pk}/download/").status_code == 404
     assert bob_client.get(f"/t/acme/images/{private.pk}/download/").status_code == 404
 
 
 def test_download_of_an_image_not_stored_says_so(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     type(image).objects.filter(pk=image.pk).update(status="lost", original="")
     response = alice_client.get(f"/t/acme/images/{image.pk}/download/")
     assert response.status_code == 404

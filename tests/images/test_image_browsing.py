@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from gallery.models import Image, Job
-from tests.images.conftest import make_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +42,8 @@ def url(image: Image, query: str = "") -> str:
 
 
 def test_it_walks_images_within_a_job_then_into_the_next_older_job(alice_client, alice, team):
-    older = at(make_job(alice, team), 1)
-    newer = at(make_job(alice, team), 2)
+    older = at(finished_job(alice, team), 1)
+    newer = at(finished_job(alice, team), 2)
     assert links(alice_client, newer.images.get(index=1)) == (
         url(newer.images.get(index=0)),
         url(newer.images.get(index=2)),
@@ -54,7 +54,7 @@ def test_it_walks_images_within_a_job_then_into_the_next_older_job(alice_client,
 
 
 def test_jobs_made_in_the_same_instant_keep_the_gallerys_order(alice_client, alice, team):
-    first, second = make_job(alice, team, count=1), make_job(alice, team, count=1)
+    first, second = finished_job(alice, team, images=1), finished_job(alice, team, images=1)
     Job.objects.filter(pk__in=[first.pk, second.pk]).update(created=T0)
     # The gallery shows the higher id first when two jobs share a time.
     assert links(alice_client, second.images.get()) == (None, url(first.images.get()))
@@ -62,23 +62,23 @@ def test_jobs_made_in_the_same_instant_keep_the_gallerys_order(alice_client, ali
 
 
 def test_it_skips_what_the_gallery_does_not_show(alice_client, alice, bob, carol, team, other_team):
-    oldest = at(make_job(alice, team, count=2), 1)
-    at(make_job(alice, team, count=0, status=Job.Status.FAILED), 2)  # no image to show
-    deleted = at(make_job(alice, team), 3)
+    oldest = at(finished_job(alice, team, images=2), 1)
+    at(finished_job(alice, team, images=0, status=Job.Status.FAILED), 2)  # no image to show
+    deleted = at(finished_job(alice, team), 3)
     deleted.soft_delete()
-    at(make_job(bob, team, private=True), 4)  # bob's, private
-    at(make_job(carol, other_team), 5)  # another team's
-    lost = at(make_job(alice, team, count=1), 6)
+    at(finished_job(bob, team, private=True), 4)  # bob's, private
+    at(finished_job(carol, other_team), 5)  # another team's
+    lost = at(finished_job(alice, team, images=1), 6)
     Image.objects.filter(job=lost).update(status=Image.Status.LOST, original="")
-    newest = at(make_job(alice, team, count=1), 7)
+    newest = at(finished_job(alice, team, images=1), 7)
     assert links(alice_client, newest.images.get()) == (None, url(oldest.images.get(index=0)))
     assert links(alice_client, oldest.images.get(index=0))[0] == url(newest.images.get())
 
 
 def test_the_gallerys_filters_are_carried_through_prev_and_next(alice_client, alice, bob, team):
-    bobs_old = at(make_job(bob, team, count=1), 1)
-    at(make_job(alice, team, count=1), 2)
-    bobs_new = at(make_job(bob, team, count=1), 3)
+    bobs_old = at(finished_job(bob, team, images=1), 1)
+    at(finished_job(alice, team, images=1), 2)
+    bobs_new = at(finished_job(bob, team, images=1), 3)
     query = "?who=bob"
     assert links(alice_client, bobs_new.images.get(), query) == (
         None,
@@ -89,9 +89,9 @@ def test_the_gallerys_filters_are_carried_through_prev_and_next(alice_client, al
 
 
 def test_a_search_and_starred_filter_are_carried_too(alice_client, alice, team):
-    fox = at(make_job(alice, team, count=1, prompt="a red fox"), 1)
-    at(make_job(alice, team, count=1, prompt="a lighthouse"), 2)
-    fox2 = at(make_job(alice, team, count=1, prompt="a fox in snow"), 3)
+    fox = at(finished_job(alice, team, images=1, prompt="a red fox"), 1)
+    at(finished_job(alice, team, images=1, prompt="a lighthouse"), 2)
+    fox2 = at(finished_job(alice, team, images=1, prompt="a fox in snow"), 3)
     query = "?q=fox"
     assert links(alice_client, fox2.images.get(), query) == (None, url(fox.images.get(), query))
     alice_client.post(f"/t/acme/jobs/{fox.pk}/star/")
@@ -99,8 +99,8 @@ def test_a_search_and_starred_filter_are_carried_too(alice_client, alice, team):
 
 
 def test_filters_the_gallery_does_not_know_are_dropped(alice_client, alice, team):
-    older = at(make_job(alice, team, count=1), 1)
-    newer = at(make_job(alice, team, count=1), 2)
+    older = at(finished_job(alice, team, images=1), 1)
+    newer = at(finished_job(alice, team, images=1), 2)
     query = "?since=not-a-date&evil=%3Cscript%3E&before=123-4"
     assert links(alice_client, newer.images.get(), query) == (None, url(older.images.get()))
     html = alice_client.get(url(newer.images.get(), query)).content.decode()
@@ -108,7 +108,7 @@ def test_filters_the_gallery_does_not_know_are_dropped(alice_client, alice, team
 
 
 def test_the_gallery_link_without_filters_is_the_plain_gallery(alice_client, alice, team):
-    image = make_job(alice, team, count=1).images.get()
+    image = finished_job(alice, team, images=1).images.get()
     html = alice_client.get(url(image)).content.decode()
     assert 'href="/t/acme/" data-gallery-link' in html
 
@@ -124,15 +124,15 @@ def test_the_page_asks_the_same_number_of_queries_for_a_small_and_a_big_team(
     alice_client, alice, team
 ):
     """Prev/next are keyset lookups from this job, never a walk of the team's jobs."""
-    jobs = [at(make_job(alice, team, count=1), minute) for minute in range(3)]
+    jobs = [at(finished_job(alice, team, images=1), minute) for minute in range(3)]
     small = page_queries(alice_client, jobs[1].images.get())
     for minute in range(3, 40):
-        at(make_job(alice, team, count=1), minute)
+        at(finished_job(alice, team, images=1), minute)
     assert page_queries(alice_client, jobs[1].images.get()) == small
 
 
 def test_a_filtered_gallerys_cards_open_their_images_with_the_filters(alice_client, alice, team):
-    fox = make_job(alice, team, count=2, prompt="a red fox")
+    fox = finished_job(alice, team, images=2, prompt="a red fox")
     first, second = fox.images.order_by("index")
     html = alice_client.get("/t/acme/?q=fox").content.decode()
     assert f'href="{url(first, "?q=fox")}" class="thumb-link"' in html

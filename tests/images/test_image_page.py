@@ -7,7 +7,8 @@ import pytest
 
 from gallery import public_urls
 from gallery.models import Job
-from tests.images.conftest import Page, make_job
+from tests.factories import finished_job, in_flight_job
+from tests.images.conftest import Page
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def state(page: Page, name: str) -> str:
 
 
 def test_it_shows_the_image_its_download_prompt_and_cost(alice_client, alice, team):
-    job = make_job(alice, team, prompt="a lighthouse at dusk --ar 3:2 --s 250")
+    job = finished_job(alice, team, prompt="a lighthouse at dusk --ar 3:2 --s 250")
     image = job.images.get(index=2)
     response = alice_client.get(f"/t/acme/images/{image.pk}/")
     html = response.content.decode()
@@ -66,18 +67,18 @@ def test_it_shows_the_image_its_download_prompt_and_cost(alice_client, alice, te
 
 
 def test_it_answers_only_get(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     assert alice_client.post(f"/t/acme/images/{image.pk}/").status_code == 405
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     response = client.get(f"/t/acme/images/{image.pk}/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
 def test_another_team_gets_404_for_the_page_and_every_action(carol_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     for slug in ("acme", "other"):
         base = f"/t/{slug}/images/{image.pk}"
         assert carol_client.get(f"{base}/").status_code == 404
@@ -89,12 +90,12 @@ def test_another_team_gets_404_for_the_page_and_every_action(carol_client, alice
 
 
 def test_a_teammates_private_image_is_404(bob_client, alice, bob, team):
-    image = make_job(alice, team, private=True).images.first()
+    image = finished_job(alice, team, private=True).images.first()
     assert bob_client.get(f"/t/acme/images/{image.pk}/").status_code == 404
 
 
 def test_a_viewer_sees_the_image_but_no_edit_buttons_and_cannot_post(dave_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     html = dave_client.get(f"/t/acme/images/{image.pk}/").content.decode()
     assert "viewers cannot edit them" in html
     page = Page(html)
@@ -108,7 +109,7 @@ def test_a_viewer_sees_the_image_but_no_edit_buttons_and_cannot_post(dave_client
 
 def test_every_operation_has_a_button_with_its_price(alice_client, alice, team):
     # evolink publishes only the plain generation's price: every edit is an estimate.
-    page = page_of(alice_client, make_job(alice, team).images.get(index=1))
+    page = page_of(alice_client, finished_job(alice, team).images.get(index=1))
     expected = {
         "Upscale (Subtle)": "on: 119 credits est.",
         "Upscale (Creative)": "on: 158 credits est.",
@@ -129,14 +130,14 @@ def test_every_operation_has_a_button_with_its_price(alice_client, alice, team):
 
 
 def test_an_image_made_by_reapi_is_priced_at_reapis_prices(alice_client, alice, team):
-    page = page_of(alice_client, make_job(alice, team, provider="reapi").images.first())
+    page = page_of(alice_client, finished_job(alice, team, provider="reapi").images.first())
     assert state(page, "Upscale (Subtle)") == "on: 131 credits"
     assert state(page, "Remove background") == "on: 88 credits"
 
 
 def test_after_a_retexture_only_upscale_is_allowed(alice_client, alice, team):
-    source = make_job(alice, team).images.first()
-    retexture = make_job(
+    source = finished_job(alice, team).images.first()
+    retexture = finished_job(
         alice,
         team,
         operation="mj-v7-retexture",
@@ -153,18 +154,18 @@ def test_after_a_retexture_only_upscale_is_allowed(alice_client, alice, team):
 
 
 def test_enhance_is_offered_only_on_a_draft(alice_client, alice, team):
-    draft = make_job(alice, team, speed="draft").images.first()
+    draft = finished_job(alice, team, speed="draft").images.first()
     assert state(page_of(alice_client, draft), "Enhance") == "on: 79 credits est."
-    fast = make_job(alice, team, speed="fast").images.first()
+    fast = finished_job(alice, team, speed="fast").images.first()
     assert state(page_of(alice_client, fast), "Enhance") == (
         "off: Enhance only works on draft generations"
     )
 
 
 def test_an_upscale_cannot_be_upscaled_again_but_can_be_varied(alice_client, alice, team):
-    parent = make_job(alice, team).images.first()
-    upscale = make_job(
-        alice, team, operation="mj-v7-upscale", prompt="", parent=parent, count=1
+    parent = finished_job(alice, team).images.first()
+    upscale = finished_job(
+        alice, team, operation="mj-v7-upscale", prompt="", parent=parent, images=1
     ).images.get()
     page = page_of(alice_client, upscale)
     reason = "off: An upscaled image cannot be upscaled again"
@@ -174,7 +175,7 @@ def test_an_upscale_cannot_be_upscaled_again_but_can_be_varied(alice_client, ali
 
 
 def test_a_vtrix_image_has_no_buttons_for_what_vtrix_lacks(alice_client, alice, team):
-    page = page_of(alice_client, make_job(alice, team, provider="vtrix").images.first())
+    page = page_of(alice_client, finished_job(alice, team, provider="vtrix").images.first())
     for missing in ("Pan left", "Enhance", "Retexture", "Remove background"):
         assert page.button(missing) is None, missing
     for offered in ("Upscale (Creative)", "Vary (Subtle)", "Remix", "Zoom out 2×", "Edit"):
@@ -183,7 +184,7 @@ def test_a_vtrix_image_has_no_buttons_for_what_vtrix_lacks(alice_client, alice, 
 
 
 def test_a_job_still_running_offers_no_edit_yet(alice_client, alice, team):
-    job = make_job(alice, team, status=Job.Status.INGESTING)
+    job = finished_job(alice, team, status=Job.Status.INGESTING)
     page = page_of(alice_client, job.images.first())
     assert state(page, "Upscale (Creative)") == (
         "off: The parent job has not completed yet; wait until it has images"
@@ -191,9 +192,9 @@ def test_a_job_still_running_offers_no_edit_yet(alice_client, alice, team):
 
 
 def test_previous_and_next_follow_the_gallery_order(alice_client, alice, bob, team):
-    older = make_job(alice, team)
-    hidden = make_job(bob, team, private=True)  # bob's private job is not alice's to browse
-    newer = make_job(bob, team)
+    older = finished_job(alice, team)
+    hidden = finished_job(bob, team, private=True)  # bob's private job is not alice's to browse
+    newer = finished_job(bob, team)
     assert hidden.pk
     html = alice_client.get(f"/t/acme/images/{newer.images.get(index=3).pk}/").content.decode()
     assert f'rel="prev" href="/t/acme/images/{newer.images.get(index=2).pk}/"' in html
@@ -203,22 +204,22 @@ def test_previous_and_next_follow_the_gallery_order(alice_client, alice, bob, te
 
 
 def test_the_lineage_runs_from_the_first_prompt_to_the_children(alice_client, alice, bob, team):
-    first = make_job(alice, team, prompt="a harbour at dawn").images.get(index=1)
-    varied = make_job(
+    first = finished_job(alice, team, prompt="a harbour at dawn").images.get(index=1)
+    varied = finished_job(
         alice, team, operation="mj-v7-variation", parent=first, prompt="", params={"type": "strong"}
     ).images.get(index=0)
-    upscale = make_job(
-        bob, team, operation="mj-v7-upscale", parent=varied, prompt="", count=1
+    upscale = finished_job(
+        bob, team, operation="mj-v7-upscale", parent=varied, prompt="", images=1
     ).images.get()
-    zoom = make_job(
+    zoom = finished_job(
         alice, team, operation="mj-v7-outpaint", parent=upscale, prompt="", params={"scale": 2}
     )
-    removed = make_job(
+    removed = finished_job(
         alice,
         team,
         operation="mj-v7-remove-bg",
         prompt="",
-        count=1,
+        images=1,
         source_urls=[public_urls.signed_url(upscale.original.name)],
     )
     html = alice_client.get(f"/t/acme/images/{upscale.pk}/").content.decode()
@@ -238,21 +239,19 @@ def test_the_lineage_runs_from_the_first_prompt_to_the_children(alice_client, al
 
 
 def test_the_children_list_polls_only_while_an_edit_is_running(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     url = f"/t/acme/images/{image.pk}/children/"
     response = alice_client.get(url, headers={"HX-Request": "true"})
     assert response.status_code == 200 and "<html" not in response.content.decode()
     assert "every 2s" not in response.content.decode()
-    make_job(
-        alice, team, operation="mj-v7-upscale", parent=image, prompt="", count=0, status="running"
-    )
+    in_flight_job(alice, team, operation="mj-v7-upscale", parent=image, prompt="")
     html = alice_client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert f'hx-get="{url}" hx-trigger="every 2s"' in html
     assert "running 0%" in html
 
 
 def test_the_live_price_names_problems_in_words(alice_client, alice, team):
-    image = make_job(alice, team).images.first()
+    image = finished_job(alice, team).images.first()
     url = f"/t/acme/images/{image.pk}/price/"
     remix = alice_client.get(url, {"operation": "mj-v7-remix", "form": "remix", "prompt": ""})
     assert "Remix needs a prompt" in remix.content.decode()

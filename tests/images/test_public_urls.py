@@ -14,7 +14,7 @@ from django.utils import timezone
 from gallery import images, pipeline, public_urls
 from gallery.models import Membership
 from gallery.operations import Request
-from tests.images.conftest import fund, png
+from tests.factories import fund, png
 from tests.pipeline.conftest import run_until_final
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +116,7 @@ def test_the_upstream_fetches_a_retexture_source_from_its_signed_url(
     settings.MEDIA_ROOT = tmp_path / "served"
     settings.MJWEB_PUBLIC_URL = live_server.url
     source = images.store(png(64, 64, (200, 30, 30)))
-    fund(alice, team)
+    fund(alice, team, 5000)
     membership = Membership.objects.get(user=alice, team=team)
     request = Request(
         operation="mj-v7-retexture",

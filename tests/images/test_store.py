@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 
 from gallery import images, pipeline
 from gallery.models import Image, Job
-from tests.images.conftest import png
+from tests.factories import png
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from gallery import ledger
 from gallery.models import CreditAccount, LedgerEntry
-from tests.ledger.factories import account_of, make_job
+from tests.factories import account_of, make_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 
@@ -44,7 +44,7 @@ def test_a_grant_must_be_a_positive_whole_number(account, alice, amount):
 
 
 def test_reserve_takes_the_price_before_anything_is_sent(account, alice, team):
-    job = make_job(alice, team, 175)
+    job = make_job(alice, team, credits=175)
     entry = ledger.reserve(job=job, account=account)
     assert (entry.kind, entry.amount, entry.balance_after, entry.job) == ("reserve", -175, 825, job)
     assert balance(account) == 825
@@ -52,7 +52,7 @@ def test_reserve_takes_the_price_before_anything_is_sent(account, alice, team):
 
 
 def test_reserving_twice_for_one_job_applies_once(account, alice, team):
-    job = make_job(alice, team, 100)
+    job = make_job(alice, team, credits=100)
     first = ledger.reserve(job=job, account=account)
     second = ledger.reserve(job=job, account=account)
     assert first.pk == second.pk
@@ -60,7 +60,7 @@ def test_reserving_twice_for_one_job_applies_once(account, alice, team):
 
 
 def test_insufficient_credits_are_refused_with_the_numbers(account, alice, team):
-    job = make_job(alice, team, 1001)
+    job = make_job(alice, team, credits=1001)
     with pytest.raises(ledger.InsufficientCredits, match="costs 1001 credits and you have 1000"):
         ledger.reserve(job=job, account=account)
     assert balance(account) == 1000
@@ -68,7 +68,7 @@ def test_insufficient_credits_are_refused_with_the_numbers(account, alice, team)
 
 
 def test_a_refund_gives_the_reservation_back_once(account, alice, team):
-    job = make_job(alice, team, 300)
+    job = make_job(alice, team, credits=300)
     ledger.reserve(job=job, account=account)
     first = ledger.refund(job=job, account=account)
     second = ledger.refund(job=job, account=account)
@@ -78,7 +78,7 @@ def test_a_refund_gives_the_reservation_back_once(account, alice, team):
 
 
 def test_a_refund_after_a_settle_is_refused(account, alice, team):
-    job = make_job(alice, team, 300, status="completed", credits_charged=300)
+    job = make_job(alice, team, credits=300, status="completed", credits_charged=300)
     ledger.reserve(job=job, account=account)
     ledger.settle(job=job, account=account)
     with pytest.raises(ledger.AlreadySettled, match="already settled"):
@@ -88,7 +88,7 @@ def test_a_refund_after_a_settle_is_refused(account, alice, team):
 
 
 def test_a_settle_after_a_refund_is_refused(account, alice, team):
-    job = make_job(alice, team, 300)
+    job = make_job(alice, team, credits=300)
     ledger.reserve(job=job, account=account)
     ledger.refund(job=job, account=account)
     with pytest.raises(ledger.AlreadySettled, match="already refunded"):
@@ -96,36 +96,12 @@ def test_a_settle_after_a_refund_is_refused(account, alice, team):
     assert balance(account) == 1000
 
 
-def test_settling_cheaper_than_reserved_returns_the_difference(account, alice, team):
-    job = make_job(alice, team, 300)
+def test_settling_charges_exactly_the_reservation(account, alice, team):
+    job = make_job(alice, team, credits=300)
     ledger.reserve(job=job, account=account)
-    entry = ledger.settle(job=job, account=account, actual=250)
-    assert (entry.amount, entry.balance_after) == (50, 750)
-
-
-def test_settling_above_the_reservation_charges_the_difference(account, alice, team):
-    job = make_job(alice, team, 100)
-    ledger.reserve(job=job, account=account)
-    entry = ledger.settle(job=job, account=account, actual=150)
-    assert (entry.amount, balance(account)) == (-50, 850)
-
-
-def test_an_excess_charge_is_capped_at_the_reservation(account, alice, team):
-    job = make_job(alice, team, 100)
-    ledger.reserve(job=job, account=account)
-    entry = ledger.settle(job=job, account=account, actual=1000)
-    assert entry.amount == -100
-    assert "800 not billed" in entry.reason
-
-
-def test_an_excess_the_balance_cannot_cover_is_not_billed(alice, team):
-    account = account_of(alice, team)
-    ledger.grant(account=account, amount=100, by=alice)
-    job = make_job(alice, team, 100)
-    ledger.reserve(job=job, account=account)
-    entry = ledger.settle(job=job, account=account, actual=150)
-    assert (entry.kind, entry.amount, balance(account)) == ("settle", 0, 0)
-    assert "not billed" in entry.reason
+    entry = ledger.settle(job=job, account=account)
+    assert (entry.kind, entry.amount, entry.balance_after) == ("settle", 0, 700)
+    assert entry.reason == "mj-v7 · settled at 300"
 
 
 def test_an_adjustment_needs_a_reason_and_cannot_go_below_zero(account, alice):
@@ -139,10 +115,10 @@ def test_an_adjustment_needs_a_reason_and_cannot_go_below_zero(account, alice):
 
 def test_the_member_limit_allows_the_edge_and_refuses_one_more(account, alice, team):
     CreditAccount.objects.filter(pk=account.pk).update(monthly_limit=300)
-    ledger.reserve(job=make_job(alice, team, 200), account=account)
-    ledger.reserve(job=make_job(alice, team, 100), account=account)  # exactly at the limit
+    ledger.reserve(job=make_job(alice, team, credits=200), account=account)
+    ledger.reserve(job=make_job(alice, team, credits=100), account=account)  # exactly at the limit
     with pytest.raises(ledger.LimitExceeded) as refused:
-        ledger.reserve(job=make_job(alice, team, 1), account=account)
+        ledger.reserve(job=make_job(alice, team, credits=1), account=account)
     assert str(refused.value) == (
         "This costs 1 credits, but your monthly limit of 300 credits has 0 left this month."
     )
@@ -151,10 +127,10 @@ def test_the_member_limit_allows_the_edge_and_refuses_one_more(account, alice, t
 
 def test_a_refund_frees_room_under_the_limit(account, alice, team):
     CreditAccount.objects.filter(pk=account.pk).update(monthly_limit=300)
-    job = make_job(alice, team, 300)
+    job = make_job(alice, team, credits=300)
     ledger.reserve(job=job, account=account)
     ledger.refund(job=job, account=account)
-    ledger.reserve(job=make_job(alice, team, 300), account=account)
+    ledger.reserve(job=make_job(alice, team, credits=300), account=account)
 
 
 def test_the_team_limit_counts_every_member(account, alice, bob, team):
@@ -162,26 +138,26 @@ def test_the_team_limit_counts_every_member(account, alice, bob, team):
     team.save()
     bobs = account_of(bob, team)
     ledger.grant(account=bobs, amount=1000, by=alice)
-    ledger.reserve(job=make_job(alice, team, 400), account=account)
+    ledger.reserve(job=make_job(alice, team, credits=400), account=account)
     with pytest.raises(
         ledger.LimitExceeded, match="the team's monthly limit of 500 credits has 100"
     ):
-        ledger.reserve(job=make_job(bob, team, 101), account=bobs)
-    ledger.reserve(job=make_job(bob, team, 100), account=bobs)
+        ledger.reserve(job=make_job(bob, team, credits=101), account=bobs)
+    ledger.reserve(job=make_job(bob, team, credits=100), account=bobs)
 
 
 def test_spend_counts_reservations_less_returns(account, alice, team):
-    a, b = make_job(alice, team, 100), make_job(alice, team, 200)
+    a, b = make_job(alice, team, credits=100), make_job(alice, team, credits=200)
     for job in (a, b):
         ledger.reserve(job=job, account=account)
-    ledger.settle(job=a, account=account, actual=80)
+    ledger.settle(job=a, account=account)
     ledger.refund(job=b, account=account)
-    assert ledger.spent_this_month(account) == 80
-    assert ledger.team_spent_this_month(team) == 80
+    assert ledger.spent_this_month(account) == 100
+    assert ledger.team_spent_this_month(team) == 100
 
 
 def test_the_database_refuses_a_second_reserve_and_a_negative_balance(account, alice, team):
-    job = make_job(alice, team, 10)
+    job = make_job(alice, team, credits=10)
     ledger.reserve(job=job, account=account)
     with pytest.raises(IntegrityError), transaction.atomic():
         LedgerEntry.objects.create(
@@ -201,7 +177,7 @@ def test_check_ledger_names_a_tampered_balance(account):
 
 
 def test_check_ledger_names_a_final_job_without_settlement(account, alice, team):
-    job = make_job(alice, team, 10, status="failed")
+    job = make_job(alice, team, credits=10, status="failed")
     ledger.reserve(job=job, account=account)
     err = StringIO()
     with pytest.raises(CommandError):

@@ -14,7 +14,7 @@ from django.db import close_old_connections, connections, transaction
 
 from gallery import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
-from tests.ledger.factories import make_job
+from tests.factories import make_job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]
 
@@ -52,15 +52,14 @@ def test_a_thousand_concurrent_jobs_keep_the_ledger_exact(team):
         account = accounts[user.pk]
         try:
             with transaction.atomic():
-                job = make_job(user, team, cost)
+                job = make_job(user, team, credits=cost)
                 ledger.reserve(job=job, account=account)
         except ledger.InsufficientCredits:
             return None
         if rng.random() < 0.5:
-            actual = rng.randint(0, cost)
-            Job.objects.filter(pk=job.pk).update(status="completed", credits_charged=actual)
-            ledger.settle(job=job, account=account, actual=actual)
-            return (job.pk, "settle", actual)
+            Job.objects.filter(pk=job.pk).update(status="completed", credits_charged=cost)
+            ledger.settle(job=job, account=account)
+            return (job.pk, "settle", cost)
         Job.objects.filter(pk=job.pk).update(status="failed", credits_charged=0)
         ledger.refund(job=job, account=account)
         return (job.pk, "refund", 0)
@@ -74,7 +73,7 @@ def test_a_thousand_concurrent_jobs_keep_the_ledger_exact(team):
         job = Job.objects.get(pk=outcome[0])
         account = accounts[job.user_id]
         if outcome[1] == "settle":
-            ledger.settle(job=job, account=account, actual=outcome[2])
+            ledger.settle(job=job, account=account)
             try:
                 ledger.refund(job=job, account=account)
             except ledger.AlreadySettled:
@@ -82,7 +81,7 @@ def test_a_thousand_concurrent_jobs_keep_the_ledger_exact(team):
             return "refunded a settled job"
         ledger.refund(job=job, account=account)
         try:
-            ledger.settle(job=job, account=account, actual=1)
+            ledger.settle(job=job, account=account)
         except ledger.AlreadySettled:
             return "refused"
         return "settled a refunded job"

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from gallery import ledger
 from gallery.models import CreditAccount, month_start
-from tests.ledger.factories import Clock, account_of, at, make_job, refund_at, reserve_at, settle_at
+from tests.factories import Clock, account_of, at, make_job, refund_at, reserve_at, settle_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 
@@ -36,14 +36,14 @@ def test_a_job_reserved_last_month_and_refunded_this_month_is_not_negative_spend
     late = reserve_at(at("UTC", 2026, 1, 31, 23, 59), clock, alice, team, account, 40)
     refund_at(at("UTC", 2026, 2, 1, 0, 1), clock, late, account)
     this_month = reserve_at(at("UTC", 2026, 2, 1, 10), clock, alice, team, account, 159)
-    settle_at(at("UTC", 2026, 2, 1, 10, 5), clock, this_month, account, 159)
+    settle_at(at("UTC", 2026, 2, 1, 10, 5), clock, this_month, account)
 
     clock.set(at("UTC", 2026, 2, 1, 12))
     assert ledger.spent_this_month(account) == 159
     assert ledger.team_spent_this_month(team) == 159
     with pytest.raises(ledger.LimitExceeded, match="has 50 left this month"):
-        ledger.reserve(job=make_job(alice, team, 51, created=clock.at), account=account)
-    ledger.reserve(job=make_job(alice, team, 50, created=clock.at), account=account)
+        ledger.reserve(job=make_job(alice, team, credits=51, created=clock.at), account=account)
+    ledger.reserve(job=make_job(alice, team, credits=50, created=clock.at), account=account)
 
     clock.set(at("UTC", 2026, 1, 31, 23, 59))
     assert ledger.spent_this_month(account) == 0  # January: reserved 40, all returned
@@ -53,10 +53,10 @@ def test_a_reserve_just_before_midnight_that_settles_after_it_counts_once_in_its
     clock, account, alice, team
 ):
     job = reserve_at(at("UTC", 2026, 1, 31, 23, 59), clock, alice, team, account, 100)
-    settle_at(at("UTC", 2026, 2, 1, 0, 1), clock, job, account, 80)  # 20 came back
+    settle_at(at("UTC", 2026, 2, 1, 0, 1), clock, job, account)
 
     clock.set(at("UTC", 2026, 1, 31, 23, 59))
-    assert ledger.spent_this_month(account) == 80
+    assert ledger.spent_this_month(account) == 100
     clock.set(at("UTC", 2026, 2, 1, 0, 2))
     assert ledger.spent_this_month(account) == 0
     assert ledger.team_spent_this_month(team) == 0
@@ -74,7 +74,7 @@ def test_auckland_starts_its_month_before_utc_does(clock, account, alice, team):
     assert month_start(zone="Pacific/Auckland") == at("Pacific/Auckland", 2026, 2, 1, 0, 0)
     team.monthly_limit = 100
     team.save()
-    ledger.reserve(job=make_job(alice, team, 100, created=clock.at), account=account)
+    ledger.reserve(job=make_job(alice, team, credits=100, created=clock.at), account=account)
 
 
 def test_los_angeles_ends_its_month_after_utc_does(clock, account, alice, team):
@@ -87,7 +87,7 @@ def test_los_angeles_ends_its_month_after_utc_does(clock, account, alice, team):
     clock.set(at("America/Los_Angeles", 2026, 1, 31, 23))
     assert ledger.team_spent_this_month(team) == 250
     with pytest.raises(ledger.LimitExceeded, match="has 50 left this month"):
-        ledger.reserve(job=make_job(alice, team, 51, created=clock.at), account=account)
+        ledger.reserve(job=make_job(alice, team, credits=51, created=clock.at), account=account)
     clock.set(at("America/Los_Angeles", 2026, 2, 1, 0, 1))  # February in Los Angeles too
     assert ledger.team_spent_this_month(team) == 0
 
@@ -100,7 +100,7 @@ def test_grants_and_adjustments_are_not_spend(clock, account, alice, team):
 
 def test_every_entry_is_dated_by_the_clock(clock, account, alice, team):
     when = clock.set(at("UTC", 2026, 3, 31, 23, 59))
-    job = make_job(alice, team, 10, created=when)
+    job = make_job(alice, team, credits=10, created=when)
     assert ledger.reserve(job=job, account=account).created == when
     later = clock.set(at("UTC", 2026, 4, 1, 0, 1))
     assert ledger.refund(job=job, account=account).created == later

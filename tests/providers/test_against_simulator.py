@@ -125,16 +125,6 @@ def test_evolink_reports_an_estimate_and_reserved_credits(sim_adapter: SourceAda
     assert accepted.cost.amount > 0
 
 
-def test_vtrix_reports_its_cost_in_dollars_on_completion(
-    sim_adapter: SourceAdapter, poll: Poll
-) -> None:
-    adapter = sim_adapter("vtrix")
-    final = poll(adapter, adapter.submit(generate("vtrix")).upstream_id)[-1]
-    assert final.cost is not None
-    assert final.cost.unit == "usd"
-    assert final.cost.amount > 0
-
-
 @pytest.mark.parametrize("speed", ["draft", "turbo"])
 def test_vtrix_speed_travels_in_the_prompt_and_the_simulator_honours_it(
     sim_adapter: SourceAdapter, control: SimControl, speed: str

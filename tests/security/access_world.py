@@ -10,7 +10,7 @@ from gallery import ledger
 from gallery.api import file_name
 from gallery.models import ApiToken, Collection, Invite, Membership, ShareLink
 from gallery.public_urls import signed_url
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 ROLES = ("admin", "member", "viewer", "stranger", "anonymous", "revoked_token")
 
@@ -35,9 +35,9 @@ class World:
 def build(alice, bob, carol, dave, team) -> World:
     """alice (admin) owns a finished job and a deleted one; bob is a member, dave a
     viewer, carol a stranger."""
-    job = make_finished_job(alice, team, images=1)
+    job = finished_job(alice, team, images=1)
     image = job.images.get()
-    trashed = make_finished_job(alice, team, images=1)
+    trashed = finished_job(alice, team, images=1)
     trashed.soft_delete()
     invite, invite_token = Invite.create(team=team, role="member", note="x", created_by=alice)
     board = Collection.objects.create(team=team, owner=alice, name="Board")

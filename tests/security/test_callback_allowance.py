@@ -12,7 +12,8 @@ import pytest
 
 from gallery import api_callbacks, netguard
 from gallery.models import ApiTask, Job
-from tests.api.conftest import GENERATE, Api, fund, issue
+from tests.api.conftest import GENERATE, Api, issue
+from tests.factories import fund
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ from django.urls import reverse
 import gallery
 from gallery.forms import WholeNumberField
 from gallery.models import ApiToken, Collection, CreditAccount, Membership
-from tests.images.conftest import fund, make_job
+from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -246,10 +246,10 @@ def world(alice, bob, carol, team, settings):
     """alice (admin) with credits and two images (evolink and Vtrix), bob's
     membership for the admins' actions, a board, and carol in another team."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    fund(alice, team)
+    fund(alice, team, 5000)
     CreditAccount.objects.filter(membership__user=alice).update(max_in_flight=50)
-    image = make_job(alice, team, count=1).images.get()
-    vtrix = make_job(alice, team, provider="vtrix", count=1).images.get()
+    image = finished_job(alice, team, images=1).images.get()
+    vtrix = finished_job(alice, team, provider="vtrix", images=1).images.get()
     board = Collection.objects.create(team=team, owner=alice, name="Board")
     member = Membership.objects.get(user=bob, team=team)
     return {

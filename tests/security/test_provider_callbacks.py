@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from gallery.models import Job
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def running(alice, team) -> tuple[Job, str]:
     """A running job and the secret of its callback URL."""
-    job = make_finished_job(alice, team, status=Job.Status.RUNNING, images=0)
+    job = finished_job(alice, team, status=Job.Status.RUNNING, images=0)
     token = job.new_callback_token()
     job.save(update_fields=["callback_token_hash"])
     return job, f"/callbacks/evolink/{job.pk}/{token}"

@@ -34,6 +34,14 @@ def test_a_new_window_starts_from_zero():
     assert throttle.hit("k", limit=2, window=60, now=T0 + timedelta(seconds=60)).allowed
 
 
+def test_without_now_the_windows_follow_the_throttles_clock(throttle_clock):
+    throttle_clock.at = T0 + timedelta(seconds=59)
+    assert throttle.hit("k", limit=1, window=60).retry_after == 1
+    assert not throttle.attempt({"k": ("k", 1)}, window=60).taken
+    throttle_clock.at = T0 + timedelta(seconds=60)  # the next window: counts start again
+    assert throttle.hit("k", limit=1, window=60).allowed
+
+
 def test_peek_counts_nothing():
     throttle.hit("k", limit=2, window=60, now=T0)
     for _ in range(5):
@@ -45,13 +53,6 @@ def test_keys_and_windows_are_counted_apart():
     throttle.hit("a", limit=1, window=60, now=T0)
     assert throttle.hit("b", limit=1, window=60, now=T0).allowed
     assert throttle.hit("a", limit=1, window=900, now=T0).allowed
-
-
-def test_reset_forgets_the_current_window():
-    for _ in range(3):
-        throttle.hit("k", limit=2, window=60, now=T0)
-    throttle.reset("k", window=60, now=T0)
-    assert throttle.hit("k", limit=2, window=60, now=T0).allowed
 
 
 def test_giving_a_slot_back_uncounts_exactly_that_hit():
@@ -83,7 +84,8 @@ def test_long_keys_still_fit_the_column():
     assert len(ThrottleCounter.objects.get().key) <= 200
 
 
-def test_the_clock_defaults_to_djangos(monkeypatch):
+def test_the_wall_clock_is_djangos(monkeypatch):
+    monkeypatch.setattr(throttle, "clock", throttle.wall_clock)  # the default, outside tests
     monkeypatch.setattr("django.utils.timezone.now", lambda: T0 + timedelta(seconds=50))
     assert throttle.hit("k", limit=1, window=60).retry_after == 10
 

@@ -11,7 +11,7 @@ import pytest
 from gallery import ledger
 from gallery.models import CreditAccount, Invite, Job, Membership, Role
 from tests.api.conftest import Api, issue
-from tests.gallery.test_jobs_views import make_finished_job
+from tests.factories import finished_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 
@@ -118,7 +118,7 @@ def test_anonymous_is_sent_to_sign_in(client, bob, team):
 
 def test_removing_a_member_with_credit_history_marks_the_row_removed(alice, bob, team):
     bobs = funded(bob, team, alice)
-    job = make_finished_job(bob, team, images=1)
+    job = finished_job(bob, team, images=1)
     plain = issue(bob, team)
     bobs.remove(by=alice)
     kept = Membership.objects.get(pk=bobs.pk)
