@@ -36,7 +36,7 @@ from gallery import api, images, pipeline, public_urls, references
 from gallery.models import ApiToken, Job, Membership, ShareLink
 from gallery.operations import Request
 from gallery.uploads import clean_upload
-from tests.images.conftest import fund, png
+from tests.factories import fund, png
 from tests.pipeline.conftest import run_until_final
 
 ENDPOINT = os.environ.get("AWS_S3_ENDPOINT_URL", "")
