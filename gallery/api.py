@@ -23,25 +23,30 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from django.conf import settings
 from django.urls import reverse
 
 from gallery import netguard, operations, pipeline, public_urls
+from gallery.api_schemas import (  # the wire's vocabulary, read here as api.X too
+    ERROR_STATUS,
+    ERROR_TYPES,
+    MAX_CALLBACK_URL,
+    STATUSES,
+    TASK_ERROR_CODES,
+    TASK_ID_PREFIX,
+    ImageGenerationRequest,
+)
 from gallery.models import ApiToken, Image, Job, Membership
 from gallery.prompt import Code, Issue, check_url
-
-if TYPE_CHECKING:  # the schemas read this module's limits
-    from gallery.api_schemas import ImageGenerationRequest
 
 # --- task ids -------------------------------------------------------------------------
 
 # evolink's ids look like "task-unified-1757165031-mjv7" and its docs say they
 # start with "task-unified-"; ours keep that prefix, so a script that checks it
 # still works, and "mjw-<job number>" says whose id it is.
-TASK_ID_PREFIX = "task-unified-mjw-"
 _TASK_ID = re.compile(r"task-unified-mjw-([1-9][0-9]{0,17})")
 
 
@@ -59,30 +64,6 @@ def job_pk(value: str) -> int | None:
 
 # evolink's envelope: {"error": {"code", "message", "type"}} with these codes
 # and types (providers.md §2.1); `param` and `issues` are mjweb's additions.
-ERROR_TYPES: Mapping[str, str] = {
-    "invalid_request": "invalid_request_error",
-    "unauthorized": "authentication_error",
-    "insufficient_quota": "insufficient_quota",
-    "model_access_denied": "invalid_request_error",
-    "task_not_found": "invalid_request_error",
-    "not_found": "invalid_request_error",
-    "url_expired": "invalid_request_error",
-    "method_not_allowed": "invalid_request_error",
-    "rate_limit_exceeded": "rate_limit_error",
-    "internal_error": "api_error",
-}
-ERROR_STATUS: Mapping[str, int] = {
-    "invalid_request": 400,
-    "unauthorized": 401,
-    "insufficient_quota": 402,
-    "model_access_denied": 403,
-    "task_not_found": 404,
-    "not_found": 404,
-    "url_expired": 410,
-    "method_not_allowed": 405,
-    "rate_limit_exceeded": 429,
-    "internal_error": 500,
-}
 
 
 class ApiError(Exception):
@@ -169,8 +150,6 @@ def refused(exc: pipeline.Refused) -> ApiError:
 
 # The shapes a request may take are pydantic schemas (`gallery.api_schemas`),
 # which django-ninja validates; these are the limits they and the checks below share.
-MAX_IMAGE_URLS = 20  # the catalog allows one; past this the list is not even looked at
-MAX_CALLBACK_URL = 2048  # evolink's limit (providers.md §2.3)
 MAX_IDEMPOTENCY_KEY = 255
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, no space at either end
 
@@ -213,10 +192,6 @@ def _has_nul(data: Any) -> bool:
 
 # The API answers one task per request, as evolink does: a batch would need
 # a different answer, and a script can loop. The web create bar expands them.
-BATCH_NOT_IN_API = (
-    "The API makes one task per request: permutation braces {a, b} and --repeat are "
-    "expanded only in the web create bar. Send one request per prompt."
-)
 
 
 def request_digest(data: Mapping[str, Any]) -> str:
@@ -360,27 +335,6 @@ def to_draft(
 
 # --- answering ------------------------------------------------------------------------
 
-STATUSES: Mapping[str, str] = {
-    Job.Status.QUEUED: "pending",
-    Job.Status.SUBMITTING: "processing",
-    Job.Status.RUNNING: "processing",
-    Job.Status.INGESTING: "processing",  # images are being stored; results come with "completed"
-    Job.Status.COMPLETED: "completed",
-    Job.Status.FAILED: "failed",
-    Job.Status.CANCELLED: "failed",  # evolink has no "cancelled"; its error code says so
-}
-# evolink's task error codes (providers.md §2.2) for the pipeline's error kinds.
-TASK_ERROR_CODES: Mapping[str, str] = {
-    "invalid_request": "invalid_parameters",
-    "content_policy": "content_policy_violation",
-    "auth": "service_error",
-    "access_denied": "service_error",
-    "insufficient_quota": "service_error",
-    "rate_limited": "resource_exhausted",
-    "unavailable": "service_unavailable",
-    "not_found": "resource_not_found",
-    "ambiguous": "service_error",
-}
 # Shown until the provider gives its own estimate; evolink's example figure.
 DEFAULT_ESTIMATE_SECONDS = 45
 

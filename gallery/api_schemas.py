@@ -11,6 +11,7 @@ operation's own ranges, stay with the catalog, which judges the web form's
 requests too and names the offending parameter in the 400.
 """
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,10 +25,70 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from gallery import api, operations, permutations
-from gallery.models import Role
+from gallery import operations, permutations
+from gallery.models import Job, Role
 from gallery.operations import OPERATIONS, PROVIDERS
 from gallery.prompt import MAX_PROMPT_LENGTH, Code
+
+# --- the wire vocabulary: evolink's words, which gallery.api speaks ---------------------
+
+TASK_ID_PREFIX = "task-unified-mjw-"
+
+ERROR_TYPES: Mapping[str, str] = {
+    "invalid_request": "invalid_request_error",
+    "unauthorized": "authentication_error",
+    "insufficient_quota": "insufficient_quota",
+    "model_access_denied": "invalid_request_error",
+    "task_not_found": "invalid_request_error",
+    "not_found": "invalid_request_error",
+    "url_expired": "invalid_request_error",
+    "method_not_allowed": "invalid_request_error",
+    "rate_limit_exceeded": "rate_limit_error",
+    "internal_error": "api_error",
+}
+ERROR_STATUS: Mapping[str, int] = {
+    "invalid_request": 400,
+    "unauthorized": 401,
+    "insufficient_quota": 402,
+    "model_access_denied": 403,
+    "task_not_found": 404,
+    "not_found": 404,
+    "url_expired": 410,
+    "method_not_allowed": 405,
+    "rate_limit_exceeded": 429,
+    "internal_error": 500,
+}
+
+MAX_IMAGE_URLS = 20  # the catalog allows one; past this the list is not even looked at
+MAX_CALLBACK_URL = 2048  # evolink's limit (providers.md §2.3)
+
+BATCH_NOT_IN_API = (
+    "The API makes one task per request: permutation braces {a, b} and --repeat are "
+    "expanded only in the web create bar. Send one request per prompt."
+)
+
+STATUSES: Mapping[str, str] = {
+    Job.Status.QUEUED: "pending",
+    Job.Status.SUBMITTING: "processing",
+    Job.Status.RUNNING: "processing",
+    Job.Status.INGESTING: "processing",  # images are being stored; results come with "completed"
+    Job.Status.COMPLETED: "completed",
+    Job.Status.FAILED: "failed",
+    Job.Status.CANCELLED: "failed",  # evolink has no "cancelled"; its error code says so
+}
+# evolink's task error codes (providers.md §2.2) for the pipeline's error kinds.
+TASK_ERROR_CODES: Mapping[str, str] = {
+    "invalid_request": "invalid_parameters",
+    "content_policy": "content_policy_violation",
+    "auth": "service_error",
+    "access_denied": "service_error",
+    "insufficient_quota": "service_error",
+    "rate_limited": "resource_exhausted",
+    "unavailable": "service_unavailable",
+    "not_found": "resource_not_found",
+    "ambiguous": "service_error",
+}
+
 
 MODELS: tuple[str, ...] = tuple(OPERATIONS)
 
@@ -210,7 +271,7 @@ class ImageGenerationRequest(Shape):
         list[Uri],
         "Exactly one public http(s) image URL for mj-v7-remove-bg, mj-v7-retexture and "
         "mj-v7-upload-paint; not allowed otherwise.",
-        max_length=api.MAX_IMAGE_URLS,
+        max_length=MAX_IMAGE_URLS,
     ) = None
     model_params: ModelParams | None = None
     callback_url: _optional(
@@ -219,7 +280,7 @@ class ImageGenerationRequest(Shape):
         "and billed: 10 s per attempt, retried after 1 s, 2 s and 4 s, any 2xx is success. "
         "Private and local addresses are refused.",
         # Longer is refused by api.check_callback_url, with the rest of evolink's URL rules.
-        json_schema_extra={"maxLength": api.MAX_CALLBACK_URL},
+        json_schema_extra={"maxLength": MAX_CALLBACK_URL},
     ) = None
     provider: _optional(
         Literal[PROVIDERS],
@@ -231,7 +292,7 @@ class ImageGenerationRequest(Shape):
     @classmethod
     def one_task_per_request(cls, prompt: str | None) -> str | None:
         if prompt and permutations.uses_batch_syntax(prompt):
-            raise PydanticCustomError(str(Code.UNSUPPORTED_SYNTAX), api.BATCH_NOT_IN_API)
+            raise PydanticCustomError(str(Code.UNSUPPORTED_SYNTAX), BATCH_NOT_IN_API)
         return prompt
 
     @property
@@ -241,8 +302,8 @@ class ImageGenerationRequest(Shape):
 
 # --- the answers ------------------------------------------------------------------------
 
-TASK_ERROR_CODES = sorted(
-    {*api.TASK_ERROR_CODES.values(), "request_cancelled", "generation_timeout", "unknown_error"}
+TASK_ERROR_NAMES = sorted(
+    {*TASK_ERROR_CODES.values(), "request_cancelled", "generation_timeout", "unknown_error"}
 )
 
 
@@ -254,7 +315,7 @@ class TaskInfo(BaseModel):
 
 
 class TaskError(BaseModel):
-    code: Literal[tuple(TASK_ERROR_CODES)]
+    code: Literal[tuple(TASK_ERROR_NAMES)]
     message: str
     type: Literal["task_error"]
 
@@ -276,10 +337,10 @@ class Task(BaseModel):
     """evolink's task object. The create answer, the poll answer and the callback body are all
     this."""
 
-    id: str = Field(pattern=rf"^{api.TASK_ID_PREFIX}[1-9][0-9]*$")
+    id: str = Field(pattern=rf"^{TASK_ID_PREFIX}[1-9][0-9]*$")
     object: Literal["image.generation.task"]
     model: Literal[MODELS]
-    status: Literal[tuple(dict.fromkeys(api.STATUSES.values()))] = Field(
+    status: Literal[tuple(dict.fromkeys(STATUSES.values()))] = Field(
         description="pending: waiting to be sent (also while it waits in line behind your "
         "in-flight cap); processing: the provider is working, or mjweb is storing the images; "
         "completed: results are ready; failed: see error (a cancelled task is failed with "
@@ -341,9 +402,9 @@ class Issue(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: Literal[tuple(api.ERROR_STATUS)]
+    code: Literal[tuple(ERROR_STATUS)]
     message: str
-    type: Literal[tuple(sorted(set(api.ERROR_TYPES.values())))]
+    type: Literal[tuple(sorted(set(ERROR_TYPES.values())))]
     param: str | None = Field(
         description="The offending request field, header or prompt flag (e.g. prompt, task_id, "
         "--ar, Idempotency-Key)."

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ninja import NinjaAPI
+
 from gallery import api, api_schemas
 from gallery.operations import OPERATIONS
 from gallery.prompt import MAX_PROMPT_LENGTH
@@ -409,10 +411,9 @@ def operation(operation_id: str) -> dict[str, Any]:
     }
 
 
-def build(server_url: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document as served, with `server_url` (the site's root) as its server."""
-    from gallery.views.api import team_api  # whose routes read `operation` above
-
+def build(team_api: NinjaAPI, server_url: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `team_api` (whose routes read `operation`
+    above) as served, with `server_url` (the site's root) as its server."""
     document = team_api.get_openapi_schema(path_prefix=API_PREFIX)
     document = json.loads(json.dumps(document))  # status codes as JSON has them: strings
     document["servers"] = [{"url": server_url, "description": "This mjweb"}]

@@ -393,11 +393,15 @@ def create_generation(
         "callback_url": url,
         "callback_state": ApiTask.CallbackState.PENDING if url else "",
     }
+    made: list[Job] = []  # by this request, not found made by another with the same key
+
+    def record(job: Job) -> None:
+        made.append(job)
+        ApiTask.objects.create(job=job, **task)
+
     try:
         # The task row is written in the job's own transaction: one commit.
-        job = pipeline.create(
-            membership, draft, record=lambda job: ApiTask.objects.create(job=job, **task)
-        )
+        job = pipeline.create(membership, draft, record=record)
     except pipeline.Refused as exc:
         raise api.refused(exc) from None
     except IntegrityError:
@@ -409,9 +413,11 @@ def create_generation(
             "This Idempotency-Key was already used for a task in another team",
             "Idempotency-Key",
         ) from None
-    # A job this person's Idempotency-Key had already made (a race that
-    # create() settled) may have no task row yet.
-    ApiTask.objects.get_or_create(job=job, defaults=task)
+    if not made:  # the same key's request that got in first made it: a replay
+        # (made by the web form with this id, it may have no task row yet)
+        ApiTask.objects.get_or_create(job=job, defaults=task)
+        if replay := _replay(request, token, key, digest):
+            return replay
     return _task_response(request, job, token)
 
 
@@ -526,7 +532,7 @@ team_api.api_operation(["HEAD"], "/files/{name}", url_name="api-file", include_i
 
 @team_api.get("/openapi.json", url_name="api-openapi", **openapi.operation("getOpenApi"))
 def openapi_json(request: HttpRequest) -> HttpResponse:
-    document = openapi.build(request.build_absolute_uri("/").rstrip("/"))
+    document = openapi.build(team_api, request.build_absolute_uri("/").rstrip("/"))
     response = JsonResponse(document, json_dumps_params={"indent": 2})
     response["Cache-Control"] = "public, max-age=300"
     return response
@@ -550,7 +556,7 @@ def api_docs(request: HttpRequest) -> HttpResponse:
     Behind sign-in like the rest of the site; the JSON itself stays public, for
     tools that cannot sign in."""
     base = request.build_absolute_uri("/").rstrip("/")
-    context = {"nav": "api-docs", **openapi.docs_context(openapi.build(base), base)}
+    context = {"nav": "api-docs", **openapi.docs_context(openapi.build(team_api, base), base)}
     context["file_url_minutes"] = api.file_url_seconds() // 60
     # The header shows the team used last, as on the team pages.
     memberships = Membership.objects.for_user(request.user)

@@ -9,6 +9,7 @@ import pytest
 
 from gallery import openapi, operations
 from gallery.prompt import MAX_PROMPT_LENGTH
+from gallery.views.api import team_api
 from tests.api.conftest import GENERATE
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +102,7 @@ def present(prop: dict) -> dict:
 
 
 def test_the_documents_limits_are_the_catalogs():
-    schemas = openapi.build("https://mjweb.example.org")["components"]["schemas"]
+    schemas = openapi.build(team_api, "https://mjweb.example.org")["components"]["schemas"]
     request = {k: present(v) for k, v in schemas["ImageGenerationRequest"]["properties"].items()}
     params = {k: present(v) for k, v in schemas["ModelParams"]["properties"].items()}
     scales = [s for op in operations.OPERATIONS.values() if (s := op.param("scale"))]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from gallery.api import BATCH_NOT_IN_API
+from gallery.api_schemas import BATCH_NOT_IN_API
 from gallery.models import Job, LedgerEntry
 from gallery.openapi import build
+from gallery.views.api import team_api
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +58,8 @@ def test_a_prompt_without_braces_makes_one_task_as_before(alice_api):
 
 
 def test_the_openapi_text_says_braces_and_repeat_are_refused():
-    prompt = build("http://testserver")["components"]["schemas"]["ImageGenerationRequest"][
-        "properties"
-    ]["prompt"]
+    prompt = build(team_api, "http://testserver")["components"]["schemas"][
+        "ImageGenerationRequest"
+    ]["properties"]["prompt"]
     assert "permutation braces {a, b} and --repeat" in prompt["description"]
     assert "send one request per prompt" in prompt["description"]

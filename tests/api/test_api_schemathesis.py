@@ -16,6 +16,7 @@ from schemathesis import checks
 
 from gallery import api, openapi
 from gallery.models import CreditAccount
+from gallery.views.api import team_api
 from tests.api.conftest import issue
 from tests.factories import finished_job, fund
 
@@ -63,7 +64,7 @@ def wsgi_app(db):
 # The document the site serves at /api/v1/openapi.json (a test below checks
 # that they are the same); schemathesis 4's lazy fixture loader does not run
 # on pytest 9, so it is built here rather than fetched.
-schema = schemathesis.openapi.from_dict(openapi.build(SERVER))
+schema = schemathesis.openapi.from_dict(openapi.build(team_api, SERVER))
 
 
 @schema.parametrize()
@@ -82,7 +83,7 @@ def test_every_answer_matches_the_document_and_none_is_a_server_error(case, toke
 
 @pytest.mark.django_db
 def test_the_fuzzed_document_is_the_one_the_site_serves(client):
-    assert client.get("/api/v1/openapi.json").json() == openapi.build(SERVER)
+    assert client.get("/api/v1/openapi.json").json() == openapi.build(team_api, SERVER)
 
 
 # --- the document itself ----------------------------------------------------------------------
@@ -109,7 +110,7 @@ def test_the_document_is_valid_openapi_3_1_with_valid_json_schemas():
     from jsonschema import Draft202012Validator
     from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
-    document = openapi.build(SERVER)
+    document = openapi.build(team_api, SERVER)
     OPENAPI_31_VALIDATOR.validate(document)  # the OpenAPI 3.1 meta-schema schemathesis ships
     for schema in document["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
@@ -117,7 +118,7 @@ def test_the_document_is_valid_openapi_3_1_with_valid_json_schemas():
 
 @pytest.mark.django_db
 def test_the_documented_errors_are_the_ones_the_views_return():
-    document = openapi.build("https://mjweb.example.org")
+    document = openapi.build(team_api, "https://mjweb.example.org")
     error = document["components"]["schemas"]["ErrorResponse"]["properties"]["error"]
     assert set(error["properties"]["code"]["enum"]) == set(api.ERROR_STATUS)
     assert set(error["properties"]["type"]["enum"]) == set(api.ERROR_TYPES.values())
@@ -135,7 +136,7 @@ def test_the_documented_errors_are_the_ones_the_views_return():
 
 @pytest.mark.django_db
 def test_every_model_of_the_catalog_is_documented():
-    document = openapi.build("https://mjweb.example.org")
+    document = openapi.build(team_api, "https://mjweb.example.org")
     request = document["components"]["schemas"]["ImageGenerationRequest"]
     assert request["properties"]["model"]["enum"] == [
         "mj-v7",

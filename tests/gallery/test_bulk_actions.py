@@ -191,7 +191,8 @@ def test_the_gallery_offers_a_checkbox_per_card_and_states_the_limit(alice_clien
 
 
 def test_bulk_deleted_cards_keep_their_shapes(alice_client, three):
-    Job.objects.get(pk=three[0].pk).images.update(width=1456, height=816)
+    for job, (width, height) in zip(three, [(1456, 816), (1024, 1024), (1024, 1024)], strict=True):
+        job.images.update(width=width, height=height)  # one wide, two square
     gallery = alice_client.get("/t/acme/").content.decode()
     card = r'<article class="job-card (r\d+) {}" id="job-(\d+)"'
     before = {int(pk): ratio for ratio, pk in re.findall(card.format('[^"]*'), gallery)}
