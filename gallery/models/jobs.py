@@ -80,13 +80,19 @@ class JobQuerySet(models.QuerySet["Job"]):
             Q(private=False) | Q(user=user)
         )
 
-    def visible_in(self, membership: Membership) -> JobQuerySet:
+    def visible_in(self, membership: Membership, *, deleted: bool | None = False) -> JobQuerySet:
         """The jobs of a membership's team that its member may see: as
         `visible_to(membership.user).filter(team=membership.team)`, without
-        asking the database again which teams the user is in."""
-        return self.filter(team_id=membership.team_id, deleted_at__isnull=True).filter(
-            Q(private=False) | Q(user_id=membership.user_id)
-        )
+        asking the database again which teams the user is in. The one rule of
+        who sees a job: the team's, less other members' private ones.
+
+        `deleted`: False the live jobs (the gallery), True those in the trash
+        instead, None both (a job's page, which stays open to whoever may
+        restore it)."""
+        jobs = self.filter(team_id=membership.team_id)
+        if deleted is not None:
+            jobs = jobs.filter(deleted_at__isnull=not deleted)
+        return jobs.filter(Q(private=False) | Q(user_id=membership.user_id))
 
     def in_trash(self, membership: Membership) -> JobQuerySet:
         """The deleted, not yet purged jobs this member may restore or purge:

@@ -446,15 +446,14 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     htmx, for its live part alone, until the job is final."""
     membership = get_membership(request, slug)
     job = (
-        Job.objects.filter(team=membership.team)
+        Job.objects.visible_in(membership, deleted=None)
         .select_related("user", "parent")
         .prefetch_related("events", "images__share_links")
         .filter(pk=pk)
         .first()
     )
     can_manage = job is not None and job.can_manage(request.user, is_admin=membership.is_admin)
-    hidden = job is None or (job.private and job.user_id != request.user.pk)
-    if hidden or (job.deleted_at and not can_manage):
+    if job is None or (job.deleted_at and not can_manage):
         if request.htmx.target == "job-live":
             # The page was open when it went (deleted, made private): say so
             # once and stop asking (htmx stops polling on 286).
