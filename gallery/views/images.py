@@ -465,7 +465,7 @@ def _page(membership: Membership, image: Image, **extra: Any) -> dict:
     deleted = image.job.deleted_at is not None
     ctx = {
         "nav": "gallery",
-        "balance": ledger.account_for(membership).balance,
+        "balance": ledger.balance_of(membership),
         "title": describe(image.job),
         "prompt_job": prompt_job,
         "before": before,

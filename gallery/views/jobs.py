@@ -26,7 +26,7 @@ from django_htmx.http import trigger_client_event
 
 from gallery import ledger, numbers, pipeline, throttle
 from gallery.forms import CreateForm
-from gallery.models import Collection, CreditAccount, Image, Job, Membership, Star
+from gallery.models import Collection, Image, Job, Membership, Star
 from gallery.models.jobs import time_left
 from gallery.operations import OPERATIONS
 from gallery.quotes import preview_batch
@@ -197,22 +197,13 @@ def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
         "team": membership.team,
         "jobs": jobs,
         "live": live_state(jobs),
-        "balance": _balance(membership),
+        "balance": ledger.balance_of(membership),
         "ratios": ASPECT_RATIOS,
         "bulk_limit": BULK_LIMIT,
         # The selection bar's "Add to collection": read only by a whole page, if at all.
         "boards": Collection.objects.visible_to(membership.user_id, membership.team_id),
         **extra,
     }
-
-
-def _balance(membership: Membership) -> int:
-    """The balance that came with the membership (get_membership(…, "account")),
-    else a fresh read that also makes the member's account on a first visit."""
-    try:
-        return membership.account.balance
-    except CreditAccount.DoesNotExist:
-        return ledger.account_for(membership).balance
 
 
 def card_stamp(
