@@ -334,7 +334,6 @@ def run_submit(job_id: int) -> None:
         fail(job, Kind.UNAVAILABLE, "", "Could not reach the provider after several attempts.")
         return
     token = job.new_callback_token()
-    Job.objects.filter(pk=job.pk).update(callback_token_hash=job.callback_token_hash)
     request = request_for(job, callback_url=callback_url(job, token))
     try:
         with get_adapter(job.provider) as adapter:
@@ -354,10 +353,7 @@ def run_submit(job_id: int) -> None:
 def _submit_failed(job: Job, exc: ProviderError) -> None:
     if exc.retryable:
         delay = exc.retry_after or RESUBMIT_DELAY.total_seconds() * job.submit_attempts
-        moved = Job.objects.filter(pk=job.pk, status=Job.Status.SUBMITTING).update(
-            status=Job.Status.QUEUED, next_poll_at=timezone.now() + timedelta(seconds=delay)
-        )
-        if moved:
+        if job.requeue(timezone.now() + timedelta(seconds=delay)):
             job.log("retry", f"{exc.kind}: will try again in {delay:.0f}s", code=exc.code)
         return
     if exc.ambiguous:
@@ -444,7 +440,7 @@ def _claim_slot(job: Job) -> bool:
 
 
 def park(job: Job, why: str = "") -> bool:
-    parked = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(next_poll_at=None)
+    parked = job.park()
     if parked and not job.events.filter(kind="waiting").exists():
         why = why or f"{job.provider} is busy; sent when a slot frees, members taking turns"
         job.log("waiting", why)
@@ -488,11 +484,8 @@ def _dispatch_provider(parked, provider: str, free: int) -> int:
             break
         if room[team, user] <= 0:
             continue
-        claimed = Job.objects.waiting().filter(pk=pk)
         # Its time upstream starts now, however long it waited.
-        if claimed.update(
-            next_poll_at=now + _recheck("QUEUE_RECHECK"), deadline=now + JOB_DEADLINE
-        ):
+        if Job.objects.send_waiting(pk, now + _recheck("QUEUE_RECHECK"), now + JOB_DEADLINE):
             enqueue("submit_job", pk)
             room[team, user] -= 1
             sent += 1
@@ -600,9 +593,7 @@ def claim_due(limit: int = 50, now=None) -> list[int]:
         .order_by("next_poll_at")
         .values_list("pk", "next_poll_at")[:limit]
     ):
-        if Job.objects.filter(pk=pk, next_poll_at=due, status=Job.Status.RUNNING).update(
-            next_poll_at=lease
-        ):
+        if Job.objects.claim(pk, Job.Status.RUNNING, due, lease):
             claimed.append(pk)
     return claimed
 
@@ -612,7 +603,7 @@ def refresh(job_id: int) -> None:
     job = Job.objects.filter(pk=job_id).first()
     if job is None or job.status != Job.Status.RUNNING:
         return
-    Job.objects.filter(pk=job.pk).update(poll_count=F("poll_count") + 1)
+    job.count_poll()
     try:
         with get_adapter(job.provider) as adapter:
             snapshot = adapter.fetch(job.upstream_id)
@@ -656,19 +647,13 @@ def apply_snapshot(job: Job, snapshot: Snapshot) -> None:
         )
         return
     delay = next_poll_delay(job)
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-        progress=max(0, min(99, snapshot.progress)),
-        snapshot=raw,
-        next_poll_at=timezone.now() + timedelta(seconds=delay),
-    )
+    job.record_progress(snapshot.progress, raw, timezone.now() + timedelta(seconds=delay))
 
 
 def _read_failed(job: Job, exc: ProviderError) -> None:
     if exc.retryable or exc.ambiguous:
         delay = exc.retry_after or next_poll_delay(job) * 2
-        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-            next_poll_at=timezone.now() + timedelta(seconds=min(delay, 60))
-        )
+        job.poll_again_at(timezone.now() + timedelta(seconds=min(delay, 60)))
         job.log("read failed", f"{exc.kind}; next read in {delay:.0f}s", code=exc.code)
         return
     fail(job, exc.kind, exc.code or "", exc.message)
@@ -676,9 +661,7 @@ def _read_failed(job: Job, exc: ProviderError) -> None:
 
 def nudge(job: Job) -> bool:
     """A callback arrived: read the task at the next poller tick instead of waiting."""
-    return bool(
-        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(next_poll_at=timezone.now())
-    )
+    return job.poll_again_at(timezone.now())
 
 
 # --- ingesting ------------------------------------------------------------------------------
@@ -708,9 +691,7 @@ def ingest(job_id: int) -> None:
         # and the finished job's images should not wait long for a second try.
         attempts = max(pending.values_list("fetch_attempts", flat=True))
         wait = min(3600, 2 ** (attempts + 1))
-        Job.objects.filter(pk=job.pk, status=Job.Status.INGESTING).update(
-            next_poll_at=timezone.now() + timedelta(seconds=wait)
-        )
+        job.retry_ingest_at(timezone.now() + timedelta(seconds=wait))
         return
     finish(job)
 
@@ -809,8 +790,7 @@ def sweep(now=None) -> int:
     ):
         due = Job.objects.filter(status=status, next_poll_at__lte=now)
         for pk, at in due.values_list("pk", "next_poll_at")[:100]:
-            claimed = Job.objects.filter(pk=pk, status=status, next_poll_at=at)
-            if claimed.update(next_poll_at=now + recheck):
+            if Job.objects.claim(pk, status, at, now + recheck):
                 enqueue(task, pk)
                 moved += 1
     stuck = Job.objects.filter(status=Job.Status.SUBMITTING, next_poll_at__lte=now)

@@ -6,7 +6,6 @@ Every query for something a user may see starts from the user's memberships
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import zoneinfo
 from datetime import timedelta
@@ -19,6 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from gallery.digests import secret_digest
+
 
 def validate_time_zone(name: str) -> None:
     try:
@@ -28,7 +29,8 @@ def validate_time_zone(name: str) -> None:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    """An invite link's secret as stored (gallery.digests, the one way)."""
+    return secret_digest(token)
 
 
 class Team(models.Model):
