@@ -26,14 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.files.storage import default_storage
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from gallery import ledger, numbers, operations, pipeline, public_urls, uploads
+from gallery import ledger, numbers, operations, pipeline, public_urls, serving
 from gallery.models import Collection, Image, Job, Membership, ShareLink, Star
 from gallery.operations import (
     BOX_RANGES,
@@ -547,18 +546,8 @@ def image_download(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The original as a file to save, not to show: named after its job and slot."""
     membership = get_membership(request, slug)
     found = get_object_or_404(team_images(membership), pk=pk, status=Image.Status.STORED)
-    try:
-        handle = found.original.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404("No such image") from None
     name = download_name(found)
-    response = FileResponse(handle)
-    extension = name.rsplit(".", 1)[-1]
-    headers = uploads.serve_headers(extension, filename=name, disposition="attachment")
-    for header, value in headers.items():
-        response[header] = value
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    return serving.file_response(request, found.original.name, name, as_attachment=True)
 
 
 @require_POST
@@ -651,14 +640,5 @@ def public_image(request: HttpRequest, token: str, name: str) -> HttpResponse:
     left = public_urls.seconds_left(token, name)
     if left is None or ".." in name.split("/"):
         raise Http404("No such image")
-    try:
-        handle = default_storage.open(name)
-    except (FileNotFoundError, OSError, ValueError):
-        raise Http404("No such image") from None
-    extension = name.rsplit(".", 1)[-1] if "." in name else ""
-    response = FileResponse(handle)
-    for header, value in uploads.serve_headers(extension, filename=name.rsplit("/", 1)[-1]).items():
-        response[header] = value
     # Not in shared caches, and never past the link's own end.
-    response["Cache-Control"] = f"private, max-age={left}"
-    return response
+    return serving.file_response(request, name, cache=f"private, max-age={left}")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import mimetypes
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from itertools import zip_longest
@@ -8,7 +7,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.db.models import (
     BooleanField,
     Exists,
@@ -18,13 +16,13 @@ from django.db.models import (
     Q,
     prefetch_related_objects,
 )
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from gallery import ledger, numbers, pipeline, throttle
+from gallery import ledger, numbers, pipeline, serving, throttle
 from gallery.forms import CreateForm
 from gallery.models import Collection, Image, Job, Membership, Star
 from gallery.models.jobs import time_left
@@ -417,16 +415,7 @@ def media(request: HttpRequest, name: str) -> HttpResponse:
     found = Image.objects.filter(Q(original=name) | Q(thumbnail=name), job__in=visible).exists()
     if not found:
         raise Http404("No such image")
-    try:
-        handle = default_storage.open(name)
-    except FileNotFoundError:
-        raise Http404("No such image") from None
-    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    response = FileResponse(handle, content_type=kind)
-    # Content-hashed names never change; keep them in the browser, not in shared caches.
-    response["Cache-Control"] = "private, max-age=31536000, immutable"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return serving.file_response(request, name, cache=serving.IMMUTABLE)
 
 
 @require_GET

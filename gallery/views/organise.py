@@ -7,19 +7,16 @@ state (htmx) or the image page again (a plain POST), see `_for_image_page`.
 
 from __future__ import annotations
 
-import mimetypes
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gallery import numbers, uploads
+from gallery import numbers, serving
 from gallery.forms import CollectionForm
 from gallery.models import Collection, CollectionItem, Image, Job, Membership, ShareLink, Star
 from gallery.views.errors import refusal
@@ -245,12 +242,8 @@ def shared_file(request: HttpRequest, share: str, size: str) -> HttpResponse:
     field = link.image.original if size == "full" else link.image.thumbnail
     if not field.name:
         raise Http404("No such image")
-    extension = field.name.rsplit(".", 1)[-1]
-    response = FileResponse(default_storage.open(field.name))
-    for header, value in uploads.serve_headers(extension).items():
-        response[header] = value
-    response["Cache-Control"] = "private, no-cache"  # a revoked link must stop working at once
-    return response
+    # No caching: a revoked link must stop working at once.
+    return serving.file_response(request, field.name, cache=serving.REVALIDATE)
 
 
 # --- the trash ---------------------------------------------------------------------
@@ -311,15 +304,8 @@ def trash_thumb(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     image = job.images.filter(status=Image.Status.STORED).exclude(thumbnail="").first()
     if image is None:
         raise Http404("This job has no picture")
-    try:
-        handle = default_storage.open(image.thumbnail.name)
-    except FileNotFoundError:
-        raise Http404("No such image") from None
-    kind = mimetypes.guess_type(image.thumbnail.name)[0] or "application/octet-stream"
-    response = FileResponse(handle, content_type=kind)
-    response["Cache-Control"] = "private, no-cache"  # gone the moment it is purged
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    # No caching: gone the moment it is purged.
+    return serving.file_response(request, image.thumbnail.name, cache=serving.REVALIDATE)
 
 
 # --- many jobs at once: the gallery's selection bar --------------------------------
