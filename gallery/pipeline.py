@@ -38,6 +38,7 @@ from gallery import images, ledger, operations, permutations, public_urls
 from gallery.models import ApiTask, CreditAccount, Image, Job, Membership
 from gallery.models.credits import DEFAULT_MAX_IN_FLIGHT
 from gallery.models.jobs import JOB_DEADLINE
+from gallery.pricing import Quote
 from gallery.prompt import Code, Issue
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
 from gallery.quotes import preview, preview_batch, trusted_prefixes
@@ -131,14 +132,9 @@ def create(
     existing = _existing_for_client_request(membership, draft.client_request_id)
     if existing is not None:
         return existing
-    request = draft.request
-    check = preview(request, parent_facts(draft.parent) if draft.parent else None)
-    if check.errors:
-        raise Refused(check.errors[0].message, issues=check.errors)
-    if check.quote is None:
-        raise Refused(check.price_problem)
+    quote = _priced(draft)
     account = ledger.account_for(membership)
-    prompt = operations.normalized(request, trusted_url_prefixes=trusted_prefixes()).prompt
+    prompt = operations.normalized(draft.request, trusted_url_prefixes=trusted_prefixes()).prompt
     # A job that starts a lineage is its own root, as its card reads it (no --parameters).
     root_prompt = _root_prompt(membership, draft) or Job(prompt=prompt).prompt_text
     with transaction.atomic():
@@ -148,33 +144,13 @@ def create(
         if member_cap(membership.team_id, membership.user_id) == 0:
             raise Refused(PAUSED, status=403)
         waits = _must_wait(membership.team_id, membership.user_id)
-        now = timezone.now()
-        job = Job.objects.create(
-            team=membership.team,
-            user=membership.user,
-            provider=request.provider,
-            operation=request.operation,
-            parent=draft.parent,
-            source_urls=list(request.image_urls),
-            prompt_raw=draft.prompt_raw,
-            prompt=prompt,
-            title=operations.title(request.operation, request.resolved_params()),
-            root_prompt=root_prompt,
-            params={**request.params, **_parent_params(request)},
-            speed=request.effective_speed() or "",
-            client_request_id=draft.client_request_id,
-            credits_reserved=check.quote.credits,
-            created=now,  # the reservation's time: the month its spend counts in
-            # A job past its member's cap is parked (no recheck time): dispatch
-            # sends it when a slot frees.
-            next_poll_at=None if waits else now + _recheck("QUEUE_RECHECK"),
-        )
+        job = _new_job(membership, draft, prompt, root_prompt, quote.credits, waits=waits)
         try:
             ledger.reserve(job=job, account=account)
         except ledger.LedgerError as exc:
             transaction.set_rollback(True)
             raise Refused(str(exc), status=402) from None
-        job.log("created", f"Reserved {job.credits_reserved} credits", quote=check.quote.label)
+        job.log("created", f"Reserved {job.credits_reserved} credits", quote=quote.label)
         if waits:
             job.log("waiting", WAITING_FOR_MEMBER)
         if record is not None:
@@ -182,6 +158,50 @@ def create(
         if not waits:
             enqueue("submit_job", job.pk)
     return job
+
+
+def _priced(draft: Draft) -> Quote:
+    """The draft's quote once every rule passes; Refused with the first problem."""
+    check = preview(draft.request, parent_facts(draft.parent) if draft.parent else None)
+    if check.errors:
+        raise Refused(check.errors[0].message, issues=check.errors)
+    if check.quote is None:
+        raise Refused(check.price_problem)
+    return check.quote
+
+
+def _new_job(
+    membership: Membership,
+    draft: Draft,
+    prompt: str,
+    root_prompt: str,
+    credits: int,
+    *,
+    waits: bool,
+) -> Job:
+    """The job row a checked draft becomes, inside create()'s transaction."""
+    request = draft.request
+    now = timezone.now()
+    return Job.objects.create(
+        team=membership.team,
+        user=membership.user,
+        provider=request.provider,
+        operation=request.operation,
+        parent=draft.parent,
+        source_urls=list(request.image_urls),
+        prompt_raw=draft.prompt_raw,
+        prompt=prompt,
+        title=operations.title(request.operation, request.resolved_params()),
+        root_prompt=root_prompt,
+        params={**request.params, **_parent_params(request)},
+        speed=request.effective_speed() or "",
+        client_request_id=draft.client_request_id,
+        credits_reserved=credits,
+        created=now,  # the reservation's time: the month its spend counts in
+        # A job past its member's cap is parked (no recheck time): dispatch
+        # sends it when a slot frees.
+        next_poll_at=None if waits else now + _recheck("QUEUE_RECHECK"),
+    )
 
 
 def create_batch(membership: Membership, draft: Draft) -> list[Job]:
