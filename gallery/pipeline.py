@@ -693,9 +693,7 @@ def ingest(job_id: int) -> None:
     if job is None or job.status != Job.Status.INGESTING:
         return
     waiting = list(job.images.filter(status=Image.Status.PENDING))
-    Image.objects.filter(pk__in=[i.pk for i in waiting]).update(
-        fetch_attempts=F("fetch_attempts") + 1
-    )
+    Image.count_fetch_attempts(waiting)
     # Downloading, checking and thumbnailing are network and Pillow work that
     # release the GIL: a grid's four images side by side take about the time
     # of one. The database writes stay on this thread, in one transaction.
@@ -727,15 +725,12 @@ def _record(job: Job, image: Image, outcome: images.StoredImage | images.ImageFe
     if isinstance(outcome, images.ImageFetchError):
         expired = timezone.now() - (job.finished_at or job.created) > IMAGE_RETRY_WINDOW
         if not outcome.retryable or expired:
-            Image.objects.filter(pk=image.pk, status=Image.Status.PENDING).update(
-                status=Image.Status.LOST
-            )
+            image.mark_lost()
             job.log("image lost", f"Image {image.index + 1}: {outcome}")
         else:
             job.log("image retry", f"Image {image.index + 1}: {outcome}")
         return
-    Image.objects.filter(pk=image.pk, status=Image.Status.PENDING).update(
-        status=Image.Status.STORED,
+    image.mark_stored(
         original=outcome.original,
         thumbnail=outcome.thumbnail,
         width=outcome.width,

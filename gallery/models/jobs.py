@@ -604,6 +604,30 @@ class Image(models.Model):
     def __str__(self) -> str:
         return f"Image {self.index} of job {self.job_id}"
 
+    # --- transitions: each from pending only, so a late answer changes nothing ---------
+
+    def mark_stored(self, **stored: Any) -> bool:
+        """pending → stored, with the file names and facts of what was kept."""
+        return self._from_pending(status=self.Status.STORED, **stored)
+
+    def mark_lost(self) -> bool:
+        """pending → lost: its upstream URL died before it could be fetched."""
+        return self._from_pending(status=self.Status.LOST)
+
+    def _from_pending(self, **changes: Any) -> bool:
+        won = Image.objects.filter(pk=self.pk, status=self.Status.PENDING).update(**changes)
+        if won:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return bool(won)
+
+    @classmethod
+    def count_fetch_attempts(cls, images: list[Image]) -> None:
+        """One more try at fetching each of these (the retry back-off reads it)."""
+        cls.objects.filter(pk__in=[i.pk for i in images]).update(
+            fetch_attempts=F("fetch_attempts") + 1
+        )
+
     @property
     def active_share_link(self) -> ShareLink | None:
         """Its public link that still works, if any; reads the prefetched

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from gallery.models import Job
+from gallery.models import Image, Job
 from tests.gallery.test_jobs_views import make_finished_job
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +104,33 @@ def test_sending_a_waiting_job_claims_it_once(alice, team):
     assert not Job.objects.send_waiting(waiting.pk, LATER, deadline)
     waiting.refresh_from_db()
     assert (waiting.next_poll_at, waiting.deadline) == (LATER, deadline)
+
+
+def _pending_image(alice, team):
+    job = job_in(alice, team, Job.Status.INGESTING)
+    return Image.objects.create(job=job, index=0, upstream_url="https://x.org/a.png")
+
+
+def test_a_pending_image_is_stored_or_lost_once(alice, team):
+    image = _pending_image(alice, team)
+    assert image.mark_stored(
+        original="o.png", thumbnail="t.webp", width=2, height=3, bytes=9, sha256="ab"
+    )
+    assert not image.mark_lost()  # stored already: a late failure changes nothing
+    image.refresh_from_db()
+    assert (image.status, image.original.name, image.width) == (Image.Status.STORED, "o.png", 2)
+    other = _pending_image(alice, make_finished_job(alice, team, images=0).team)
+    assert other.mark_lost()
+    assert not other.mark_stored(
+        original="o.png", thumbnail="t.webp", width=2, height=3, bytes=9, sha256="ab"
+    )
+    other.refresh_from_db()
+    assert (other.status, other.original.name) == (Image.Status.LOST, "")
+
+
+def test_each_fetch_of_pending_images_is_counted(alice, team):
+    image = _pending_image(alice, team)
+    Image.count_fetch_attempts([image])
+    Image.count_fetch_attempts([image])
+    image.refresh_from_db()
+    assert image.fetch_attempts == 2
