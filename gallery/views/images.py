@@ -347,11 +347,13 @@ def read_params(image: Image, spec: operations.Operation, data: QueryDict) -> di
 def _number_param(param: operations.ParamSpec, data: QueryDict) -> int | float:
     # A preset button sends its factor; "custom", or a form whose presets
     # were not pressed (the live price sends no button), reads the custom
-    # field where the form has one, else the catalog's default.
-    raw = data.get(param.name) or "custom"
-    if raw == "custom":
-        custom = f"custom_{param.name}"
-        raw = data.get(custom) if custom in data else str(param.default)
+    # field where the form has one; with neither, the catalog's default.
+    raw = data.get(param.name)
+    custom = f"custom_{param.name}"
+    if raw == "custom" or (not raw and custom in data):
+        raw = data.get(custom)
+    elif not raw:
+        raw = str(param.default)
     return _scale_param(param, raw, f"The {param.label.lower()}")
 
 

@@ -95,3 +95,23 @@ def test_a_lineage_step_is_named_by_the_catalog():
     assert operations.step_title("mj-v7", {}, "draft") == "Draft"
     assert operations.step_title("mj-v7", {}, "fast") == "Generate"
     assert operations.step_title("mj-v7-pan", {"direction": "left"}, "fast") == "Pan left ×1.5"
+
+
+def test_a_number_is_read_from_its_preset_its_custom_field_or_the_catalogs_default():
+    zoom = OPERATIONS["mj-v7-outpaint"]
+    pan = OPERATIONS["mj-v7-pan"]
+
+    def read(op, **fields):
+        data = QueryDict(mutable=True)
+        data.update(fields)
+        return images.read_params(None, op, data)["scale"]  # type: ignore[arg-type]
+
+    assert read(zoom, scale="2", custom_scale="1.3") == 2  # a preset pressed
+    assert read(zoom, scale="custom", custom_scale="1.3") == 1.3
+    assert read(zoom, custom_scale="1.7") == 1.7  # the live price sends no button
+    assert read(zoom) == 1.5 and read(pan) == 1.5  # the catalog's default
+    assert read(pan, direction="up", scale="2.5") == 2.5
+    with pytest.raises(images.BadInput, match=r"The zoom must be a number from 1\.1 to 2"):
+        read(zoom, scale="custom")  # custom chosen, nothing typed
+    with pytest.raises(images.BadInput, match="The pan scale must be a number"):
+        read(pan, scale="wide")
