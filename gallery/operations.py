@@ -124,6 +124,9 @@ class Operation:
     form: str = ""
     on_image_page: bool = False  # offered on an image's page (upload & paint starts from a file)
     buttons: tuple[ButtonSpec, ...] = ()
+    # Number parameters the form offers as presets plus a typed custom value
+    # (`custom_<name>`); the others fall back to their default when blank.
+    custom_fields: tuple[str, ...] = ()
     # Stand-ins for what the person still has to fill in (a mask, a canvas),
     # so that only the rules about the image, and the price, decide whether a
     # button is on before anything is drawn.
@@ -350,6 +353,7 @@ _CATALOG: tuple[Operation, ...] = (
         form="zoom",
         on_image_page=True,
         buttons=(_button("zoom", scale=2),),
+        custom_fields=("scale",),
     ),
     Operation(
         "mj-v7-inpaint",

@@ -333,7 +333,7 @@ def read_params(image: Image, spec: operations.Operation, data: QueryDict) -> di
         if param.kind == "choice":
             params[param.name] = data.get(param.name, param.default)
         elif param.kind == "number":
-            params[param.name] = _number_param(param, data)
+            params[param.name] = _number_param(param, data, param.name in spec.custom_fields)
         elif param.kind == "mask":
             mask = _mask(image, data, required=param.required)
             if mask is not None:
@@ -344,14 +344,13 @@ def read_params(image: Image, spec: operations.Operation, data: QueryDict) -> di
     return params
 
 
-def _number_param(param: operations.ParamSpec, data: QueryDict) -> int | float:
-    # A preset button sends its factor; "custom", or a form whose presets
-    # were not pressed (the live price sends no button), reads the custom
-    # field where the form has one; with neither, the catalog's default.
+def _number_param(param: operations.ParamSpec, data: QueryDict, custom: bool) -> int | float:
+    # With presets and a custom field, a preset button sends its factor, and
+    # "custom" or no button (the live price sends none) reads the typed value;
+    # a plain field left blank is the catalog's default.
     raw = data.get(param.name)
-    custom = f"custom_{param.name}"
-    if raw == "custom" or (not raw and custom in data):
-        raw = data.get(custom)
+    if custom and (raw or "custom") == "custom":
+        raw = data.get(f"custom_{param.name}")
     elif not raw:
         raw = str(param.default)
     return _scale_param(param, raw, f"The {param.label.lower()}")
