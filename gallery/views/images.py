@@ -245,7 +245,7 @@ def _button(image: Image, spec: operations.Operation, button: ButtonSpec, check:
 def page_rule(image: Image, operation: str) -> str:
     """Rules the catalog cannot see, for edits that take this image by URL
     (the catalog only knows parents): why `operation` is off, or ""."""
-    if operation not in ("mj-v7-retexture", "mj-v7-remove-bg"):
+    if not OPERATIONS[operation].needs_image:
         return ""
     if image.job.operation == "mj-v7-retexture":
         return RETEXTURE_ONLY_UPSCALE
