@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from gallery.models import CreditAccount, Membership
+from gallery import ledger
+from gallery.models import Membership
 
 
 def site(request: HttpRequest) -> dict:
@@ -26,10 +27,7 @@ def header_balance(request: HttpRequest) -> dict:
         slug = request.session.get("team") if hasattr(request, "session") else None
         if not slug or not request.user.is_authenticated:
             return None
-        rows = CreditAccount.objects.filter(
-            membership__user=request.user, membership__team__slug=slug
-        ).values_list("balance", flat=True)
-        return next(iter(rows), 0)
+        return ledger.balance_in(request.user, slug)
 
     return {"header_balance": SimpleLazyObject(lambda: _Box(lookup()))}
 

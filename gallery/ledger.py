@@ -52,8 +52,38 @@ class AlreadySettled(LedgerError):
 
 
 def account_for(membership: Membership) -> CreditAccount:
+    """The member's account, made on first use: for code about to move
+    credits. A page that only shows the balance reads `balance_of`."""
     account, _ = CreditAccount.objects.get_or_create(membership=membership)
     return account
+
+
+# --- reading the balance -------------------------------------------------------------
+# The one read of a balance, for the header and every page that shows it: it
+# never writes (a GET makes no account; the first credit moved does), and a
+# member without an account yet has 0.
+
+
+def balance_of(membership: Membership) -> int:
+    """The member's balance: from the account fetched with the membership
+    (get_membership(…, "account")) when there is one, else one query."""
+    try:
+        return membership.account.balance
+    except CreditAccount.DoesNotExist:
+        return 0
+
+
+def balance_in(user, slug: str) -> int | None:
+    """The user's balance in the team `slug`, in one query; None when they
+    are not (or no longer) a member of it."""
+    found = list(
+        Membership.objects.for_user(user)
+        .filter(team__slug=slug)
+        .values_list("account__balance", flat=True)
+    )
+    if not found:
+        return None
+    return found[0] or 0
 
 
 # --- moving credits ----------------------------------------------------------------

@@ -93,6 +93,22 @@ class ParamSpec:
     label: str = ""
 
 
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ButtonSpec:
+    """One button of an operation's web form. `key` names it for the
+    template; `params` are what it sends, and what its price is quoted with
+    (the price of Pan and Zoom out does not depend on direction or scale, so
+    one figure stands for the group); a `titled` button is named as the job it
+    makes ("Upscale (Creative)"), any other by the operation's label."""
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
+    titled: bool = False
+
+
 @dataclass(frozen=True)
 class Operation:
     id: str  # evolink/reAPI model id
@@ -104,6 +120,20 @@ class Operation:
     params: tuple[ParamSpec, ...] = ()
     models: Mapping[str, str] = field(default_factory=dict)  # provider -> its model id
     max_image_urls: int = 0  # for source == "image": exactly this many
+    # The web form: its name on its page, which says where its answer goes.
+    form: str = ""
+    on_image_page: bool = False  # offered on an image's page (upload & paint starts from a file)
+    buttons: tuple[ButtonSpec, ...] = ()
+    # Number parameters the form offers as presets plus a typed custom value
+    # (`custom_<name>`); the others fall back to their default when blank.
+    custom_fields: tuple[str, ...] = ()
+    # Stand-ins for what the person still has to fill in (a mask, a canvas),
+    # so that only the rules about the image, and the price, decide whether a
+    # button is on before anything is drawn.
+    stand_ins: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
+    # The parameter whose value is the price variant (the upscaler type);
+    # None: the variant is the effective speed, or flat without one.
+    price_param: str | None = None
 
     @property
     def needs_parent(self) -> bool:
@@ -153,6 +183,24 @@ def _mask(required: bool) -> ParamSpec:
 
 _CANVAS = ParamSpec("canvas", "canvas", required=True, label="Canvas")
 _IMG_POS = ParamSpec("img_pos", "img_pos", required=True, label="Image position")
+# A drawn area and a placed image, in place of what the editors will send.
+_STAND_IN_MASK = MappingProxyType(
+    {"mask": {"areas": [{"width": 1024, "height": 1024, "points": [0, 0, 0, 512, 512, 512]}]}}
+)
+_STAND_IN_PLACEMENT = MappingProxyType(
+    {
+        "canvas": {"width": 1024, "height": 1024},
+        "img_pos": {"width": 512, "height": 512, "x": 256, "y": 256},
+    }
+)
+
+
+def _button(key: str, **params: Any) -> ButtonSpec:
+    return ButtonSpec(key, MappingProxyType(params))
+
+
+def _titled(key: str, **params: Any) -> ButtonSpec:
+    return ButtonSpec(key, MappingProxyType(params), titled=True)
 
 
 def _models(evolink_id: str, vtrix_id: str | None) -> Mapping[str, str]:
@@ -194,6 +242,9 @@ _CATALOG: tuple[Operation, ...] = (
             ),
         ),
         models=_models("mj-v7-variation", "midjourney_variation"),
+        form="vary",
+        on_image_page=True,
+        buttons=(_titled("vary_subtle", type="subtle"), _titled("vary_strong", type="strong")),
     ),
     Operation(
         "mj-v7-upscale",
@@ -211,6 +262,13 @@ _CATALOG: tuple[Operation, ...] = (
             ),
         ),
         models=_models("mj-v7-upscale", "midjourney_upscale"),
+        form="upscale",
+        on_image_page=True,
+        buttons=(
+            _titled("upscale_standard", type="standard"),
+            _titled("upscale_creative", type="creative"),
+        ),
+        price_param="type",
     ),
     Operation(
         "mj-v7-remix",
@@ -229,6 +287,9 @@ _CATALOG: tuple[Operation, ...] = (
             ),
         ),
         models=_models("mj-v7-remix", "midjourney_remix"),
+        form="remix",
+        on_image_page=True,
+        buttons=(_button("remix", mode="strong"),),
     ),
     Operation(
         "mj-v7-enhance",
@@ -236,6 +297,9 @@ _CATALOG: tuple[Operation, ...] = (
         "parent",
         "absent",
         models=_models("mj-v7-enhance", None),
+        form="enhance",
+        on_image_page=True,
+        buttons=(_button("enhance"),),
     ),
     Operation(
         "mj-v7-pan",
@@ -260,10 +324,13 @@ _CATALOG: tuple[Operation, ...] = (
                 minimum=Decimal("1.1"),
                 maximum=Decimal("3"),
                 default=1.5,  # a JSON number, as adapters send it
-                label="Scale",
+                label="Pan scale",
             ),
         ),
         models=_models("mj-v7-pan", None),
+        form="pan",
+        on_image_page=True,
+        buttons=(_button("pan", direction="left"),),
     ),
     Operation(
         "mj-v7-outpaint",
@@ -283,6 +350,10 @@ _CATALOG: tuple[Operation, ...] = (
             ),
         ),
         models=_models("mj-v7-outpaint", "midjourney_outpaint"),
+        form="zoom",
+        on_image_page=True,
+        buttons=(_button("zoom", scale=2),),
+        custom_fields=("scale",),
     ),
     Operation(
         "mj-v7-inpaint",
@@ -293,6 +364,10 @@ _CATALOG: tuple[Operation, ...] = (
         speed_needs_prompt=True,
         params=(_mask(required=True),),
         models=_models("mj-v7-inpaint", "midjourney_inpaint"),
+        form="region",
+        on_image_page=True,
+        buttons=(_button("vary_region"),),
+        stand_ins=_STAND_IN_MASK,
     ),
     Operation(
         "mj-v7-edit",
@@ -302,6 +377,10 @@ _CATALOG: tuple[Operation, ...] = (
         speeds=EDIT_SPEEDS,
         params=(_CANVAS, _IMG_POS, _mask(required=False)),
         models=_models("mj-v7-edit", "midjourney_edit"),
+        form="edit",
+        on_image_page=True,
+        buttons=(_button("edit"),),
+        stand_ins=_STAND_IN_PLACEMENT,
     ),
     Operation(
         "mj-v7-remove-bg",
@@ -309,6 +388,9 @@ _CATALOG: tuple[Operation, ...] = (
         "image",
         "absent",
         models=_models("mj-v7-remove-bg", None),
+        form="removebg",
+        on_image_page=True,
+        buttons=(_button("remove_bg"),),
         max_image_urls=1,
     ),
     Operation(
@@ -318,6 +400,9 @@ _CATALOG: tuple[Operation, ...] = (
         "required",
         speeds=EDIT_SPEEDS,
         models=_models("mj-v7-retexture", None),
+        form="retexture",
+        on_image_page=True,
+        buttons=(_button("retexture"),),
         max_image_urls=1,
     ),
     Operation(
@@ -328,6 +413,9 @@ _CATALOG: tuple[Operation, ...] = (
         speeds=EDIT_SPEEDS,
         params=(_mask(required=True), _CANVAS, _IMG_POS),
         models=_models("mj-v7-upload-paint", None),
+        form="uploadpaint",
+        buttons=(_button("upload_paint"),),
+        stand_ins=MappingProxyType({**_STAND_IN_MASK, **_STAND_IN_PLACEMENT}),
         max_image_urls=1,
     ),
 )
@@ -350,6 +438,24 @@ def model_id(provider: str, operation: str) -> str:
 # Choice values whose button name is not the value capitalised: the catalog
 # sends "standard", the upscale button has always said "Subtle".
 _CHOICE_WORDS: Mapping[str, str] = MappingProxyType({"standard": "Subtle"})
+
+
+def image_page_operations() -> tuple[str, ...]:
+    """The edits an image's page offers, in the catalog's order."""
+    return tuple(op.id for op in _CATALOG if op.on_image_page)
+
+
+def button_label(op: Operation, button: ButtonSpec) -> str:
+    """A button's name: the job it makes, or the operation's label."""
+    return title(op.id, button.params) if button.titled else op.label
+
+
+def step_title(operation: str, params: Mapping[str, Any] | None, speed: str | None) -> str:
+    """What a job did, as a step of a lineage: its title, and for a
+    generation (untitled on its card) "Draft" or "Generate"."""
+    if operation == "mj-v7":
+        return "Draft" if speed == "draft" else label(operation)
+    return title(operation, params)
 
 
 def label(operation: str) -> str:

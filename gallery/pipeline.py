@@ -38,6 +38,7 @@ from gallery import images, ledger, operations, permutations, public_urls
 from gallery.models import ApiTask, CreditAccount, Image, Job, Membership
 from gallery.models.credits import DEFAULT_MAX_IN_FLIGHT
 from gallery.models.jobs import JOB_DEADLINE
+from gallery.pricing import Quote
 from gallery.prompt import Code, Issue
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
 from gallery.quotes import preview, preview_batch, trusted_prefixes
@@ -131,14 +132,9 @@ def create(
     existing = _existing_for_client_request(membership, draft.client_request_id)
     if existing is not None:
         return existing
-    request = draft.request
-    check = preview(request, parent_facts(draft.parent) if draft.parent else None)
-    if check.errors:
-        raise Refused(check.errors[0].message, issues=check.errors)
-    if check.quote is None:
-        raise Refused(check.price_problem)
+    quote = _priced(draft)
     account = ledger.account_for(membership)
-    prompt = operations.normalized(request, trusted_url_prefixes=trusted_prefixes()).prompt
+    prompt = operations.normalized(draft.request, trusted_url_prefixes=trusted_prefixes()).prompt
     # A job that starts a lineage is its own root, as its card reads it (no --parameters).
     root_prompt = _root_prompt(membership, draft) or Job(prompt=prompt).prompt_text
     with transaction.atomic():
@@ -153,33 +149,13 @@ def create(
         if member_cap(membership.team_id, membership.user_id) == 0:
             raise Refused(PAUSED, status=403)
         waits = _must_wait(membership.team_id, membership.user_id)
-        now = timezone.now()
-        job = Job.objects.create(
-            team=membership.team,
-            user=membership.user,
-            provider=request.provider,
-            operation=request.operation,
-            parent=draft.parent,
-            source_urls=list(request.image_urls),
-            prompt_raw=draft.prompt_raw,
-            prompt=prompt,
-            title=operations.title(request.operation, request.resolved_params()),
-            root_prompt=root_prompt,
-            params={**request.params, **_parent_params(request)},
-            speed=request.effective_speed() or "",
-            client_request_id=draft.client_request_id,
-            credits_reserved=check.quote.credits,
-            created=now,  # the reservation's time: the month its spend counts in
-            # A job past its member's cap is parked (no recheck time): dispatch
-            # sends it when a slot frees.
-            next_poll_at=None if waits else now + _recheck("QUEUE_RECHECK"),
-        )
+        job = _new_job(membership, draft, prompt, root_prompt, quote.credits, waits=waits)
         try:
             ledger.reserve(job=job, account=account)
         except ledger.LedgerError as exc:
             transaction.set_rollback(True)
             raise Refused(str(exc), status=402) from None
-        job.log("created", f"Reserved {job.credits_reserved} credits", quote=check.quote.label)
+        job.log("created", f"Reserved {job.credits_reserved} credits", quote=quote.label)
         if waits:
             job.log("waiting", WAITING_FOR_MEMBER)
         if record is not None:
@@ -187,6 +163,50 @@ def create(
         if not waits:
             enqueue("submit_job", job.pk)
     return job
+
+
+def _priced(draft: Draft) -> Quote:
+    """The draft's quote once every rule passes; Refused with the first problem."""
+    check = preview(draft.request, parent_facts(draft.parent) if draft.parent else None)
+    if check.errors:
+        raise Refused(check.errors[0].message, issues=check.errors)
+    if check.quote is None:
+        raise Refused(check.price_problem)
+    return check.quote
+
+
+def _new_job(
+    membership: Membership,
+    draft: Draft,
+    prompt: str,
+    root_prompt: str,
+    credits: int,
+    *,
+    waits: bool,
+) -> Job:
+    """The job row a checked draft becomes, inside create()'s transaction."""
+    request = draft.request
+    now = timezone.now()
+    return Job.objects.create(
+        team=membership.team,
+        user=membership.user,
+        provider=request.provider,
+        operation=request.operation,
+        parent=draft.parent,
+        source_urls=list(request.image_urls),
+        prompt_raw=draft.prompt_raw,
+        prompt=prompt,
+        title=operations.title(request.operation, request.resolved_params()),
+        root_prompt=root_prompt,
+        params={**request.params, **_parent_params(request)},
+        speed=request.effective_speed() or "",
+        client_request_id=draft.client_request_id,
+        credits_reserved=credits,
+        created=now,  # the reservation's time: the month its spend counts in
+        # A job past its member's cap is parked (no recheck time): dispatch
+        # sends it when a slot frees.
+        next_poll_at=None if waits else now + _recheck("QUEUE_RECHECK"),
+    )
 
 
 def create_batch(membership: Membership, draft: Draft) -> list[Job]:
@@ -339,7 +359,6 @@ def run_submit(job_id: int) -> None:
         fail(job, Kind.UNAVAILABLE, "", "Could not reach the provider after several attempts.")
         return
     token = job.new_callback_token()
-    Job.objects.filter(pk=job.pk).update(callback_token_hash=job.callback_token_hash)
     request = request_for(job, callback_url=callback_url(job, token))
     try:
         with get_adapter(job.provider) as adapter:
@@ -359,10 +378,7 @@ def run_submit(job_id: int) -> None:
 def _submit_failed(job: Job, exc: ProviderError) -> None:
     if exc.retryable:
         delay = exc.retry_after or RESUBMIT_DELAY.total_seconds() * job.submit_attempts
-        moved = Job.objects.filter(pk=job.pk, status=Job.Status.SUBMITTING).update(
-            status=Job.Status.QUEUED, next_poll_at=timezone.now() + timedelta(seconds=delay)
-        )
-        if moved:
+        if job.requeue(timezone.now() + timedelta(seconds=delay)):
             job.log("retry", f"{exc.kind}: will try again in {delay:.0f}s", code=exc.code)
         return
     if exc.ambiguous:
@@ -449,7 +465,7 @@ def _claim_slot(job: Job) -> bool:
 
 
 def park(job: Job, why: str = "") -> bool:
-    parked = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(next_poll_at=None)
+    parked = job.park()
     if parked and not job.events.filter(kind="waiting").exists():
         why = why or f"{job.provider} is busy; sent when a slot frees, members taking turns"
         job.log("waiting", why)
@@ -493,11 +509,8 @@ def _dispatch_provider(parked, provider: str, free: int) -> int:
             break
         if room[team, user] <= 0:
             continue
-        claimed = Job.objects.waiting().filter(pk=pk)
         # Its time upstream starts now, however long it waited.
-        if claimed.update(
-            next_poll_at=now + _recheck("QUEUE_RECHECK"), deadline=now + JOB_DEADLINE
-        ):
+        if Job.objects.send_waiting(pk, now + _recheck("QUEUE_RECHECK"), now + JOB_DEADLINE):
             enqueue("submit_job", pk)
             room[team, user] -= 1
             sent += 1
@@ -605,9 +618,7 @@ def claim_due(limit: int = 50, now=None) -> list[int]:
         .order_by("next_poll_at")
         .values_list("pk", "next_poll_at")[:limit]
     ):
-        if Job.objects.filter(pk=pk, next_poll_at=due, status=Job.Status.RUNNING).update(
-            next_poll_at=lease
-        ):
+        if Job.objects.claim(pk, Job.Status.RUNNING, due, lease):
             claimed.append(pk)
     return claimed
 
@@ -617,7 +628,7 @@ def refresh(job_id: int) -> None:
     job = Job.objects.filter(pk=job_id).first()
     if job is None or job.status != Job.Status.RUNNING:
         return
-    Job.objects.filter(pk=job.pk).update(poll_count=F("poll_count") + 1)
+    job.count_poll()
     try:
         with get_adapter(job.provider) as adapter:
             snapshot = adapter.fetch(job.upstream_id)
@@ -661,19 +672,13 @@ def apply_snapshot(job: Job, snapshot: Snapshot) -> None:
         )
         return
     delay = next_poll_delay(job)
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-        progress=max(0, min(99, snapshot.progress)),
-        snapshot=raw,
-        next_poll_at=timezone.now() + timedelta(seconds=delay),
-    )
+    job.record_progress(snapshot.progress, raw, timezone.now() + timedelta(seconds=delay))
 
 
 def _read_failed(job: Job, exc: ProviderError) -> None:
     if exc.retryable or exc.ambiguous:
         delay = exc.retry_after or next_poll_delay(job) * 2
-        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-            next_poll_at=timezone.now() + timedelta(seconds=min(delay, 60))
-        )
+        job.poll_again_at(timezone.now() + timedelta(seconds=min(delay, 60)))
         job.log("read failed", f"{exc.kind}; next read in {delay:.0f}s", code=exc.code)
         return
     fail(job, exc.kind, exc.code or "", exc.message)
@@ -681,9 +686,7 @@ def _read_failed(job: Job, exc: ProviderError) -> None:
 
 def nudge(job: Job) -> bool:
     """A callback arrived: read the task at the next poller tick instead of waiting."""
-    return bool(
-        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(next_poll_at=timezone.now())
-    )
+    return job.poll_again_at(timezone.now())
 
 
 # --- ingesting ------------------------------------------------------------------------------
@@ -695,9 +698,7 @@ def ingest(job_id: int) -> None:
     if job is None or job.status != Job.Status.INGESTING:
         return
     waiting = list(job.images.filter(status=Image.Status.PENDING))
-    Image.objects.filter(pk__in=[i.pk for i in waiting]).update(
-        fetch_attempts=F("fetch_attempts") + 1
-    )
+    Image.count_fetch_attempts(waiting)
     # Downloading, checking and thumbnailing are network and Pillow work that
     # release the GIL: a grid's four images side by side take about the time
     # of one. The database writes stay on this thread, in one transaction.
@@ -713,9 +714,7 @@ def ingest(job_id: int) -> None:
         # and the finished job's images should not wait long for a second try.
         attempts = max(pending.values_list("fetch_attempts", flat=True))
         wait = min(3600, 2 ** (attempts + 1))
-        Job.objects.filter(pk=job.pk, status=Job.Status.INGESTING).update(
-            next_poll_at=timezone.now() + timedelta(seconds=wait)
-        )
+        job.retry_ingest_at(timezone.now() + timedelta(seconds=wait))
         return
     finish(job)
 
@@ -731,15 +730,12 @@ def _record(job: Job, image: Image, outcome: images.StoredImage | images.ImageFe
     if isinstance(outcome, images.ImageFetchError):
         expired = timezone.now() - (job.finished_at or job.created) > IMAGE_RETRY_WINDOW
         if not outcome.retryable or expired:
-            Image.objects.filter(pk=image.pk, status=Image.Status.PENDING).update(
-                status=Image.Status.LOST
-            )
+            image.mark_lost()
             job.log("image lost", f"Image {image.index + 1}: {outcome}")
         else:
             job.log("image retry", f"Image {image.index + 1}: {outcome}")
         return
-    Image.objects.filter(pk=image.pk, status=Image.Status.PENDING).update(
-        status=Image.Status.STORED,
+    image.mark_stored(
         original=outcome.original,
         thumbnail=outcome.thumbnail,
         width=outcome.width,
@@ -814,8 +810,7 @@ def sweep(now=None) -> int:
     ):
         due = Job.objects.filter(status=status, next_poll_at__lte=now)
         for pk, at in due.values_list("pk", "next_poll_at")[:100]:
-            claimed = Job.objects.filter(pk=pk, status=status, next_poll_at=at)
-            if claimed.update(next_poll_at=now + recheck):
+            if Job.objects.claim(pk, status, at, now + recheck):
                 enqueue(task, pk)
                 moved += 1
     stuck = Job.objects.filter(status=Job.Status.SUBMITTING, next_poll_at__lte=now)

@@ -156,14 +156,15 @@ class PriceNotFound(LookupError):
 
 
 def variant_for(request: Request) -> str:
-    """The price variant of a request: effective speed, upscaler type, or flat."""
+    """The price variant of a request: effective speed, the value of the
+    catalog's `price_param` (the upscaler type), or flat."""
     spec = OPERATIONS[request.operation]
     if spec.speeds:
         speed = request.effective_speed()
         assert speed is not None
         return speed
-    if spec.id == "mj-v7-upscale":
-        return str(request.resolved_params()["type"])
+    if spec.price_param is not None:
+        return str(request.resolved_params()[spec.price_param])
     return FLAT
 
 

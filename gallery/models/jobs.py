@@ -13,7 +13,6 @@ touches no row and it steps aside.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -38,6 +37,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
+from gallery.digests import secret_digest
 from gallery.models.teams import Membership, Team
 
 # The upstream gives up on a task after about 20 minutes (providers.md §2.1);
@@ -77,13 +77,19 @@ class JobQuerySet(models.QuerySet["Job"]):
             Q(private=False) | Q(user=user)
         )
 
-    def visible_in(self, membership: Membership) -> JobQuerySet:
+    def visible_in(self, membership: Membership, *, deleted: bool | None = False) -> JobQuerySet:
         """The jobs of a membership's team that its member may see: as
         `visible_to(membership.user).filter(team=membership.team)`, without
-        asking the database again which teams the user is in."""
-        return self.filter(team_id=membership.team_id, deleted_at__isnull=True).filter(
-            Q(private=False) | Q(user_id=membership.user_id)
-        )
+        asking the database again which teams the user is in. The one rule of
+        who sees a job: the team's, less other members' private ones.
+
+        `deleted`: False the live jobs (the gallery), True those in the trash
+        instead, None both (a job's page, which stays open to whoever may
+        restore it)."""
+        jobs = self.filter(team_id=membership.team_id)
+        if deleted is not None:
+            jobs = jobs.filter(deleted_at__isnull=not deleted)
+        return jobs.filter(Q(private=False) | Q(user_id=membership.user_id))
 
     def in_trash(self, membership: Membership) -> JobQuerySet:
         """The deleted, not yet purged jobs this member may restore or purge:
@@ -213,6 +219,21 @@ class JobQuerySet(models.QuerySet["Job"]):
                 default=None,
             ),
         )
+
+    # --- claims by id: compare-and-set on what the caller saw ---------------------------
+
+    def claim(self, pk: int, status: str, seen_at, until) -> bool:
+        """Take job `pk` for a while: its next_poll_at moves from `seen_at`
+        (what the caller read) to `until`, only if it is still `status` and
+        no other poller or sweep moved it first. Whether this caller won."""
+        return bool(
+            self.filter(pk=pk, status=status, next_poll_at=seen_at).update(next_poll_at=until)
+        )
+
+    def send_waiting(self, pk: int, recheck_at, deadline) -> bool:
+        """A job waiting in line is sent: only one dispatcher wins it. Its
+        time upstream starts now, however long it waited (`deadline`)."""
+        return bool(self.waiting().filter(pk=pk).update(next_poll_at=recheck_at, deadline=deadline))
 
     def due_for_poll(self, now=None) -> JobQuerySet:
         return self.filter(status=Job.Status.RUNNING, next_poll_at__lte=now or timezone.now())
@@ -366,7 +387,14 @@ class Job(models.Model):
         """
         won = Job.objects.filter(pk=self.pk, status__in=sources).update(**changes)
         if won:
-            self.refresh_from_db(fields=list(changes))
+            # Plain values are what was written; only expressions (F() + 1)
+            # need the row read back.
+            computed = [k for k, v in changes.items() if hasattr(v, "resolve_expression")]
+            for name, value in changes.items():
+                if name not in computed:
+                    setattr(self, name, value)
+            if computed:
+                self.refresh_from_db(fields=computed)
         return bool(won)
 
     def can_manage(self, user, *, is_admin: bool) -> bool:
@@ -429,9 +457,11 @@ class Job(models.Model):
         self.private = False
 
     def new_callback_token(self) -> str:
-        """A fresh secret for this job's callback URL; only its hash is kept."""
+        """A fresh secret for this job's callback URL, saved as its digest
+        only (the secret goes upstream in the URL and nowhere else)."""
         token = secrets.token_urlsafe(24)
-        self.callback_token_hash = hashlib.sha256(token.encode()).hexdigest()
+        self.callback_token_hash = secret_digest(token)
+        Job.objects.filter(pk=self.pk).update(callback_token_hash=self.callback_token_hash)
         return token
 
     def claim_for_submit(self, give_up_at) -> bool:
@@ -443,6 +473,38 @@ class Job(models.Model):
             submit_attempts=F("submit_attempts") + 1,
             next_poll_at=give_up_at,
         )
+
+    def requeue(self, retry_at) -> bool:
+        """submitting → queued: the provider asked us to try again later."""
+        return self._move(
+            (self.Status.SUBMITTING,), status=self.Status.QUEUED, next_poll_at=retry_at
+        )
+
+    def park(self) -> bool:
+        """A queued job waits in line for a free slot (no recheck time)."""
+        return self._move((self.Status.QUEUED,), next_poll_at=None)
+
+    def count_poll(self) -> None:
+        """One more read of the upstream task (the poll cadence counts them)."""
+        Job.objects.filter(pk=self.pk).update(poll_count=F("poll_count") + 1)
+
+    def record_progress(self, progress: int, snapshot: dict, next_poll_at) -> bool:
+        """A running job's latest read: its progress (0-99, 100 is for the
+        images being in), what the upstream said, and when to read again."""
+        return self._move(
+            (self.Status.RUNNING,),
+            progress=max(0, min(99, progress)),
+            snapshot=snapshot,
+            next_poll_at=next_poll_at,
+        )
+
+    def poll_again_at(self, when) -> bool:
+        """A running job's next read (sooner for a callback, later after a failed read)."""
+        return self._move((self.Status.RUNNING,), next_poll_at=when)
+
+    def retry_ingest_at(self, when) -> bool:
+        """An ingesting job whose images did not all arrive tries again `when`."""
+        return self._move((self.Status.INGESTING,), next_poll_at=when)
 
     def mark_running(self, upstream_id: str, snapshot: dict, next_poll_at) -> bool:
         return self._move(
@@ -531,6 +593,30 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.index} of job {self.job_id}"
+
+    # --- transitions: each from pending only, so a late answer changes nothing ---------
+
+    def mark_stored(self, **stored: Any) -> bool:
+        """pending → stored, with the file names and facts of what was kept."""
+        return self._from_pending(status=self.Status.STORED, **stored)
+
+    def mark_lost(self) -> bool:
+        """pending → lost: its upstream URL died before it could be fetched."""
+        return self._from_pending(status=self.Status.LOST)
+
+    def _from_pending(self, **changes: Any) -> bool:
+        won = Image.objects.filter(pk=self.pk, status=self.Status.PENDING).update(**changes)
+        if won:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return bool(won)
+
+    @classmethod
+    def count_fetch_attempts(cls, images: list[Image]) -> None:
+        """One more try at fetching each of these (the retry back-off reads it)."""
+        cls.objects.filter(pk__in=[i.pk for i in images]).update(
+            fetch_attempts=F("fetch_attempts") + 1
+        )
 
     @property
     def active_share_link(self) -> models.Model | None:

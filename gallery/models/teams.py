@@ -6,7 +6,6 @@ Every query for something a user may see starts from the user's memberships
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import zoneinfo
 from datetime import timedelta
@@ -18,6 +17,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from gallery.digests import secret_digest
+
 
 def validate_time_zone(name: str) -> None:
     try:
@@ -27,7 +28,8 @@ def validate_time_zone(name: str) -> None:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    """An invite link's secret as stored (gallery.digests, the one way)."""
+    return secret_digest(token)
 
 
 class Team(models.Model):

@@ -9,7 +9,6 @@ invite links in `gallery.models.teams`.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -18,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from gallery.digests import secret_digest
 from gallery.models.jobs import Job
 from gallery.models.teams import Membership
 
@@ -29,7 +29,8 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    """An API token as stored (gallery.digests, the one way)."""
+    return secret_digest(token)
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):

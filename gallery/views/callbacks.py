@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from gallery import pipeline
+from gallery import digests, pipeline
 from gallery.models import Job
 
 
@@ -28,12 +25,7 @@ def provider_callback(request: HttpRequest, provider: str, job_id: int, token: s
         .only("pk", "callback_token_hash", "status")
         .first()
     )
-    given = hashlib.sha256(token.encode()).hexdigest()
-    if (
-        job is None
-        or not job.callback_token_hash
-        or not hmac.compare_digest(given, job.callback_token_hash)
-    ):
+    if job is None or not digests.matches(token, job.callback_token_hash):
         return HttpResponseNotFound()
     with transaction.atomic():
         # The row lock queues concurrent replays, so only the first of them sees

@@ -97,14 +97,10 @@ def balance(request: HttpRequest, slug: str) -> HttpResponse:
     One query, and unlike `get_membership` it writes nothing to the session:
     it runs after every Generate.
     """
-    found = list(
-        Membership.objects.for_user(request.user)
-        .filter(team__slug=slug)
-        .values_list("account__balance", flat=True)
-    )
-    if not found:
+    balance = ledger.balance_in(request.user, slug)
+    if balance is None:
         raise Http404("No such team")
-    return render(request, "gallery/credits.html#balance-text", {"balance": found[0] or 0})
+    return render(request, "gallery/credits.html#balance-text", {"balance": balance})
 
 
 # --- the admins' dashboard -------------------------------------------------------------

@@ -41,6 +41,7 @@ from gallery.operations import (
     MAX_SIDE,
     OPERATIONS,
     VTRIX_MASK_SIZE,
+    ButtonSpec,
     Request,
     mask_issues,
 )
@@ -48,35 +49,10 @@ from gallery.quotes import Preview, preview
 from gallery.views.helpers import get_membership
 from gallery.views.jobs import apply_filters, filter_query, read_filters
 
-# The edits the page offers, in the order of its panel (issue 8). Upload &
-# paint starts from an uploaded file, not from an image of the gallery.
-PAGE_OPERATIONS = (
-    "mj-v7-upscale",
-    "mj-v7-variation",
-    "mj-v7-remix",
-    "mj-v7-pan",
-    "mj-v7-outpaint",
-    "mj-v7-inpaint",
-    "mj-v7-edit",
-    "mj-v7-enhance",
-    "mj-v7-retexture",
-    "mj-v7-remove-bg",
-)
-# The forms of the page, which say where an answer goes; only these become ids.
-FORMS = frozenset(
-    (
-        "upscale",
-        "vary",
-        "remix",
-        "pan",
-        "zoom",
-        "region",
-        "edit",
-        "enhance",
-        "retexture",
-        "removebg",
-    )
-)
+# The edits the page offers and the names of their forms (which say where an
+# answer goes; only these become ids): both are facts of the catalog's entries.
+PAGE_OPERATIONS = operations.image_page_operations()
+FORMS = frozenset(OPERATIONS[op].form for op in PAGE_OPERATIONS)
 # (value, arrow, visible name) laid out as a d-pad by the stylesheet.
 PAN_DIRECTIONS = (
     ("up", "↑", "Up"),
@@ -139,9 +115,7 @@ def neighbours(
 def describe(job: Job) -> str:
     """What a job did, in the catalog's words ("Upscale (Creative)", "Pan left
     ×1.5"); a generation, untitled on its card, is a step of a lineage here."""
-    if job.operation == "mj-v7":
-        return "Draft" if job.speed == "draft" else "Generate"
-    return operations.title(job.operation, job.params)
+    return operations.step_title(job.operation, job.params, job.speed)
 
 
 def source_of(visible: QuerySet[Image], job: Job) -> Image | None:
@@ -232,75 +206,47 @@ class Button:
     reason: str = ""  # why a rule forbids it; "" when it may be pressed
 
 
-# (key, operation, label, params for the price): the price of Pan and Zoom out
-# does not depend on direction or scale, so one figure stands for the group.
-def _titled(key: str, operation: str, params: dict[str, Any]) -> tuple[str, str, str, dict]:
-    """A button named as the job it makes will be titled."""
-    return (key, operation, operations.title(operation, params), params)
-
-
-BUTTONS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
-    _titled("upscale_standard", "mj-v7-upscale", {"type": "standard"}),
-    _titled("upscale_creative", "mj-v7-upscale", {"type": "creative"}),
-    _titled("vary_subtle", "mj-v7-variation", {"type": "subtle"}),
-    _titled("vary_strong", "mj-v7-variation", {"type": "strong"}),
-    ("remix", "mj-v7-remix", "Remix", {"mode": "strong"}),
-    ("pan", "mj-v7-pan", "Pan", {"direction": "left"}),
-    ("zoom", "mj-v7-outpaint", "Zoom out", {"scale": 2}),
-    ("vary_region", "mj-v7-inpaint", "Vary region", {}),
-    ("edit", "mj-v7-edit", "Edit", {}),
-    ("enhance", "mj-v7-enhance", "Enhance", {}),
-    ("retexture", "mj-v7-retexture", "Retexture", {}),
-    ("remove_bg", "mj-v7-remove-bg", "Remove background", {}),
-)
-# Stand-ins for what the person still has to fill in, so that only the rules
-# about this image (and the price) decide whether a button is on.
-_STAND_IN_MASK = {"areas": [{"width": 1024, "height": 1024, "points": [0, 0, 0, 512, 512, 512]}]}
-_STAND_INS: dict[str, dict[str, Any]] = {
-    "mj-v7-inpaint": {"mask": _STAND_IN_MASK},
-    "mj-v7-edit": {
-        "canvas": {"width": 1024, "height": 1024},
-        "img_pos": {"width": 512, "height": 512, "x": 256, "y": 256},
-    },
-}
-
-
 def buttons(image: Image) -> dict[str, Button]:
     """Every button the image's provider offers, keyed for the template; an
-    operation the provider lacks has no button at all."""
-    job = image.job
+    operation the provider lacks has no button at all. Each is priced with the
+    catalog's stand-ins for what the person still has to fill in."""
     facts = pipeline.parent_facts(image)
     result = {}
-    for key, operation, label, params in BUTTONS:
-        if operation not in OPERATIONS or job.provider not in OPERATIONS[operation].models:
-            continue
+    for operation in PAGE_OPERATIONS:
         spec = OPERATIONS[operation]
-        request = base_request(
-            image,
-            operation,
-            prompt="a stand-in prompt" if spec.prompt == "required" else "",
-            params={**_STAND_INS.get(operation, {}), **params},
-        )
-        check = preview(request, facts if spec.needs_parent else None)
-        reason = page_rule(image, operation) or (check.errors[0].message if check.errors else "")
-        if not reason and check.quote is None:
-            reason = check.price_problem
-        quote = check.quote
-        result[key] = Button(
-            key=key,
-            operation=operation,
-            label=label,
-            credits=quote.credits if quote else None,
-            estimate=bool(quote and quote.estimate),
-            reason=reason,
-        )
+        if image.job.provider not in spec.models:
+            continue
+        for button in spec.buttons:
+            request = base_request(
+                image,
+                operation,
+                prompt="a stand-in prompt" if spec.prompt == "required" else "",
+                params={**spec.stand_ins, **button.params},
+            )
+            check = preview(request, facts if spec.needs_parent else None)
+            result[button.key] = _button(image, spec, button, check)
     return result
+
+
+def _button(image: Image, spec: operations.Operation, button: ButtonSpec, check: Preview) -> Button:
+    reason = page_rule(image, spec.id) or (check.errors[0].message if check.errors else "")
+    if not reason and check.quote is None:
+        reason = check.price_problem
+    quote = check.quote
+    return Button(
+        key=button.key,
+        operation=spec.id,
+        label=operations.button_label(spec, button),
+        credits=quote.credits if quote else None,
+        estimate=bool(quote and quote.estimate),
+        reason=reason,
+    )
 
 
 def page_rule(image: Image, operation: str) -> str:
     """Rules the catalog cannot see, for edits that take this image by URL
     (the catalog only knows parents): why `operation` is off, or ""."""
-    if operation not in ("mj-v7-retexture", "mj-v7-remove-bg"):
+    if not OPERATIONS[operation].needs_image:
         return ""
     if image.job.operation == "mj-v7-retexture":
         return RETEXTURE_ONLY_UPSCALE
@@ -346,16 +292,15 @@ def request_from(image: Image, data: QueryDict) -> Request:
     spec = OPERATIONS[operation]
     prompt = data.get("prompt", "").strip() if spec.prompt != "absent" else ""
     speed = (data.get("speed") or None) if spec.speeds else None
-    params = _PARAMS[operation](image, data)
+    params = read_params(image, spec, data)
     return base_request(image, operation, prompt=prompt, params=params, speed=speed)
 
 
-def _scale_param(operation: str, raw: str | None, label: str) -> int | float:
-    """The operation's `scale`, read within the catalog's range for it."""
-    spec = OPERATIONS[operation].param("scale")
-    assert spec is not None and spec.minimum is not None and spec.maximum is not None
+def _scale_param(param: operations.ParamSpec, raw: str | None, label: str) -> int | float:
+    """A number parameter, read within the catalog's range for it."""
+    assert param.minimum is not None and param.maximum is not None
     try:
-        value = numbers.number(raw, label=label, minimum=spec.minimum, maximum=spec.maximum)
+        value = numbers.number(raw, label=label, minimum=param.minimum, maximum=param.maximum)
     except numbers.NumberError as problem:
         raise BadInput(str(problem)) from None
     return numbers.as_json(value)
@@ -380,22 +325,36 @@ def _json_object(raw: str, label: str) -> dict[str, Any]:
     return value
 
 
-def _scale(image: Image, data: QueryDict) -> dict[str, Any]:
-    # A preset button sends its factor; "custom" (or the live price, which
-    # sends no button) reads the custom field.
-    raw = data.get("scale") or "custom"
-    if raw == "custom":
-        raw = data.get("custom_scale")
-    return {"scale": _scale_param("mj-v7-outpaint", raw, "The zoom")}
+def read_params(image: Image, spec: operations.Operation, data: QueryDict) -> dict[str, Any]:
+    """The catalog's parameters of `spec` as its form sends them, each read
+    by its kind: a choice as sent (the catalog's default when absent), a
+    number within the catalog's range, the editors' mask and boxes."""
+    params: dict[str, Any] = {}
+    for param in spec.params:
+        if param.kind == "choice":
+            params[param.name] = data.get(param.name, param.default)
+        elif param.kind == "number":
+            params[param.name] = _number_param(param, data, param.name in spec.custom_fields)
+        elif param.kind == "mask":
+            mask = _mask(image, data, required=param.required)
+            if mask is not None:
+                params[param.name] = mask
+        else:
+            fields = _CANVAS_FIELDS if param.kind == "canvas" else _IMG_POS_FIELDS
+            params[param.name] = _box(data, param.name, fields)
+    return params
 
 
-def _pan(image: Image, data: QueryDict) -> dict[str, Any]:
-    scale = OPERATIONS["mj-v7-pan"].param("scale")
-    raw = data.get("scale") or str(scale.default if scale else "")  # the catalog's 1.5
-    return {
-        "direction": data.get("direction", "down"),
-        "scale": _scale_param("mj-v7-pan", raw, "The pan scale"),
-    }
+def _number_param(param: operations.ParamSpec, data: QueryDict, custom: bool) -> int | float:
+    # With presets and a custom field, a preset button sends its factor, and
+    # "custom" or no button (the live price sends none) reads the typed value;
+    # a plain field left blank is the catalog's default.
+    raw = data.get(param.name)
+    if custom and (raw or "custom") == "custom":
+        raw = data.get(f"custom_{param.name}")
+    elif not raw:
+        raw = str(param.default)
+    return _scale_param(param, raw, f"The {param.label.lower()}")
 
 
 def _mask(image: Image, data: QueryDict, *, required: bool) -> dict[str, Any] | None:
@@ -479,31 +438,6 @@ def _box(data: QueryDict, name: str, fields: tuple[tuple[str, str, str], ...]) -
     }
 
 
-def _edit(image: Image, data: QueryDict) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "canvas": _box(data, "canvas", _CANVAS_FIELDS),
-        "img_pos": _box(data, "img_pos", _IMG_POS_FIELDS),
-    }
-    mask = _mask(image, data, required=False)
-    if mask is not None:
-        params["mask"] = mask
-    return params
-
-
-_PARAMS = {
-    "mj-v7-upscale": lambda image, data: {"type": data.get("type", "standard")},
-    "mj-v7-variation": lambda image, data: {"type": data.get("type", "subtle")},
-    "mj-v7-remix": lambda image, data: {"mode": data.get("mode", "strong")},
-    "mj-v7-pan": _pan,
-    "mj-v7-outpaint": _scale,
-    "mj-v7-inpaint": lambda image, data: {"mask": _mask(image, data, required=True)},
-    "mj-v7-edit": _edit,
-    "mj-v7-enhance": lambda image, data: {},
-    "mj-v7-retexture": lambda image, data: {},
-    "mj-v7-remove-bg": lambda image, data: {},
-}
-
-
 def client_request_id(data: QueryDict, request: Request) -> str:
     """The form's one-time id plus a digest of what was asked: a double click
     makes one job, but pressing "Upscale (Creative)" after "Upscale (Subtle)"
@@ -532,7 +466,7 @@ def _page(membership: Membership, image: Image, **extra: Any) -> dict:
     deleted = image.job.deleted_at is not None
     ctx = {
         "nav": "gallery",
-        "balance": ledger.account_for(membership).balance,
+        "balance": ledger.balance_of(membership),
         "title": describe(image.job),
         "prompt_job": prompt_job,
         "before": before,

@@ -25,7 +25,7 @@ from django_htmx.http import trigger_client_event
 from gallery import ledger, numbers, pipeline, throttle
 from gallery.files import stored_file_response
 from gallery.forms import CreateForm
-from gallery.models import Collection, CreditAccount, Image, Job, Membership, Star
+from gallery.models import Collection, Image, Job, Membership, Star
 from gallery.models.jobs import time_left
 from gallery.operations import OPERATIONS
 from gallery.quotes import preview_batch
@@ -196,22 +196,13 @@ def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
         "team": membership.team,
         "jobs": jobs,
         "live": live_state(jobs),
-        "balance": _balance(membership),
+        "balance": ledger.balance_of(membership),
         "ratios": ASPECT_RATIOS,
         "bulk_limit": BULK_LIMIT,
         # The selection bar's "Add to collection": read only by a whole page, if at all.
         "boards": Collection.objects.visible_to(membership.user_id, membership.team_id),
         **extra,
     }
-
-
-def _balance(membership: Membership) -> int:
-    """The balance that came with the membership (get_membership(…, "account")),
-    else a fresh read that also makes the member's account on a first visit."""
-    try:
-        return membership.account.balance
-    except CreditAccount.DoesNotExist:
-        return ledger.account_for(membership).balance
 
 
 def card_stamp(
@@ -451,15 +442,14 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     htmx, for its live part alone, until the job is final."""
     membership = get_membership(request, slug)
     job = (
-        Job.objects.filter(team=membership.team)
+        Job.objects.visible_in(membership, deleted=None)
         .select_related("user", "parent")
         .prefetch_related("events", "images__share_links")
         .filter(pk=pk)
         .first()
     )
     can_manage = job is not None and job.can_manage(request.user, is_admin=membership.is_admin)
-    hidden = job is None or (job.private and job.user_id != request.user.pk)
-    if hidden or (job.deleted_at and not can_manage):
+    if job is None or (job.deleted_at and not can_manage):
         if request.htmx.target == "job-live":
             # The page was open when it went (deleted, made private): say so
             # once and stop asking (htmx stops polling on 286).

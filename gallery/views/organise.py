@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,9 +31,7 @@ def _job(
 ) -> tuple[Membership, Job]:
     """A job of the team this user may see: shared, or their own private one."""
     membership = get_membership(request, slug)
-    jobs = Job.objects.filter(team=membership.team, deleted_at__isnull=not deleted)
-    jobs = jobs.filter(Q(private=False) | Q(user=request.user))
-    return membership, get_object_or_404(jobs, pk=pk)
+    return membership, get_object_or_404(Job.objects.visible_in(membership, deleted=deleted), pk=pk)
 
 
 def _for_image_page(

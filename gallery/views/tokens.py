@@ -66,7 +66,7 @@ def _context(membership: Membership, form: TokenForm, **extra) -> dict:
         "form": form,
         "tokens": mine,
         "team_tokens": others,
-        "balance": ledger.account_for(membership).balance,
+        "balance": ledger.balance_of(membership),
         **extra,
     }
 
