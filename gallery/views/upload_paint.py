@@ -123,7 +123,7 @@ def opening_price(source: Source, defaults: dict[str, Any]) -> images.Button:
         provider = provider_for(QueryDict())
     except images.BadInput as exc:
         return images.Button(key=FORM, operation=OPERATION, label=label, reason=str(exc))
-    params = {**defaults, "mask": images._STAND_IN_MASK}
+    params = {**defaults, "mask": OPERATIONS[OPERATION].stand_ins["mask"]}
     prompt = "a stand-in prompt"
     check = preview(Request(OPERATION, provider, prompt, params=params, image_urls=(source.url,)))
     quote = check.quote
