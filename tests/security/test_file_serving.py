@@ -15,7 +15,6 @@ from tests.factories import finished_job
 pytestmark = pytest.mark.django_db
 
 SAFE = {
-    "Content-Type": "image/webp",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "Cross-Origin-Resource-Policy": "same-origin",
@@ -29,7 +28,7 @@ def media_root(settings, tmp_path):
 
 def _headers(response) -> dict[str, str]:
     assert response.status_code == 200, response.status_code
-    return {name: response.get(name, "") for name in [*SAFE, "Cache-Control"]}
+    return {name: response.get(name, "") for name in [*SAFE, "Content-Type", "Cache-Control"]}
 
 
 def test_every_file_route_sends_the_same_safety_headers_and_its_own_cache_policy(
@@ -50,6 +49,10 @@ def test_every_file_route_sends_the_same_safety_headers_and_its_own_cache_policy
     for route, response in served.items():
         headers = _headers(response)
         assert {k: headers[k] for k in SAFE} == SAFE, route
+        # the type comes from the file's own extension: a PNG original, a WebP thumbnail
+        assert headers["Content-Type"] in ("image/png", "image/webp"), route
+    assert _headers(served["trash"])["Content-Type"] == "image/webp"
+    assert _headers(served["download"])["Content-Type"] == "image/png"
     assert _headers(served["media"])["Cache-Control"] == "private, max-age=31536000, immutable"
     assert _headers(served["shared"])["Cache-Control"] == "private, no-cache"
     assert _headers(served["trash"])["Cache-Control"] == "private, no-cache"
