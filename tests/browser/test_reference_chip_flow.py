@@ -83,6 +83,8 @@ def test_dropped_and_chosen_images_become_chips_that_make_the_prompt_sent(
     settings.MJWEB_PUBLIC_URL = live_server.url  # the signed URLs: this site's own
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, live_server.url)
+    page.wait_for_url(f"{live_server.url}/t/acme/")
+    page.wait_for_load_state()  # htmx listens to the file field from here
     prompt = page.get_by_label("Prompt", exact=True)
     quote_text = page.locator("#quote")
     prompt.fill("a lighthouse at dusk")

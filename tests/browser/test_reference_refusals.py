@@ -28,11 +28,16 @@ def test_the_rate_limit_and_the_quota_are_said_in_place(page: Page, live_server,
     quota = sum(len(clean_upload(f["buffer"]).data) for f in (first, second)) - 1
     settings.MJWEB_UPLOAD_QUOTA_BYTES = quota  # the first fits, not both
     sign_in(page, live_server.url, "alice")
+    # The chooser sends its file once htmx has taken the page in hand: a file
+    # chosen in the instant before that (as a test can, a person cannot) is lost.
+    page.wait_for_url("**/t/acme/")
+    page.wait_for_load_state()
     chooser = page.locator("#reference-file")
     result = page.locator("#upload-result")
 
     chooser.set_input_files(first)
-    expect(page.get_by_role("img", name="Image prompt 1")).to_be_visible()
+    # an upload is decoded and re-encoded before its chip shows: give it time on a busy machine
+    expect(page.get_by_role("img", name="Image prompt 1")).to_be_visible(timeout=20_000)
 
     chooser.set_input_files(second)
     expect(result.get_by_role("alert")).to_contain_text(f"of your {quota} bytes quota")
