@@ -333,7 +333,7 @@ def test_a_browser_shows_gallery_and_image_page_pictures_from_the_bucket(
     from tests.browser.test_organise_flow import sign_in
     from tests.factories import finished_job
 
-    job = finished_job(alice, team)
+    job = finished_job(alice, team, size=(8, 8))
     refused: list[str] = []
     page.on("console", lambda msg: refused.append(msg.text) if msg.type == "error" else None)
     bucket_hits: list[int] = []
