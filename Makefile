@@ -11,7 +11,7 @@ help:
 	@echo "make run     start mjweb with demo data on http://127.0.0.1:$${MJWEB_PORT:-8000}"
 	@echo "make serve   migrate and run web + workers with the environment as given"
 	@echo "make test    install what the tests need and run the whole suite"
-	@echo "make lint    ruff check and format check"
+	@echo "make lint    ruff check, format check and the import layers"
 	@echo "make bench   measure against DESIGN.md §6; writes bench/results.json"
 	@echo "make soak    20 members for 5 minutes with upstream faults; writes bench/soak.json"
 
@@ -43,6 +43,7 @@ soak: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -8,14 +8,14 @@ The gthread worker parks idle connections without holding a thread.
 
 Invite tokens, signed file URLs and share links are credentials: every atom of
 an access-log line (request line, path, query string, Referer, …) has their
-secret part replaced by a marker before it is written (gallery/redact.py).
+secret part replaced by a marker before it is written (gallery/net/redact.py).
 The address it logs is the client's as the throttles see it, behind the
-configured proxies (gallery/throttle.py client_address), not the proxy's.
+configured proxies (gallery/net/throttle.py client_address), not the proxy's.
 """
 
 from gunicorn.glogging import Logger
 
-from gallery.redact import redact
+from gallery.net.redact import redact
 
 keepalive = 20
 
@@ -33,7 +33,7 @@ def _client_address(environ: dict) -> str:
     try:
         from django.conf import settings
 
-        from gallery.throttle import address_in
+        from gallery.net.throttle import address_in
 
         return address_in(
             environ,

@@ -60,7 +60,7 @@ print(JobEvent.objects.filter(job_id=JOB, kind="callback").count())
 """
 
 JOB_OF_TASK = """
-from gallery import api
+from gallery.api import translate as api
 print(api.job_pk(TASK))
 """
 

@@ -41,7 +41,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from gallery.models import Image, Job, Membership, Role, Star, Team
-from gallery.views.jobs import PAGE_SIZE, cursor_of
+from gallery.studio.views.jobs import PAGE_SIZE, cursor_of
 
 RUNS = int(os.environ["BENCH_RUNS"])
 TOTAL = 10_000
@@ -82,7 +82,7 @@ def job_for(n, team, users, flying):
         credits_reserved=79, credits_charged=None if flying else (0 if status == "failed" else 79),
         created=created, submitted_at=created, deadline=created + timedelta(minutes=25),
         finished_at=None if flying else created + timedelta(seconds=40),
-        snapshot={  # the provider's last answer, as gallery.pipeline keeps it
+        snapshot={  # the provider's last answer, as gallery.studio.pipeline keeps it
             "status": "completed" if status == "completed" else "processing",
             "upstream_status": status, "progress": 100 if status == "completed" else 0,
             "image_urls": [f"https://cdn.example/{n}/{i}.png?sig={'a' * 120}" for i in range(4)],
@@ -103,7 +103,8 @@ def images_for(job, size):
     count = 3 if job.pk % 41 == 0 else 4  # now and then one is filtered by moderation
     return [
         Image(
-            job=job, index=i, status="stored", upstream_url=f"https://cdn.example/{job.upstream_id}/{i}.png",
+            job=job, index=i, status="stored",
+            upstream_url=f"https://cdn.example/{job.upstream_id}/{i}.png",
             original=f"originals/{job.pk:06}-{i}-{job.upstream_id[:12]}.png",
             thumbnail=f"thumbs/{job.pk:06}-{i}-{job.upstream_id[:12]}.webp",
             width=size[0], height=size[1], bytes=1_400_000 + i, sha256=job.upstream_id * 2,

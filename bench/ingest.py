@@ -84,7 +84,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
-from gallery import images, pipeline
+from gallery.studio import images, pipeline
 from gallery.models import Image, Job, Team
 
 URL, PATH, RUNS, THUMB = "URL_", "PATH_", RUNS_, THUMB_

@@ -52,9 +52,9 @@ from stack import (
 # simulator holds every one of them in "processing".
 CREATE_HELD_JOBS = """
 import json
-from gallery import pipeline
+from gallery.studio import pipeline
 from gallery.models import CreditAccount, Membership
-from gallery.operations import Request
+from gallery.catalog.operations import Request
 m = Membership.objects.get(team__slug="bench", user__username="runner")
 CreditAccount.objects.filter(membership=m).update(max_in_flight=30000)  # a smallint on PostgreSQL
 ids = []

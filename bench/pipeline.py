@@ -97,9 +97,9 @@ def run(jobs: int, duration: float, callbacks: bool, spacing: float) -> dict:
 # Runs inside `manage.py shell`: create the jobs the way Generate does.
 CREATE_JOBS = """
 import time
-from gallery import pipeline
+from gallery.studio import pipeline
 from gallery.models import Membership, CreditAccount
-from gallery.operations import Request
+from gallery.catalog.operations import Request
 m = Membership.objects.get(team__slug="bench", user__username="runner")
 CreditAccount.objects.filter(membership=m).update(max_in_flight=10000)
 for n in range(JOBS):

@@ -41,7 +41,7 @@ CREDITS = 10_000_000
 MEMBERS = """
 import json
 from django.contrib.auth.models import User
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import ApiToken, Membership, Team
 team = Team.objects.create(slug="bench", name="bench")
 tokens = []

@@ -5,7 +5,6 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from gallery.forms_auth import ThrottledAdminAuthenticationForm
 from gallery.models import (
     ApiTask,
     ApiToken,
@@ -25,7 +24,8 @@ from gallery.models import (
     Team,
     ThrottleCounter,
 )
-from gallery.usernames import DistinctUsername
+from gallery.teams.forms_auth import ThrottledAdminAuthenticationForm
+from gallery.teams.usernames import DistinctUsername
 
 # The admin signs in through the same throttle as the site: the same counters
 # per account and per address, taken before the password is checked.

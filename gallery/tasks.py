@@ -8,7 +8,8 @@ job that the request creating it later rolled back.
 
 from __future__ import annotations
 
-from gallery import api_callbacks, pipeline
+from gallery.api import callbacks as api_callbacks
+from gallery.studio import pipeline
 
 
 def submit_job(job_id: int) -> None:

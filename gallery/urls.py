@@ -2,7 +2,8 @@ from importlib.util import find_spec
 
 from django.urls import include, path
 
-from gallery.views import accounts, callbacks, create, jobs, organise, queue, teams, upload_paint
+from gallery.studio.views import callbacks, create, jobs, organise, queue, upload_paint
+from gallery.teams.views import accounts, teams
 
 urlpatterns = [
     path("", teams.home, name="home"),
@@ -56,7 +57,7 @@ urlpatterns = [
 ]
 
 # The credit pages, the team API and the image pages live in their own URL modules.
-urlpatterns.append(path("", include("gallery.urls_credits")))
-for module in ("gallery.urls_api", "gallery.urls_images"):
+urlpatterns.append(path("", include("gallery.credits.urls")))
+for module in ("gallery.api.urls", "gallery.studio.urls"):
     if find_spec(module) is not None:
         urlpatterns.append(path("", include(module)))

@@ -82,9 +82,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "gallery.context_processors.site",
-                "gallery.context_processors.teams",
-                "gallery.context_processors.header_balance",
+                "gallery.credits.context_processors.site",
+                "gallery.credits.context_processors.teams",
+                "gallery.credits.context_processors.header_balance",
             ],
             "loaders": [
                 (
@@ -163,9 +163,9 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
-# PBKDF2 as Django's default; at most half the cores hash at once (gallery/passwords.py).
+# PBKDF2 as Django's default; at most half the cores hash at once (gallery/teams/passwords.py).
 PASSWORD_HASHERS = [
-    "gallery.passwords.QueuedPBKDF2PasswordHasher",
+    "gallery.teams.passwords.QueuedPBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
@@ -204,7 +204,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Object storage: with a bucket named, media (originals, thumbnails, uploaded
 # references) live in it through django-storages instead of MEDIA_ROOT. The
 # bucket stays private: objects get no ACL, every URL is signed and short-lived,
-# and the app hands one out only after its own checks (gallery/files.py).
+# and the app hands one out only after its own checks (gallery/net/files.py).
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
 # Seconds a signed bucket URL opens; the app makes a new one on each request.
 MJWEB_MEDIA_URL_SECONDS = env_int("MJWEB_MEDIA_URL_SECONDS", 300, minimum=10)
@@ -256,7 +256,7 @@ MJWEB_API_RATE_LIMIT = env_int("MJWEB_API_RATE_LIMIT", 120, minimum=1)
 MJWEB_API_RATE_WINDOW = env_int("MJWEB_API_RATE_WINDOW", 60, minimum=1)
 # How long a result-file URL from the team API opens; reading the task renews it.
 MJWEB_API_FILE_URL_SECONDS = env_int("MJWEB_API_FILE_URL_SECONDS", 3600, minimum=60)
-# Reference images for prompts (gallery/references.py): uploads each member may
+# Reference images for prompts (gallery/studio/references.py): uploads each member may
 # make per window (seconds), the total a member may keep, and the days a
 # reference that no job uses is kept (one a job uses stays with the job).
 # Sign-in checks one web process holds at once (each may wait for a hashing
@@ -268,7 +268,7 @@ MJWEB_UPLOAD_QUOTA_BYTES = env_int("MJWEB_UPLOAD_QUOTA_MB", 500, minimum=1) * 10
 MJWEB_UPLOAD_RETENTION_DAYS = env_int("MJWEB_UPLOAD_RETENTION_DAYS", 7, minimum=1)
 # Days a deleted job lies in its team's trash before the poller purges its files.
 MJWEB_TRASH_DAYS = env_int("MJWEB_TRASH_DAYS", 30, minimum=1)
-# Jobs one prompt may make with permutation braces and --repeat (gallery/permutations.py);
+# Jobs one prompt may make with permutation braces and --repeat (gallery/catalog/permutations.py);
 # 40 is Midjourney's own limit for a permutation in fast mode.
 MJWEB_BATCH_CAP = env_int("MJWEB_BATCH_CAP", 40, minimum=1)
 
@@ -291,7 +291,7 @@ PROVIDERS = {
     },
 }
 
-# The client address (gallery/throttle.py client_address) for the sign-in and
+# The client address (gallery/net/throttle.py client_address) for the sign-in and
 # API throttles and the access log: behind N proxies, the Nth address from the
 # right of the header they append to. A count rather than a list of proxy
 # addresses: it needs no knowledge of the load balancer's changing addresses.
@@ -339,13 +339,13 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Invite tokens, signed file URLs and share links are credentials: the loggers
-# that write request paths redact them where the record is made (gallery/redact.py;
+# that write request paths redact them where the record is made (gallery/net/redact.py;
 # gunicorn's access log does the same in gunicorn.conf.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_secrets": {"()": "gallery.redact.RedactSecrets"}},
+    "filters": {"redact_secrets": {"()": "gallery.net.redact.RedactSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {

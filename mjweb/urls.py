@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from gallery.forms_auth import ThrottledAuthenticationForm
-from gallery.views import accounts
+from gallery.teams.forms_auth import ThrottledAuthenticationForm
+from gallery.teams.views import accounts
 
 urlpatterns = [
     path(
@@ -24,7 +24,7 @@ urlpatterns = [
     path("", include("gallery.urls")),
 ]
 
-handler400 = "gallery.views.errors.bad_request"
-handler403 = "gallery.views.errors.permission_denied"
-handler404 = "gallery.views.errors.page_not_found"
-handler500 = "gallery.views.errors.server_error"
+handler400 = "gallery.teams.views.errors.bad_request"
+handler403 = "gallery.teams.views.errors.permission_denied"
+handler404 = "gallery.teams.views.errors.page_not_found"
+handler500 = "gallery.teams.views.errors.server_error"

@@ -2,7 +2,7 @@
 
 Every factory takes keyword arguments for what a test cares about; any other
 Job field can be passed through as well (`private=True`, `parent=image`,
-`deleted_at=…`). Credits move only through `gallery.ledger`, as in the app.
+`deleted_at=…`). Credits move only through `gallery.credits.ledger`, as in the app.
 
     make_job(alice, team)                   a job row: nothing stored, nothing reserved
     finished_job(alice, team, images=2)     completed, with stored images (real files)
@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from gallery import images as stored_images
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Image, Job, LedgerEntry, Membership
+from gallery.studio import images as stored_images
 
 PROMPT = "a lighthouse at dusk --ar 3:2"
 CREDITS = 79  # what mj-v7 at fast speed costs on evolink

@@ -3,7 +3,7 @@ from django.db import migrations
 
 def seed(apps, schema_editor):
     # The figures as they stood when this ran; later admin edits live in the table.
-    from gallery.pricing import price_figures
+    from gallery.catalog.pricing import price_figures
 
     Price = apps.get_model("gallery", "Price")
     for figure in price_figures():

@@ -1,6 +1,6 @@
 """Fill `Job.title` and `Job.root_prompt` (added by 0010) for jobs made before them.
 
-The titles come from a frozen copy of `gallery.operations.title` as it was
+The titles come from a frozen copy of `gallery.catalog.operations.title` as it was
 when this migration was written, not from an import of it: a migration must
 give the same result, and keep importing, however the app's code is renamed or
 reworded later (Django's rule for historical models, applied to the one
@@ -57,7 +57,7 @@ def _scale(value) -> str:
 
 
 def frozen_title(operation: str, params: dict | None) -> str:
-    """`gallery.operations.title` as of this migration."""
+    """`gallery.catalog.operations.title` as of this migration."""
     if operation == "mj-v7":
         return ""
     if operation not in _LABELS:

@@ -1,12 +1,17 @@
-"""mjweb's models, one module per concern; import them from here."""
+"""The registry Django loads: every domain's models, under the app label `gallery`.
 
-from gallery.models.credits import CreditAccount, LedgerEntry, month_start
-from gallery.models.jobs import Image, Job, JobEvent
-from gallery.models.organise import Collection, CollectionItem, ShareLink, Star
-from gallery.models.prices import Price, PriceStatus
-from gallery.models.teams import Invite, Membership, Role, Team, token_hash
-from gallery.models.throttle import ThrottleCounter
-from gallery.models.tokens import ApiTask, ApiToken
+Code inside a domain imports a model from its defining module (gallery.studio.models.jobs,
+...): this module imports every domain, so importing it from one would tie that domain to
+all the others. Tests, the admin and management commands may import from here.
+"""
+
+from gallery.api.models.tokens import ApiTask, ApiToken
+from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_start
+from gallery.credits.models.prices import Price, PriceStatus
+from gallery.net.models.throttle import ThrottleCounter
+from gallery.studio.models.jobs import Image, Job, JobEvent
+from gallery.studio.models.organise import Collection, CollectionItem, ShareLink, Star
+from gallery.teams.models.teams import Invite, Membership, Role, Team, token_hash
 
 __all__ = [
     "ApiTask",

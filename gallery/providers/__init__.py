@@ -1,7 +1,7 @@
 """Provider adapters: one module per aggregator behind one interface (see `base`).
 
     adapter = get_adapter("evolink")           # client built from settings.PROVIDERS
-    accepted = adapter.submit(request)         # a gallery.operations.Request
+    accepted = adapter.submit(request)         # a gallery.catalog.operations.Request
     snapshot = adapter.fetch(accepted.upstream_id)
 
 Adapter modules are imported on first use, as healthchecks' TRANSPORTS are.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from gallery.operations import PROVIDERS
+from gallery.catalog.operations import PROVIDERS
 from gallery.providers.base import (
     Accepted,
     Adapter,

@@ -1,6 +1,6 @@
 """What every provider adapter is and returns: one interface, one snapshot, one error type.
 
-An adapter only translates (DESIGN.md §3): a canonical `gallery.operations.Request`
+An adapter only translates (DESIGN.md §3): a canonical `gallery.catalog.operations.Request`
 becomes the provider's HTTP call, the provider's answers become an `Accepted`
 or a `Snapshot`, and anything that goes wrong becomes a `ProviderError` whose
 `kind` tells the pipeline what to do next. No ORM, no ledger, no Django.
@@ -27,8 +27,8 @@ from urllib.parse import quote
 
 import httpx
 
-from gallery import operations
-from gallery.operations import Request
+from gallery.catalog import operations
+from gallery.catalog.operations import Request
 from gallery.providers.errors import (
     Kind,
     ProviderError,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gallery.operations import Request, model_id
+from gallery.catalog.operations import Request, model_id
 from gallery.providers.base import (
     Accepted,
     Adapter,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gallery.operations import Request
+from gallery.catalog.operations import Request
 from gallery.providers.base import (
     Accepted,
     Adapter,

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import httpx
 
-from gallery.operations import Request, model_id
+from gallery.catalog.operations import Request, model_id
 from gallery.providers.base import (
     Accepted,
     Adapter,

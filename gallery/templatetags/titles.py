@@ -5,7 +5,7 @@
     {{ "mj-v7-pan"|operation_label }}   "Pan"
     {{ entry.reason|ledger_reason }}    "mj-v7-pan · reserved" → "Pan · reserved"
 
-The words come from the catalog (`gallery.operations.title` / `label`); the
+The words come from the catalog (`gallery.catalog.operations.title` / `label`); the
 stored rows keep their ids.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django import template
 
-from gallery import operations
+from gallery.catalog import operations
 
 register = template.Library()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import ApiToken, CreditAccount, Membership, Role, Team
 from tests.api.conftest import Api, issue
 from tests.factories import fund, membership

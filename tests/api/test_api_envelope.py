@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from gallery import openapi, operations
-from gallery.prompt import MAX_PROMPT_LENGTH
-from gallery.views.api import team_api
+from gallery.api import openapi
+from gallery.api.views.api import team_api
+from gallery.catalog import operations
+from gallery.catalog.prompt import MAX_PROMPT_LENGTH
 from tests.api.conftest import GENERATE
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +84,7 @@ def test_a_value_of_the_wrong_type_is_a_400_naming_its_field_never_a_422(
 
 
 def test_a_failure_in_the_rate_counter_is_a_500_in_the_envelope(alice_api, monkeypatch):
-    from gallery.views import api as api_views
+    from gallery.api.views import api as api_views
 
     class BrokenCache:
         def get(self, key):

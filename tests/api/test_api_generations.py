@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import ApiTask, ApiToken, Job, LedgerEntry, Membership, Role, Team
 from tests.api.conftest import GENERATE, Api, issue
 from tests.factories import finished_job, fund, in_flight_job, membership

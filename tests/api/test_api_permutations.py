@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from gallery.api_schemas import BATCH_NOT_IN_API
+from gallery.api.openapi import build
+from gallery.api.schemas import BATCH_NOT_IN_API
+from gallery.api.views.api import team_api
 from gallery.models import Job, LedgerEntry
-from gallery.openapi import build
-from gallery.views.api import team_api
 
 pytestmark = pytest.mark.django_db
 

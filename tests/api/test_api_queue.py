@@ -11,7 +11,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from gallery.api import task_id
+from gallery.api.translate import task_id
 from gallery.models import CreditAccount, Job, LedgerEntry
 from tests.api.conftest import Api, issue
 from tests.conftest import client_for, control
@@ -83,7 +83,7 @@ def test_twelve_at_once_are_all_accepted_and_never_more_than_four_run_upstream(
 
 @pytest.mark.django_db
 def test_a_waiting_task_cancelled_is_refunded_exactly_once(alice, team, monkeypatch):
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
     api = capped(alice, team, cap=1)
     api.create(body(1))
     waiting = api.create(body(2)).json()

@@ -14,9 +14,10 @@ from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from gallery import api, openapi
+from gallery.api import openapi
+from gallery.api import translate as api
+from gallery.api.views.api import team_api
 from gallery.models import CreditAccount
-from gallery.views.api import team_api
 from tests.api.conftest import issue
 from tests.factories import finished_job, fund
 

@@ -1,5 +1,5 @@
 """GET /api/v1/tasks/{id}, the result files it links to, and the callback that
-carries the same body (`gallery.api_callbacks.deliver`)."""
+carries the same body (`gallery.api.callbacks.deliver`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
 
-from gallery import api_callbacks, netguard
+from gallery.api import callbacks as api_callbacks
 from gallery.models import ApiTask, ApiToken, Image, Job, Membership, Role
+from gallery.net import netguard
 from tests.api.conftest import GENERATE, Api, issue
 from tests.factories import finished_job, fund
 

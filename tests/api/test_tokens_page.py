@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from gallery.api.models.tokens import token_digest
+from gallery.api.views.tokens import MAX_ACTIVE_TOKENS
 from gallery.models import ApiToken
-from gallery.models.tokens import token_digest
-from gallery.views.tokens import MAX_ACTIVE_TOKENS
 from tests.api.conftest import HTMX, Api, issue
 from tests.conftest import PASSWORD
 from tests.factories import membership

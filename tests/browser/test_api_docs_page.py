@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from gallery.prompt import MAX_PROMPT_LENGTH
+from gallery.catalog.prompt import MAX_PROMPT_LENGTH
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in
 

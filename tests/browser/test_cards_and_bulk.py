@@ -15,8 +15,8 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 from playwright.sync_api import Page, expect
 
-from gallery import images
 from gallery.models import Collection, CollectionItem, Image, Job, Star
+from gallery.studio import images
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
 from tests.browser.test_organise_flow import sign_in
 from tests.factories import finished_job

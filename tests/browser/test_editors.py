@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Job, LedgerEntry, Membership
 from tests.browser.axe import assert_accessible
 from tests.browser.test_image_view import add_images

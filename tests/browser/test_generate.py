@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Membership
 from tests.conftest import PASSWORD
 from tests.pipeline.stack import Processes

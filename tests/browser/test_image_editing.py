@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from gallery import ledger, pipeline
+from gallery.catalog.operations import Request
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Image, Job, Membership
-from gallery.operations import Request
+from gallery.studio import pipeline
 from tests.browser.test_generate import sign_in
 from tests.pipeline.stack import Processes
 

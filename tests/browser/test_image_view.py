@@ -15,9 +15,10 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 from playwright.sync_api import Page, expect
 
-from gallery import images, ledger, pipeline
+from gallery.catalog.operations import Request
+from gallery.credits import ledger
 from gallery.models import Image, Job, Membership, Star
-from gallery.operations import Request
+from gallery.studio import images, pipeline
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in
 from tests.pipeline.stack import Processes

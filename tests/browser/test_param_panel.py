@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Job, Membership
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in
@@ -33,7 +33,7 @@ def funded(alice, team):
 @pytest.fixture(autouse=True)
 def no_worker(monkeypatch):
     """Jobs are made and reserved; nothing sends them (the live server shares this process)."""
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
 
 
 def open_gallery(page: Page, base: str, size: dict, query: str = "") -> None:

@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, Membership
 from tests.browser.axe import assert_accessible
 from tests.browser.test_generate import stack  # noqa: F401 - the fixture

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image as PILImage
 from playwright.sync_api import Page, expect
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, Membership
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from PIL import Image as PILImage
 from playwright.sync_api import Page, expect
 
-from gallery.uploads import clean_upload
+from gallery.net.uploads import clean_upload
 from tests.browser.test_generate import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Job, Membership
 from tests.browser.axe import assert_accessible
 from tests.browser.test_organise_flow import sign_in

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from gallery import ledger, public_urls
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
+from gallery.studio import public_urls
 from tests.browser.axe import assert_accessible
 from tests.browser.test_editors import fills_the_screen
 from tests.browser.test_organise_flow import sign_in

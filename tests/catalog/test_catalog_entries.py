@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from django.http import QueryDict
 
-from gallery import operations, pricing
-from gallery.operations import OPERATIONS, ParentFacts, Request, validate
-from gallery.views import images
+from gallery.catalog import operations, pricing
+from gallery.catalog.operations import OPERATIONS, ParentFacts, Request, validate
+from gallery.studio.views import images
 
 SRC = "https://example.com/source.png"
 PAGE = [op for op in OPERATIONS.values() if op.on_image_page]

@@ -1,4 +1,4 @@
-"""The operation catalog (gallery.operations): facts, and validation of every
+"""The operation catalog (gallery.catalog.operations): facts, and validation of every
 operation's required, optional, enum, range and parent rules."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gallery.operations import (
+from gallery.catalog.operations import (
     OPERATIONS,
     PROVIDERS,
     ParentFacts,
@@ -20,7 +20,7 @@ from gallery.operations import (
     supports,
     validate,
 )
-from gallery.prompt import Code, Issue
+from gallery.catalog.prompt import Code, Issue
 
 SRC = "https://example.com/source.png"
 AREAS = {"areas": [{"width": 1024, "height": 1024, "points": [50, 50, 50, 600, 600, 600]}]}

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from gallery.operations import OPERATIONS, Request, validate
-from gallery.pricing import PRICES, quote
-from gallery.prompt import Code, quality_of
+from gallery.catalog.operations import OPERATIONS, Request, validate
+from gallery.catalog.pricing import PRICES, quote
+from gallery.catalog.prompt import Code, quality_of
 
 OREF = "--oref https://example.com/face.png"
 

@@ -1,4 +1,4 @@
-"""Prices and quotes (gallery.pricing): every price rule."""
+"""Prices and quotes (gallery.catalog.pricing): every price rule."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gallery.operations import OPERATIONS, PROVIDERS, Request, supports
-from gallery.pricing import (
+from gallery.catalog.operations import OPERATIONS, PROVIDERS, Request, supports
+from gallery.catalog.pricing import (
     FLAT,
     PRICES,
     PriceFigure,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gallery.prompt import PANEL, PARAMETERS
+from gallery.catalog.prompt import PANEL, PARAMETERS
 
 pytestmark = pytest.mark.django_db
 SCRIPT = Path(__file__).resolve().parents[2] / "static" / "js" / "param-panel.js"

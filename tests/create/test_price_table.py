@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from gallery.catalog.operations import Request
+from gallery.catalog.pricing import price_figures, price_key, quote
 from gallery.models import Price
-from gallery.operations import Request
-from gallery.pricing import price_figures, price_key, quote
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from gallery.catalog.prompt import MAX_PROMPT_LENGTH
 from gallery.models import CreditAccount, Job, Membership
-from gallery.prompt import MAX_PROMPT_LENGTH
 from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ LIMIT_MESSAGE = "The prompt is 9000 characters long; the limit is 8192"
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, Membership
 
 pytestmark = pytest.mark.django_db

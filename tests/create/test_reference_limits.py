@@ -12,8 +12,8 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 
-from gallery import references
-from gallery.uploads import clean_upload
+from gallery.net.uploads import clean_upload
+from gallery.studio import references
 
 pytestmark = pytest.mark.django_db
 URL = "/t/acme/uploads/"

@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from gallery import public_urls, references
 from gallery.models import Job
-from gallery.uploads import clean_upload
+from gallery.net.uploads import clean_upload
+from gallery.studio import public_urls, references
 from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db

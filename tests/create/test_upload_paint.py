@@ -10,9 +10,10 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from gallery import ledger, pipeline, public_urls
+from gallery.credits import ledger
 from gallery.models import Job, LedgerEntry, Membership
 from gallery.providers import evolink
+from gallery.studio import pipeline, public_urls
 from tests.create.test_reference_limits import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ def test_painting_makes_one_job_with_one_reserve_and_sends_the_signed_url(
 ):
     src = upload(alice_client)
     queued = []
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: queued.append(a))
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: queued.append(a))
     response = alice_client.post(PAGE, form(src), headers=HTMX)
     assert response.status_code == 200, response.content.decode()
     job = Job.objects.get()
@@ -91,7 +92,7 @@ def test_painting_makes_one_job_with_one_reserve_and_sends_the_signed_url(
 
 
 def test_without_htmx_a_made_job_opens_its_page(alice_client, funded, monkeypatch):
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
     src = upload(alice_client)
     response = alice_client.post(PAGE, form(src))
     job = Job.objects.get()

@@ -1,4 +1,4 @@
-"""The header's balance is read one way (gallery.ledger.balance_of /
+"""The header's balance is read one way (gallery.credits.ledger.balance_of /
 balance_in) on every page and in the fragment the header refetches: it reads,
 and a GET never makes a credit account (the first credit moved does)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Membership
 from tests.factories import finished_job
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from gallery.credits.spend import Month
 from gallery.models import Membership, Team
-from gallery.spend import Month
 
 pytestmark = [pytest.mark.django_db]
 RULE = "Enter a month as YYYY-MM from 2000-01 to 2999-12"

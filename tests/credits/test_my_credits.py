@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
 from tests.credits.conftest import HTMX
 from tests.factories import account_of, fund, local, spent_job

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from gallery import spend
+from gallery.credits import spend
 from gallery.models import CreditAccount, Team
 from tests.api.conftest import auth, issue
 from tests.credits.conftest import HTMX

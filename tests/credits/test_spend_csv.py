@@ -8,7 +8,7 @@ import io
 import pytest
 from django.test import Client
 
-from gallery import ledger
+from gallery.credits import ledger
 from tests.factories import account_of, local, spent_job
 
 pytestmark = [pytest.mark.db_sensitive, pytest.mark.django_db]

@@ -1,6 +1,6 @@
 """The admins' spend dashboard: per member, per day, per operation and provider
 for a chosen month, in a constant number of queries; and the pure helpers in
-gallery/spend.py that it is drawn with."""
+gallery/credits/spend.py that it is drawn with."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from gallery import spend as spend_module
+from gallery.credits import spend as spend_module
+from gallery.credits.spend import Month, day_chart, dollars, nice_ceiling, share
 from gallery.models import CreditAccount, Membership, Role
-from gallery.spend import Month, day_chart, dollars, nice_ceiling, share
 from tests.conftest import add
 from tests.factories import fund, local, spent_job
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from gallery import api
+from gallery.api import translate as api
 from gallery.models import ApiToken, Invite, Membership, Role
 from tests.factories import finished_job
 from tests.pipeline.stack import database_url

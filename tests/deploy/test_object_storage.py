@@ -32,10 +32,11 @@ from django.core.management import call_command
 from django.test import Client
 from PIL import Image as PILImage
 
-from gallery import api, images, pipeline, public_urls, references
+from gallery.api import translate as api
+from gallery.catalog.operations import Request
 from gallery.models import ApiToken, Job, Membership, ShareLink
-from gallery.operations import Request
-from gallery.uploads import clean_upload
+from gallery.net.uploads import clean_upload
+from gallery.studio import images, pipeline, public_urls, references
 from tests.factories import fund, png
 from tests.pipeline.conftest import run_until_final
 

@@ -37,7 +37,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
-from gallery import api, ledger
+from gallery.api import translate as api
+from gallery.credits import ledger
 from gallery.models import ApiToken, CreditAccount, Job, Membership
 from tests.pipeline.stack import database_url
 

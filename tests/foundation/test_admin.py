@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.test import Client
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import LedgerEntry, Membership
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.test import RequestFactory
 from django.urls import get_resolver
 
-from gallery.views import errors
+from gallery.teams.views import errors
 from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django_q.models import OrmQ
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from gallery.models import Collection, CollectionItem, Job, Star
-from gallery.views.organise import BULK_LIMIT
+from gallery.studio.views.organise import BULK_LIMIT
 from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db

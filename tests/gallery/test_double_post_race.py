@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Job, LedgerEntry, Membership
 from tests.conftest import client_for
 from tests.ledger.test_ledger_concurrency import in_thread
@@ -22,7 +22,7 @@ AT_ONCE = 4
 def test_identical_generates_at_once_make_one_job_and_none_fails(alice, team, monkeypatch):
     account = ledger.account_for(Membership.objects.get(user=alice, team=team))
     ledger.grant(account=account, amount=1000, by=alice)
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
     start = threading.Barrier(AT_ONCE)
     data = {"prompt": "a lighthouse --ar 16:9", "speed": "fast", "client_request_id": "same"}
 

@@ -14,7 +14,7 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import clear_script_prefix, reverse, set_script_prefix
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Collection, CollectionItem, Job, Star
 from gallery.templatetags.cards import card_thumb, card_url
 from tests.factories import many_jobs
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def no_queue(monkeypatch):
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
 
 
 def live_url(html: str) -> str:
@@ -189,7 +189,7 @@ def test_card_thumb_writes_what_the_template_wrote(alice, team, name, alt, width
 
 def deep_page_url(team, page: int, *, htmx_query: str = "") -> str:
     """The address "Load older jobs" leads to at page `page` (1 is the newest)."""
-    from gallery.views.jobs import PAGE_SIZE, cursor_of
+    from gallery.studio.views.jobs import PAGE_SIZE, cursor_of
 
     last_of_previous = Job.objects.filter(team=team)[(page - 1) * PAGE_SIZE - 1]
     return f"/t/acme/?{htmx_query}before={cursor_of(last_of_previous)}"

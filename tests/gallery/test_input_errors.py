@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Job, Membership, Role
 from tests.conftest import add
 from tests.factories import finished_job
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def no_queue(monkeypatch):
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
 
 
 @pytest.fixture

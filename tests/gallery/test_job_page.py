@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Job, Membership
 from tests.factories import fund, reserved_job
 

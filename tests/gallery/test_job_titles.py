@@ -12,10 +12,11 @@ from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gallery import operations, pipeline, public_urls
+from gallery.catalog import operations
+from gallery.catalog.operations import OPERATIONS, Request
 from gallery.models import CreditAccount, Image, Job, Membership
-from gallery.operations import OPERATIONS, Request
-from gallery.views.images import describe
+from gallery.studio import pipeline, public_urls
+from gallery.studio.views.images import describe
 from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +82,7 @@ def test_the_image_page_describes_jobs_with_the_catalogs_words(alice, team):
 
 @pytest.fixture
 def member(alice, team, monkeypatch) -> Membership:
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
     fund(alice, team, 5000)
     CreditAccount.objects.filter(membership__user=alice).update(max_in_flight=20)
     return Membership.objects.get(user=alice, team=team)

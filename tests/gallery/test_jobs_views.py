@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image as PILImage
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Job, Membership
 from tests.factories import finished_job
 
@@ -27,7 +27,7 @@ def funded(alice, team):
 def no_queue(monkeypatch):
     """Record what would be queued instead of queueing it."""
     queued = []
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: queued.append(a))
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: queued.append(a))
     return queued
 
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gallery.models import Job
-from gallery.views.jobs import PAGE_SIZE
+from gallery.studio.views.jobs import PAGE_SIZE
 from tests.factories import many_jobs
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
-from gallery import ledger, pipeline
+from gallery.credits import ledger
 from gallery.models import Image, Job, Membership
+from gallery.studio import pipeline
 from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db

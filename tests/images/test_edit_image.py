@@ -10,9 +10,9 @@ import httpx
 import pytest
 from django.test import Client
 
-from gallery import pipeline
+from gallery.catalog.operations import Request
 from gallery.models import CreditAccount, Image, Job, Membership
-from gallery.operations import Request
+from gallery.studio import pipeline
 from tests.factories import finished_job, fund, in_flight_job
 from tests.pipeline.conftest import run_until_final
 

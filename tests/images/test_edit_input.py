@@ -20,7 +20,7 @@ FORM_ID = "0123456789abcdef0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from gallery import ledger
+from gallery.catalog.operations import BOX_RANGES
+from gallery.credits import ledger
 from gallery.models import Job, LedgerEntry, Membership
-from gallery.operations import BOX_RANGES
 from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import public_urls
 from gallery.models import Job
+from gallery.studio import public_urls
 from tests.factories import finished_job, in_flight_job
 from tests.images.conftest import Page
 

@@ -11,9 +11,9 @@ from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
-from gallery import images, pipeline, public_urls
+from gallery.catalog.operations import Request
 from gallery.models import Membership
-from gallery.operations import Request
+from gallery.studio import images, pipeline, public_urls
 from tests.factories import fund, png
 from tests.pipeline.conftest import run_until_final
 

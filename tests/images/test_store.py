@@ -9,8 +9,8 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
-from gallery import images, pipeline
 from gallery.models import Image, Job
+from gallery.studio import images, pipeline
 from tests.factories import png
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, LedgerEntry
 from tests.factories import account_of, make_job
 

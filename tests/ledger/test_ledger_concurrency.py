@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import close_old_connections, connections, transaction
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
 from tests.factories import make_job
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, month_start
 from tests.factories import Clock, account_of, at, make_job, refund_at, reserve_at, settle_at
 

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from gallery import ledger, pipeline
+from gallery.credits import ledger
 from gallery.models import Job, Membership
+from gallery.studio import pipeline
 from tests.conftest import control  # noqa: F401 - re-exported for the tests here
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from gallery import pipeline
 from gallery.models import Job
+from gallery.studio import pipeline
 from tests.pipeline.test_create_batch import draft, member
 
 pytestmark = pytest.mark.django_db(transaction=True)

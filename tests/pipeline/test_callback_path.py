@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from gallery import ledger, pipeline
+from gallery.catalog.operations import Request
+from gallery.credits import ledger
 from gallery.models import Job, Membership
-from gallery.operations import Request
+from gallery.studio import pipeline
 from tests.pipeline.conftest import control
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]

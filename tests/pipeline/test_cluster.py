@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from gallery import ledger, pipeline
+from gallery.catalog.operations import Request
+from gallery.credits import ledger
 from gallery.models import Image, Job, Membership
-from gallery.operations import Request
+from gallery.studio import pipeline
 from tests.pipeline.stack import Processes
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,10 @@ import pytest
 from django.core.management import call_command
 from django_q.models import OrmQ
 
-from gallery import ledger, operations, pipeline
+from gallery.catalog import operations
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
+from gallery.studio import pipeline
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from gallery import operations, pipeline
+from gallery.catalog import operations
+from gallery.catalog.operations import Request
 from gallery.models import Job, Membership
-from gallery.operations import Request
+from gallery.studio import pipeline
 from tests.pipeline.conftest import run_until_final
 
 pytestmark = pytest.mark.django_db

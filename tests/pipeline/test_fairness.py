@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import ledger, pipeline
+from gallery.catalog.operations import Request
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, Membership
-from gallery.operations import Request
+from gallery.studio import pipeline
 from tests.pipeline.conftest import run_until_final
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
@@ -15,7 +16,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 @pytest.fixture
 def queued(monkeypatch):
     sent: list[int] = []
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda name, pk, **kw: sent.append(pk))
+    monkeypatch.setattr(
+        "gallery.studio.pipeline.async_task", lambda name, pk, **kw: sent.append(pk)
+    )
     return sent
 
 

@@ -12,8 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from gallery import ledger, operations, pipeline
+from gallery.catalog import operations
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
+from gallery.studio import pipeline
 from tests.ledger.test_ledger_concurrency import in_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]
@@ -33,7 +35,7 @@ def draft() -> pipeline.Draft:
 def test_concurrent_submits_and_workers_never_send_more_than_the_members_cap(
     sim, bob, team, monkeypatch
 ):
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
     membership = Membership.objects.get(user=bob, team=team)
     account = ledger.account_for(membership)
     ledger.grant(account=account, amount=GRANT, by=bob)

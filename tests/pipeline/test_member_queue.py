@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import ledger, pipeline
+from gallery.catalog.operations import Request
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
-from gallery.operations import Request
+from gallery.studio import pipeline
 from tests.conftest import control
 from tests.pipeline.conftest import run_until_final
 
@@ -19,7 +20,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 def queued(monkeypatch):
     """The submit tasks the pipeline queues, in order, instead of a worker running them."""
     sent: list[int] = []
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda name, pk, **kw: sent.append(pk))
+    monkeypatch.setattr(
+        "gallery.studio.pipeline.async_task", lambda name, pk, **kw: sent.append(pk)
+    )
     return sent
 
 

@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from gallery import pipeline
+from gallery.catalog.operations import Request
 from gallery.models import CreditAccount, Image, Job, Membership
-from gallery.operations import Request
+from gallery.studio import pipeline
 from tests.pipeline.conftest import control, run_until_final
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
@@ -186,7 +186,7 @@ def test_a_lost_submit_task_is_queued_again_by_the_sweep(
     sim, funded, alice, team, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: queued.append(a))
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: queued.append(a))
     job = create(alice, team)
     Job.objects.filter(pk=job.pk).update(next_poll_at=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):

@@ -10,9 +10,9 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from PIL import Image as PILImage
 
-from gallery import pipeline
+from gallery.catalog.operations import Request
 from gallery.models import CreditAccount, Job, Membership
-from gallery.operations import Request
+from gallery.studio import pipeline
 from tests.pipeline.conftest import control, run_until, run_until_final
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
@@ -125,7 +125,7 @@ def test_an_api_job_with_a_callback_url_is_announced_when_it_ends(
 
     queued = []
     monkeypatch.setattr(
-        "gallery.pipeline.async_task", lambda name, pk, **kw: queued.append((name, pk))
+        "gallery.studio.pipeline.async_task", lambda name, pk, **kw: queued.append((name, pk))
     )
     with django_capture_on_commit_callbacks(execute=True):
         with_callback = create(alice, team, prompt="a heron")
@@ -160,7 +160,7 @@ def test_with_a_redis_broker_the_task_is_queued_after_the_commit(
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "redis": "redis://127.0.0.1:1/0"}
     queued = []
     monkeypatch.setattr(
-        "gallery.pipeline.async_task", lambda name, pk, **kw: queued.append((name, pk))
+        "gallery.studio.pipeline.async_task", lambda name, pk, **kw: queued.append((name, pk))
     )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = create(alice, team, prompt="a heron")

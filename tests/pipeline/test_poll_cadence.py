@@ -10,8 +10,8 @@ from itertools import pairwise
 
 from django.utils import timezone
 
-from gallery import pipeline
 from gallery.models import Job
+from gallery.studio import pipeline
 
 
 def reads_before_the_estimate(estimate: float) -> list[float]:

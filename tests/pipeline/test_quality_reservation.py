@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Job, LedgerEntry, Membership
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def funded(alice, team, settings):
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
     """Nothing is sent upstream: the reservation is all these tests look at."""
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
 
 
 def shown_price(client, prompt: str) -> int:

@@ -9,7 +9,7 @@ import ipaddress
 
 import pytest
 
-from gallery.prompt import Code, check_url, lint
+from gallery.catalog.prompt import Code, check_url, lint
 
 # The IPv4 addresses a URL must never point the upstream at.
 INNER = {

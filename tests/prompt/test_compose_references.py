@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gallery.prompt import REFERENCE_ROLES, compose, lint
+from gallery.catalog.prompt import REFERENCE_ROLES, compose, lint
 
 A, B, S, OMNI = (f"https://example.com/{n}.png" for n in "abso")
 

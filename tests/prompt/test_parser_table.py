@@ -1,4 +1,4 @@
-"""Table-driven tests of the prompt parser and linter (gallery.prompt).
+"""Table-driven tests of the prompt parser and linter (gallery.catalog.prompt).
 
 Three tables: prompts that are valid (with the normalised string they become),
 prompts that are rejected (with the error code and parameter that must be
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gallery.prompt import (
+from gallery.catalog.prompt import (
     MAX_PROMPT_LENGTH,
     Code,
     PromptError,

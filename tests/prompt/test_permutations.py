@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gallery.permutations import (
-    BatchError,
-    expand,
-    job_request_id,
-    uses_batch_syntax,
-)
-from gallery.prompt import Code
+from gallery.catalog.permutations import BatchError, expand, job_request_id, uses_batch_syntax
+from gallery.catalog.prompt import Code
 
 
 def prompts(text: str, cap: int = 40) -> list[str]:

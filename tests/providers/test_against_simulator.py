@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from gallery.operations import OPERATIONS, Request, supports
+from gallery.catalog.operations import OPERATIONS, Request, supports
 from gallery.providers import Adapter, Kind, ProviderError, Snapshot, Status
 
 if TYPE_CHECKING:

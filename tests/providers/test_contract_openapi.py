@@ -27,7 +27,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gallery.operations import OPERATIONS, Request, supports, validate
+from gallery.catalog.operations import OPERATIONS, Request, supports, validate
 from gallery.providers import adapter_class
 from gallery.providers.http import make_client
 

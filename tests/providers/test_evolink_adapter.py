@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from gallery.operations import OPERATIONS, Request
+from gallery.catalog.operations import OPERATIONS, Request
 from gallery.providers import Kind, ProviderError, Status
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from gallery.operations import Request
+from gallery.catalog.operations import Request
 from gallery.providers import (
     PROVIDERS,
     Adapter,

@@ -26,8 +26,8 @@ from django_q.conf import Conf
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from gallery.api.views import api as api_views
 from gallery.models import ApiToken, Job, Membership
-from gallery.views import api as api_views
 from tests.pipeline.test_cluster import create, funded_member, processes, wait_until_final
 
 __all__ = ["funded_member", "processes"]  # fixtures

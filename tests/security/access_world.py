@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from django.test import Client
 
-from gallery import ledger
-from gallery.api import file_name
+from gallery.api.translate import file_name
+from gallery.credits import ledger
 from gallery.models import ApiToken, Collection, Invite, Membership, ShareLink
-from gallery.public_urls import signed_url
+from gallery.studio.public_urls import signed_url
 from tests.factories import finished_job
 
 ROLES = ("admin", "member", "viewer", "stranger", "anonymous", "revoked_token")

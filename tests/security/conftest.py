@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gallery import throttle
+from gallery.net import throttle
 from tests.factories import Clock
 
 # Three minutes into a 15-minute window, on a minute boundary.

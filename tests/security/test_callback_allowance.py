@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gallery import api_callbacks, netguard
+from gallery.api import callbacks as api_callbacks
 from gallery.models import ApiTask, Job
+from gallery.net import netguard
 from tests.api.conftest import GENERATE, Api, issue
 from tests.factories import fund
 

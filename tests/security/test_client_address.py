@@ -9,9 +9,10 @@ import pytest
 from django.core.cache import cache
 from django.test import Client, RequestFactory
 
-from gallery import forms_auth, throttle
+from gallery.api.views import api
 from gallery.models import ApiToken, Membership
-from gallery.views import api
+from gallery.net import throttle
+from gallery.teams import forms_auth
 from tests.conftest import PASSWORD
 
 PROXY = "10.0.0.2"  # the load balancer, as the app sees it

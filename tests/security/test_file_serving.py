@@ -1,5 +1,5 @@
 """Every view that serves a stored file answers through one helper
-(gallery.files.stored_file_response): the same safety headers everywhere (a type
+(gallery.net.files.stored_file_response): the same safety headers everywhere (a type
 from the file's own extension, nosniff, a sandboxing CSP, no embedding by
 other sites), each view choosing only its name, disposition and cache policy."""
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from gallery import public_urls
 from gallery.models import Job, ShareLink
+from gallery.studio import public_urls
 from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db

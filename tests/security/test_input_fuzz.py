@@ -29,8 +29,8 @@ from django.test import Client
 from django.urls import reverse
 
 import gallery
-from gallery.forms import WholeNumberField
 from gallery.models import ApiToken, Collection, CreditAccount, Membership
+from gallery.net.fields import WholeNumberField
 from tests.factories import finished_job, fund
 
 pytestmark = pytest.mark.django_db
@@ -403,7 +403,7 @@ def test_every_odd_json_number_in_the_api_is_a_4xx_within_a_second(
     world, alice, team, settings, monkeypatch, what, model, params, good, accepts
 ):
     settings.MJWEB_API_RATE_LIMIT = 100_000
-    monkeypatch.setattr("gallery.pipeline.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
     token = ApiToken.issue(Membership.objects.get(user=alice, team=team), "fuzz")[1]
     client = Client(headers={"Authorization": f"Bearer {token}"})
     body = {"model": model, "model_params": {"task_id": f"task-unified-mjw-{world['job']}"}}

@@ -8,7 +8,7 @@ import logging
 import pytest
 from django.test import Client
 
-from gallery.redact import MARK, RedactSecrets, redact
+from gallery.net.redact import MARK, RedactSecrets, redact
 
 SECRET = "Kq3xZ9_s3cr3t-T0ken"
 

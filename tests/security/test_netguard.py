@@ -1,4 +1,4 @@
-"""The SSRF guard (gallery.netguard).
+"""The SSRF guard (gallery.net.netguard).
 
 Only loopback is ever contacted. The autouse `network` fixture makes sure:
 every name lookup is answered by the test's own table (a real DNS query fails
@@ -24,8 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gallery import netguard
-from gallery.netguard import (
+from gallery.net import netguard
+from gallery.net.netguard import (
     FetchError,
     UnsafeURL,
     allowed_upstreams,

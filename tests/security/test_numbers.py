@@ -1,4 +1,4 @@
-"""gallery.numbers: what a number field sends is read, anything else refused on
+"""gallery.net.numbers: what a number field sends is read, anything else refused on
 its text before any conversion, and the range is checked before a caller sees
 the value."""
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gallery import numbers
-from gallery.numbers import NumberError
+from gallery.net import numbers
+from gallery.net.numbers import NumberError
 
 
 @pytest.mark.parametrize(

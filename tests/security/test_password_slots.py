@@ -11,7 +11,7 @@ import threading
 import pytest
 from django.contrib.auth.hashers import check_password, make_password
 
-from gallery import passwords
+from gallery.teams import passwords
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_a_slot_held_by_another_process_is_waited_for_and_freed_when_it_dies(one
 
 
 def test_hashes_still_verify_both_ways(one_slot, settings):
-    settings.PASSWORD_HASHERS = ["gallery.passwords.QueuedPBKDF2PasswordHasher"]
+    settings.PASSWORD_HASHERS = ["gallery.teams.passwords.QueuedPBKDF2PasswordHasher"]
     encoded = make_password("correct horse", hasher="pbkdf2_sha256")
     assert encoded.startswith("pbkdf2_sha256$")
     assert check_password("correct horse", encoded)

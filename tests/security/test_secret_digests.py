@@ -1,5 +1,5 @@
 """Secrets are kept as one kind of digest, made in one place
-(gallery.digests): invite links, API tokens and callback URLs. Only the
+(gallery.net.digests): invite links, API tokens and callback URLs. Only the
 digest is stored, and a secret that is not even valid text is refused as a
 mismatch, never an error."""
 
@@ -9,10 +9,10 @@ import hashlib
 
 import pytest
 
-from gallery import digests
+from gallery.api.models.tokens import token_digest
 from gallery.models import Invite, Job
-from gallery.models.teams import token_hash
-from gallery.models.tokens import token_digest
+from gallery.net import digests
+from gallery.teams.models.teams import token_hash
 from tests.factories import finished_job
 
 pytestmark = pytest.mark.django_db

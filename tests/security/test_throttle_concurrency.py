@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import Client
 
-from gallery import forms_auth, throttle
+from gallery.api.views import api
 from gallery.models import ThrottleCounter
-from gallery.views import api
+from gallery.net import throttle
+from gallery.teams import forms_auth
 from tests.ledger.test_ledger_concurrency import in_thread
 from tests.security import counting_backend
 

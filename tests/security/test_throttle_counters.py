@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gallery import throttle
 from gallery.models import ThrottleCounter
+from gallery.net import throttle
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]
 

@@ -10,9 +10,9 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
-from gallery import forms_auth
+from gallery.api.views import api
 from gallery.models import ApiToken, Membership
-from gallery.views import api
+from gallery.teams import forms_auth
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]  # name lookups differ
@@ -78,7 +78,7 @@ def test_usernames_are_counted_without_regard_to_case(alice):
 
 
 def test_generate_answers_429_with_retry_after_past_the_member_limit(alice_client, monkeypatch):
-    monkeypatch.setattr("gallery.views.jobs.SUBMITS_PER_MINUTE", 2)
+    monkeypatch.setattr("gallery.studio.views.jobs.SUBMITS_PER_MINUTE", 2)
     data = {"prompt": "a cat --s 9999", "speed": "fast"}
     for _ in range(2):
         assert alice_client.post("/t/acme/jobs/", data).status_code == 400  # refused, but counted
@@ -243,7 +243,7 @@ def test_revoked_and_expired_tokens_are_refused_without_counting_as_guesses(alic
 def test_a_sign_in_past_the_processs_password_checks_is_told_to_retry_and_not_counted(
     alice, settings
 ):
-    from gallery import passwords
+    from gallery.teams import passwords
 
     settings.MJWEB_PASSWORD_CHECKS_PER_PROCESS = 1
     with passwords.checking() as admitted:  # another request is checking a password

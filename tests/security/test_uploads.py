@@ -1,4 +1,4 @@
-"""Uploaded images (gallery.uploads): sniffed, capped, verified, re-encoded clean."""
+"""Uploaded images (gallery.net.uploads): sniffed, capped, verified, re-encoded clean."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from PIL import ExifTags, Image, ImageCms
 
-from gallery.uploads import (
+from gallery.net.uploads import (
     DAMAGED,
     NOT_AN_IMAGE,
     CleanImage,

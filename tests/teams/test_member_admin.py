@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Invite, Job, Membership, Role
 from tests.api.conftest import Api, issue
 from tests.factories import finished_job

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import ApiToken, CreditAccount, Membership
 from tests.api.conftest import Api, issue
 

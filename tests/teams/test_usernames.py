@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from gallery import usernames
 from gallery.models import Invite
+from gallery.teams import usernames
 
 pytestmark = pytest.mark.django_db
 

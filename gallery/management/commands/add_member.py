@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.text import slugify
 
-from gallery import ledger, usernames
+from gallery.credits import ledger
 from gallery.models import ApiToken, Membership, Role, Team
+from gallery.teams import usernames
 
 
 class Command(BaseCommand):

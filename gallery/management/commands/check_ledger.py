@@ -7,8 +7,8 @@ from collections import defaultdict
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q, Sum
 
+from gallery.credits.models.credits import SPENDING_KINDS
 from gallery.models import CreditAccount, Job, LedgerEntry
-from gallery.models.credits import SPENDING_KINDS
 
 Kind = LedgerEntry.Kind
 

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from gallery import ledger
+from gallery.credits import ledger
 from gallery.models import Membership, Role, Team
 
 # Known passwords are the point of a demo on loopback; `make serve` never runs this.

@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connections
 
-from gallery import pipeline, references
 from gallery.models import Job
+from gallery.studio import pipeline, references
 
 log = logging.getLogger("gallery.poller")
 

@@ -1,0 +1,1 @@
+"""Personal API tokens and API tasks."""

@@ -1,0 +1,1 @@
+"""The team API's endpoints and the token pages."""

@@ -1,0 +1,2 @@
+"""Credit accounts, the ledger (the only code that moves credits), limits,
+prices and quotes, spend."""

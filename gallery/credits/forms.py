@@ -1,0 +1,150 @@
+"""Forms of the credit pages: the ledger filter and the admins' credit actions."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from django import forms
+
+from gallery.credits.models.credits import LedgerEntry
+from gallery.credits.spend import Month
+from gallery.net.fields import WholeNumberField
+
+# One action can move at most $100,000 worth; a slip of the finger is more
+# likely than a grant that big, and it keeps amounts far from integer limits.
+MAX_CREDITS = 100_000_000
+MAX_IN_FLIGHT = 50
+
+
+class MonthField(forms.CharField):
+    """`YYYY-MM`, as `<input type="month">` sends it; cleans to a Month."""
+
+    widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
+    default_error_messages = {"invalid": Month.RULE}
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Month.parse trims the value itself; whitespace alone is no month
+        # (as for the number fields), not a blank filter.
+        super().__init__(strip=False, **kwargs)
+
+    def to_python(self, value: str | None) -> Month | None:  # type: ignore[override]
+        value = super().to_python(value)
+        if not value:
+            return None
+        month = Month.parse(value)
+        if month is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return month
+
+
+class LedgerFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[("", "All kinds"), *LedgerEntry.Kind.choices], required=False, label="Kind"
+    )
+    month = MonthField(required=False, label="Month", widget=forms.Select)
+
+    def __init__(self, *args: Any, months: Iterable[Month] = (), **kwargs: Any) -> None:
+        """`months`: those the ledger has entries in, newest first, for the menu."""
+        super().__init__(*args, **kwargs)
+        options = list(months)
+        asked = Month.parse(self.data.get("month"))
+        if asked and asked not in options:  # a month typed into the URL stays visible
+            options = sorted([*options, asked], reverse=True)
+        choices = [("", "All months"), *((str(m), m.label) for m in options)]
+        self.fields["month"].widget.choices = choices
+
+
+class GrantForm(forms.Form):
+    amount = WholeNumberField(
+        label="Credits to grant",
+        min_value=1,
+        max_value=MAX_CREDITS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "e.g. 1000"}),
+    )
+    reason = forms.CharField(label="Note", max_length=300, required=False)
+
+
+class AdjustForm(forms.Form):
+    amount = WholeNumberField(
+        label="Change by",
+        min_value=-MAX_CREDITS,
+        max_value=MAX_CREDITS,
+        help_text="Negative takes credits away.",
+        widget=forms.NumberInput(attrs={"placeholder": "e.g. -250"}),
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=300,
+        error_messages={"required": "Say why: an adjustment needs a reason."},
+    )
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("Enter a change other than zero.")
+        return amount
+
+    def clean_reason(self) -> str:
+        # Whitespace alone is not a reason; the ledger would refuse it anyway.
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why: an adjustment needs a reason.")
+        return reason
+
+
+class LimitsForm(forms.Form):
+    monthly_limit = WholeNumberField(
+        label="Monthly limit",
+        required=False,
+        min_value=0,
+        max_value=MAX_CREDITS,
+        help_text="Credits a month; blank for no limit.",
+        widget=forms.NumberInput(attrs={"placeholder": "No limit"}),
+    )
+    max_in_flight = WholeNumberField(
+        label="Jobs at once",
+        min_value=0,
+        max_value=MAX_IN_FLIGHT,
+        help_text="0 pauses this member.",
+    )
+
+
+class TeamLimitForm(forms.Form):
+    monthly_limit = WholeNumberField(
+        label="Team monthly limit",
+        required=False,
+        min_value=0,
+        max_value=MAX_CREDITS * 100,
+        help_text="Credits the whole team may spend a month; blank for no limit.",
+        widget=forms.NumberInput(attrs={"placeholder": "No limit"}),
+    )
+    time_zone = forms.CharField(
+        label="Time zone",
+        required=False,
+        max_length=64,
+        help_text="Where the team's months begin and end, e.g. Europe/Berlin or America/New_York.",
+        widget=forms.TextInput(attrs={"placeholder": "UTC", "autocomplete": "off"}),
+    )
+
+    def clean_time_zone(self) -> str:
+        """An IANA name, in its canonical spelling; blank keeps the team's zone."""
+        name = self.cleaned_data["time_zone"].strip()
+        if not name:
+            return ""
+        canonical = _time_zones().get(name.casefold())
+        if canonical is None:
+            raise forms.ValidationError(
+                f"'{name}' is not a time zone name; use one such as Europe/Berlin, "
+                "America/New_York or UTC."
+            )
+        return canonical
+
+
+@cache
+def _time_zones() -> dict[str, str]:
+    """Every IANA name tzdata knows, by its case-folded spelling (read once:
+    listing them walks the zone files)."""
+    return {name.casefold(): name for name in zoneinfo.available_timezones()}

@@ -1,0 +1,1 @@
+"""Credit accounts, ledger entries and the admin's price table."""

@@ -1,0 +1,22 @@
+"""The credit pages' URLs; gallery/urls.py includes them."""
+
+from django.urls import path
+
+from gallery.credits.views import credits
+
+urlpatterns = [
+    path("t/<slug:slug>/credits/", credits.my_credits, name="my-credits"),
+    path("t/<slug:slug>/balance/", credits.balance, name="balance"),
+    path("t/<slug:slug>/spend/", credits.spend_dashboard, name="spend"),
+    path("t/<slug:slug>/spend.csv", credits.spend_csv, name="spend-csv"),
+    path("t/<slug:slug>/spend/team-limit/", credits.team_limit, name="team-limit"),
+    path(
+        "t/<slug:slug>/spend/members/<int:pk>/grant/", credits.grant_credits, name="grant-credits"
+    ),
+    path(
+        "t/<slug:slug>/spend/members/<int:pk>/adjust/",
+        credits.adjust_credits,
+        name="adjust-credits",
+    ),
+    path("t/<slug:slug>/spend/members/<int:pk>/limits/", credits.set_limits, name="set-limits"),
+]

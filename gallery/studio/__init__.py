@@ -1,0 +1,2 @@
+"""Jobs, images, organising, the pipeline, references and public URLs; the
+gallery, job and image views."""

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from gallery.catalog.operations import Request
+from gallery.catalog.prompt import (
+    MAX_IMAGE_PROMPTS,
+    MAX_PROMPT_LENGTH,
+    MAX_STYLE_REFERENCES,
+    PANEL,
+    REFERENCE_ROLES,
+    PromptParam,
+    ReferenceRole,
+    compose,
+)
+from gallery.studio.pipeline import Draft
+
+SPEEDS = [("draft", "Draft"), ("fast", "Fast"), ("turbo", "Turbo")]
+PROVIDER_LABELS = {"evolink": "evolink", "reapi": "reAPI", "vtrix": "Vtrix"}
+
+
+def configured_providers() -> list[str]:
+    """Providers this installation has a key for, the default first."""
+    names = [n for n, conf in settings.PROVIDERS.items() if conf.get("api_key")]
+    return sorted(names, key=lambda n: n != settings.MJWEB_PROVIDER)
+
+
+class PromptField(forms.CharField):
+    """A prompt, bounded at the linter's limit with the linter's words. The box
+    carries no maxlength: a browser would cut a long paste without a word, and
+    the person must see the limit named instead (the live check names it)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_PROMPT_LENGTH)
+        super().__init__(**kwargs)
+        self.error_messages["max_length"] = (
+            "The prompt is %(show_value)d characters long; the limit is %(limit_value)d"
+        )
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
+MAX_REFERENCES = MAX_IMAGE_PROMPTS + MAX_STYLE_REFERENCES + 1  # and one --oref
+MAX_URL_LENGTH = 2048
+
+
+class ReferencesField(forms.Field):
+    """The create bar's reference chips, in their order, each sent as
+    "<role> <url>" (static/js/create-bar.js). Only shapes and sizes are checked
+    here; what Midjourney allows (how many of each, which speed) is the
+    linter's to say, on the composed prompt."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[tuple[str, str]]:
+        if not value:
+            return []
+        if len(value) > MAX_REFERENCES:
+            raise forms.ValidationError(
+                f"A prompt takes at most {MAX_REFERENCES} reference images (got {len(value)})"
+            )
+        found = []
+        for item in value:
+            role, _, url = str(item).partition(" ")
+            if role not in REFERENCE_ROLES:
+                roles = ", ".join(REFERENCE_ROLES)
+                raise forms.ValidationError(f"A reference's role must be one of {roles}")
+            if not url or len(url) > MAX_URL_LENGTH or url != "".join(url.split()):
+                raise forms.ValidationError(
+                    f"A reference must be one URL of at most {MAX_URL_LENGTH} characters"
+                )
+            found.append((role, url))
+        return found
+
+
+class CreateForm(forms.Form):
+    """The create bar: a prompt in Midjourney syntax and a speed, and the
+    reference chips with a weight per role, which compose() puts into the
+    prompt where Midjourney expects them. Without JavaScript there are no
+    chips: the URLs are in the prompt as typed, and it is sent as it is."""
+
+    prompt = PromptField(
+        label="Prompt",
+        # Two image-prompt chips need no text; the linter names an empty prompt.
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "placeholder": "a lighthouse at dusk, oil painting --ar 16:9 --s 250",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                # Enter generates (static/js/prompt-history.js); say so to screen readers.
+                "aria-keyshortcuts": "Enter Shift+Enter ArrowUp",
+            }
+        ),
+    )
+    speed = forms.ChoiceField(label="Speed", choices=SPEEDS, initial="fast")
+    provider = forms.ChoiceField(label="Provider", required=False)
+    # One per rendering of the form: a double-click or a retried POST makes one job.
+    # static/js/request-guard.js renews it once a job is made and the form changes.
+    client_request_id = forms.CharField(
+        max_length=64,
+        required=False,
+        widget=forms.HiddenInput(attrs={"data-request-id": True}),
+    )
+    ref = ReferencesField(required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for role in REFERENCE_ROLES.values():  # --iw, --sw, --ow: the linter judges the value
+            weight = forms.CharField(max_length=16, required=False, label=role.weight.label)
+            weight.error_messages["max_length"] = f"{role.weight.flag} takes a number"
+            self.fields[role.weight.name] = weight
+        self.fields["provider"].choices = [(p, PROVIDER_LABELS[p]) for p in configured_providers()]
+        self.fields["provider"].initial = settings.MJWEB_PROVIDER
+
+    @property
+    def panel(self) -> tuple[PromptParam, ...]:
+        """The parameter panel's controls: ranges, defaults and help from the catalog."""
+        return PANEL
+
+    @property
+    def provider_label(self) -> str:
+        """The provider the form starts with, by its name for people."""
+        chosen = self["provider"].value() or settings.MJWEB_PROVIDER
+        return PROVIDER_LABELS.get(chosen, chosen)
+
+    @property
+    def offers_providers(self) -> bool:
+        return len(self.fields["provider"].choices) > 1
+
+    @property
+    def reference_roles(self) -> tuple[ReferenceRole, ...]:
+        """The chips' roles and their weights' ranges, from the catalog."""
+        return tuple(REFERENCE_ROLES.values())
+
+    def composed_prompt(self) -> str:
+        """The prompt as sent: the text with the chips' URLs and weights put
+        where Midjourney expects them. Chips the form refused are left out
+        (the form's error says why); the text is read as typed even when over
+        the limit, so the linter names the limit."""
+        cleaned = getattr(self, "cleaned_data", {})
+        text = cleaned.get("prompt", self.data.get("prompt", "")) or ""
+        weights = {
+            role.name: cleaned.get(role.weight.name, "") or "" for role in REFERENCE_ROLES.values()
+        }
+        return compose(str(text), cleaned.get("ref") or [], weights)
+
+    def to_request(self) -> Request:
+        # A field the form refused (a prompt over the limit) is read as typed,
+        # so the linter names what is wrong with it instead of "needs a prompt".
+        data = {**dict(self.data.items()), **getattr(self, "cleaned_data", {})}
+        chosen = data.get("provider") or ""
+        if chosen not in dict(self.fields["provider"].choices):
+            chosen = settings.MJWEB_PROVIDER
+        return Request(
+            operation="mj-v7",
+            provider=chosen,
+            prompt=self.composed_prompt(),
+            speed=data.get("speed") or "fast",
+        )
+
+    def to_draft(self) -> Draft:
+        return Draft(
+            request=self.to_request(),
+            # As composed, so "Use again" and the history bring the references back too.
+            prompt_raw=self.composed_prompt(),
+            client_request_id=self.cleaned_data.get("client_request_id", ""),
+        )
+
+
+class CollectionForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=80)
+    private = forms.BooleanField(
+        label="Private",
+        required=False,
+        help_text="Only you will see it; otherwise the whole team can add to it",
+    )

@@ -1,0 +1,1 @@
+"""Jobs, images, their events, collections, stars and share links."""

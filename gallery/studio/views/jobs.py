@@ -1,0 +1,484 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from itertools import zip_longest
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    prefetch_related_objects,
+)
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from gallery.catalog.operations import OPERATIONS
+from gallery.credits import ledger
+from gallery.credits.quotes import preview_batch
+from gallery.net import numbers, throttle
+from gallery.net.files import stored_file_response
+from gallery.studio import pipeline
+from gallery.studio.forms import CreateForm
+from gallery.studio.models.jobs import Image, Job, time_left
+from gallery.studio.models.organise import Collection, Star
+from gallery.teams.models.teams import Membership
+from gallery.teams.views.helpers import get_membership
+
+PAGE_SIZE = 48
+# A refresh asks about the cards a page shows: those it drew and those the
+# last refresh added, each at most a page.
+MAX_LIVE_IDS = 2 * PAGE_SIZE
+BULK_LIMIT = 100  # jobs per request of the selection bar (organise.py), which says so
+SUBMITS_PER_MINUTE = 30  # per member; the in-flight cap bounds spend, this bounds requests
+ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
+
+
+# What no card shows, left in the database: decoding it (JSON, dates) for 48
+# cards and their 192 images is a good part of the page's time. A template
+# that starts using one of these costs a query per card, which the query-count
+# tests catch.
+CARD_SKIPS = (
+    *("snapshot", "source_urls", "params", "prompt_raw", "client_request_id", "upstream_id"),
+    *("error_kind", "error_code", "finished_at", "deadline", "next_poll_at"),
+    *("callback_token_hash", "user__password", "user__last_login", "user__date_joined"),
+)
+IMAGE_SKIPS = ("upstream_url", "bytes", "sha256", "fetch_attempts", "created")
+
+
+def card_images() -> Prefetch:
+    images = Image.objects.order_by("index").defer(*IMAGE_SKIPS)
+    return Prefetch("images", queryset=images, to_attr="fetched_images")
+
+
+def team_jobs(membership: Membership):
+    """The team's jobs this user may see, with what a card shows, in two queries."""
+    mine = Star.objects.filter(user=membership.user, job=OuterRef("pk"))
+    return (
+        Job.objects.visible_in(membership)
+        .select_related("user", "parent")
+        .prefetch_related(card_images())
+        .annotate(starred=Exists(mine), parent_shown=parent_visible_to(membership))
+        .with_flight_facts()  # a waiting card's place in line, a running one's time left
+        .defer(*CARD_SKIPS, *(f"parent__{name}" for name in IMAGE_SKIPS))
+    )
+
+
+def parent_visible_to(membership: Membership) -> ExpressionWrapper:
+    """Whether the member may still see the image an edit was made from (its
+    job may have gone private or been deleted since): the card shows its
+    thumbnail only then, read in the cards' own query."""
+    parent_job = Q(parent__job__deleted_at__isnull=True) & (
+        Q(parent__job__private=False) | Q(parent__job__user_id=membership.user_id)
+    )
+    return ExpressionWrapper(parent_job, output_field=BooleanField())
+
+
+def cards_of(membership: Membership, ids: list[int]) -> list[Job]:
+    """These in-flight jobs' cards. Their images are asked for only if one of
+    them can have any: usually the refresh sends running cards, which cannot."""
+    jobs = list(team_jobs(membership).prefetch_related(None).with_ids(ids))
+    prefetch_related_objects([j for j in jobs if j.status not in Job.BEFORE_IMAGES], card_images())
+    return jobs
+
+
+FILTERS = ("who", "starred", "op", "since", "until", "q")
+# The date filters: (field, lookup, what the error calls it).
+DATE_FILTERS = (
+    ("since", "created__date__gte", "The start date"),
+    ("until", "created__date__lte", "The end date"),
+)
+
+
+def read_filters(params) -> tuple[dict[str, str], dict[str, str]]:
+    """The gallery's filters that can be used, and apart, by field, why the
+    others cannot (shown next to them): an impossible date filters nothing."""
+    usable = {key: params[key] for key in FILTERS if params.get(key)}
+    errors = {}
+    for key, _, label in DATE_FILTERS:
+        if key in usable:
+            try:
+                numbers.day(usable[key], label=label)
+            except numbers.NumberError as problem:
+                errors[key] = str(problem)
+                del usable[key]
+    return usable, errors
+
+
+def apply_filters(jobs, filters: dict[str, str], user):
+    """The gallery's filters (as `read_filters` leaves them), shared by the
+    page and its live refresh."""
+    who = filters.get("who", "")
+    if who == "mine":
+        jobs = jobs.filter(user=user)
+    elif who and who != "everyone":
+        jobs = jobs.filter(user__username=who)
+    if filters.get("starred"):
+        jobs = jobs.starred_by(user)
+    if filters.get("op") in OPERATIONS:
+        jobs = jobs.filter(operation=filters["op"])
+    for key, lookup, _ in DATE_FILTERS:
+        if key in filters:
+            jobs = jobs.filter(**{lookup: date.fromisoformat(filters[key])})
+    if filters.get("q", "").strip():
+        jobs = jobs.search(filters["q"][:200])
+    return jobs
+
+
+def filter_query(filters: dict[str, str]) -> str:
+    return urlencode(filters)
+
+
+# A page's place in the gallery is the (created, id) of its last card: the
+# gallery's order and its index. The time is whole microseconds since 1970, so
+# the cursor is exact, short and needs no escaping in a URL.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+CURSOR_TIMES = tuple(  # the years a date filter may name, as for every date typed
+    (datetime(year, 1, 1, tzinfo=UTC) - EPOCH) // MICROSECOND
+    for year in (numbers.FIRST_YEAR, numbers.LAST_YEAR + 1)
+)
+CURSOR_RULE = (
+    "The page position (before) must be a time in microseconds and a job number joined"
+    ' by "-", as the "Load older jobs" link gives; start again from the newest jobs'
+)
+
+
+def cursor_of(job: Job) -> str:
+    return f"{(job.created - EPOCH) // MICROSECOND}-{job.pk}"
+
+
+def read_cursor(raw: str) -> tuple[datetime, int] | None:
+    """The (created, id) a page starts after, None for the newest page; or
+    NumberError: a cursor is only ever one the page gave, so any other is refused."""
+    if not raw:
+        return None
+    micros, dash, pk = raw.partition("-")
+    try:
+        low, high = CURSOR_TIMES
+        when = numbers.whole(micros if dash else "", label="", minimum=low, maximum=high - 1)
+        return EPOCH + when * MICROSECOND, _job_number(pk, "", 1)
+    except numbers.NumberError:
+        raise numbers.NumberError(CURSOR_RULE) from None
+
+
+def gallery_page(
+    membership: Membership, filters: dict[str, str], before: tuple[datetime, int] | None = None
+) -> tuple[list[Job], str]:
+    """PAGE_SIZE cards under the filters, after `before` (None: the newest), and
+    the cursor of the page after them ("" at the end). One row past the page
+    says whether there is one, in the same query; it gets no images."""
+    jobs = apply_filters(team_jobs(membership).prefetch_related(None), filters, membership.user)
+    if before is not None:
+        jobs = jobs.older_than(*before)
+    page = list(jobs[: PAGE_SIZE + 1])
+    more, page = len(page) > PAGE_SIZE, page[:PAGE_SIZE]
+    prefetch_related_objects(page, card_images())
+    return page, cursor_of(page[-1]) if more else ""
+
+
+def older_url(slug: str, filters: dict[str, str], cursor: str) -> str:
+    """The next page's address, with the filters; "" when there is none."""
+    if not cursor:
+        return ""
+    return f"{reverse('gallery', args=[slug])}?{filter_query({**filters, 'before': cursor})}"
+
+
+def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
+    return {
+        "membership": membership,
+        "team": membership.team,
+        "jobs": jobs,
+        "live": live_state(jobs),
+        "balance": ledger.balance_of(membership),
+        "ratios": ASPECT_RATIOS,
+        "bulk_limit": BULK_LIMIT,
+        # The selection bar's "Add to collection": read only by a whole page, if at all.
+        "boards": Collection.objects.visible_to(membership.user_id, membership.team_id),
+        **extra,
+    }
+
+
+def card_stamp(
+    status: str, progress: int, position: int | None = None, left: int | None = None
+) -> str:
+    """What an in-flight card shows that can change, for the page to send back.
+    An ingesting card's images change under one status and progress: it has
+    no stamp, so it is always sent again. A waiting card's is its place in
+    line ("w2"); a running card's carries its seconds left ("r40t12")."""
+    if status == Job.Status.INGESTING:
+        return ""
+    if position is not None:
+        return f"w{position}"
+    return f"{status[:1]}{progress}" + (f"t{left}" if left is not None else "")
+
+
+def live_state(jobs: list[Job], unchanged: dict[int, str] | None = None, *, drawn=True) -> dict:
+    """What the page's one refresh request asks about: its in-flight cards, each
+    with the stamp of what it shows, and the newest job it has, so teammates'
+    new jobs can be added. `unchanged` are in-flight cards the page already has.
+    Cards of `jobs` that this response does not draw may be older than the jobs:
+    they get no stamp, so the next refresh sends them."""
+    flying = dict(unchanged or {})
+    flying.update(
+        (j.pk, card_stamp(j.status, j.progress, j.queue_position, j.time_left) if drawn else "")
+        for j in jobs
+        if not j.is_final
+    )
+    return {
+        "ids": ",".join(map(str, flying)),
+        "seen": ",".join(flying.values()),
+        "after": max((j.pk for j in jobs), default=0),
+        "busy": bool(flying),
+    }
+
+
+def shown_cards(params) -> dict[int, str]:
+    """The in-flight cards a page asks about, id → the stamp it drew each with
+    ("" if it sent none, as pages from before stamps do). NumberError when an
+    id is no job number: a page only sends those it was given."""
+    ids = params.get("ids", "").split(",")
+    if len(ids) > MAX_LIVE_IDS:
+        raise numbers.NumberError(f"ids lists at most {MAX_LIVE_IDS} job numbers")
+    pairs = zip_longest(ids, params.get("seen", "").split(","))
+    shown = [(_job_number(i, "A job number in ids", 1), seen or "") for i, seen in pairs if i]
+    return dict(shown[:PAGE_SIZE])
+
+
+def _job_number(raw: str, label: str, minimum: int) -> int:
+    return numbers.whole(raw, label=label, minimum=minimum, maximum=numbers.MAX_ID)
+
+
+def unchanged_cards(
+    membership: Membership, shown: dict[int, str]
+) -> tuple[dict[int, str], dict[int, tuple[int, int | None]]]:
+    """Of the cards the page shows (id → stamp), those whose job it may still
+    see and whose stamp still holds, with their stamps; and, apart, those
+    whose only change is the progress bar or the time left (id → (progress,
+    seconds left)): the page gets a new bar for them, not a new card. A
+    waiting card whose place in line changed is sent whole (its place is in
+    its status line). One narrow query on the requested ids."""
+    if not any(shown.values()):
+        return {}, {}
+    rows = (
+        Job.objects.visible_in(membership)
+        .with_ids(shown)
+        .with_flight_facts()
+        .values_list(
+            "pk", "status", "progress", "queue_position", "upstream_estimate", "submitted_at"
+        )
+    )
+    now = {}
+    for pk, status, progress, position, estimate, submitted in rows:
+        left = time_left(status, estimate, submitted)
+        now[pk] = (card_stamp(status, progress, position, left), progress, left)
+    same, moved = {}, {}
+    for pk, stamp in shown.items():  # in the page's order
+        current, progress, left = now.get(pk, ("", 0, None))
+        if stamp and current == stamp:
+            same[pk] = stamp
+        elif stamp and current and current[:1] == stamp[:1] != "w":
+            same[pk], moved[pk] = current, (progress, left)
+    return same, moved
+
+
+def newer_jobs(membership: Membership, filters, after: int | None, shown) -> list[Job]:
+    """Jobs newer than the page's newest, under its filters, less those it has.
+    Usually there are none: a plain look at the team's jobs says so first."""
+    if after is None or not Job.objects.filter(team=membership.team, pk__gt=after).exists():
+        return []
+    jobs = apply_filters(team_jobs(membership), filters, membership.user)
+    return list(jobs.filter(pk__gt=after).exclude(pk__in=shown)[:PAGE_SIZE])
+
+
+def scrolled_in_flight(
+    membership: Membership, filters, through: tuple[datetime, int] | None, known: list[int]
+) -> list[Job]:
+    """In-flight jobs on the pages the member scrolled to (the newest down to
+    `through`, the last card appended) that the refresh does not ask about yet:
+    its ids came with the first page. Sent once, then asked about with their
+    stamps like the others, as far as a refresh has room."""
+    room = PAGE_SIZE - len(known)
+    if through is None or room <= 0:
+        return []
+    created, pk = through
+    jobs = apply_filters(team_jobs(membership).prefetch_related(None), filters, membership.user)
+    jobs = jobs.in_flight().filter(Q(created__gt=created) | Q(created=created, pk__gte=pk))
+    found = list(jobs.exclude(pk__in=known)[:room])
+    prefetch_related_objects([j for j in found if j.status not in Job.BEFORE_IMAGES], card_images())
+    return found
+
+
+@require_GET
+def gallery(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug, "account")
+    usable, errors = read_filters(request.GET)
+    try:
+        before, cursor_error = read_cursor(request.GET.get("before", "")), ""
+        jobs, cursor = gallery_page(membership, usable, before)
+    except numbers.NumberError as problem:
+        before, cursor_error, jobs, cursor = None, str(problem), [], ""
+    ctx = _page_context(membership, jobs, before=before, cursor_error=cursor_error)
+    ctx["older_url"] = older_url(slug, usable, cursor)
+    ctx["filter_qs"] = filter_query(usable)  # the live refresh carries only usable filters
+    status = 400 if errors or cursor_error else 200
+    if request.htmx and "before" in request.GET:  # scrolled to the end: the next cards
+        ctx["through"] = cursor_of(jobs[-1]) if jobs else ""  # the refresh covers them now
+        return render(request, "gallery/index.html#older-page", ctx, status=status)
+    if before is not None:  # the page's newest is not the team's: older cards are not news
+        ctx["live"]["after"] = None
+    prompt = request.GET.get("prompt", "")  # whole: one too long is named by the live check
+    form = CreateForm(initial={"client_request_id": uuid.uuid4().hex, "prompt": prompt})
+    filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
+    ctx.update(nav="gallery", form=form, check=None, operations=OPERATIONS)
+    ctx.update(filters=filters, filter_errors=errors)
+    members = membership.team.memberships.order_by("user__username")
+    ctx["members"] = members.values_list("user__username", flat=True)
+    return render(request, "gallery/index.html", ctx, status=status)
+
+
+@require_POST
+def create_job(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership(request, slug)
+    if not membership.can_create:
+        raise PermissionDenied("Viewers cannot generate")
+    verdict = throttle.hit(f"submit:{request.user.pk}", limit=SUBMITS_PER_MINUTE, window=60)
+    if not verdict.allowed:
+        response = HttpResponse(
+            f"Too many jobs at once: wait {verdict.retry_after} seconds.", status=429
+        )
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
+    form = CreateForm(request.POST)
+    made, problem, known = [], "", set()
+    if form.is_valid():
+        draft = form.to_draft()
+        known = made_for_request(membership, draft.client_request_id)
+        try:  # one job, or every job a permutation or --repeat stands for
+            made = pipeline.create_batch(membership, draft)
+        except pipeline.Refused as refused:
+            problem, status = refused.message, refused.status
+    else:
+        problem, status = "; ".join(e for errs in form.errors.values() for e in errs), 400
+    if not request.htmx:
+        if made:
+            return redirect("gallery", slug)
+        jobs, cursor = gallery_page(membership, {})
+        ctx = _page_context(membership, jobs, older_url=older_url(slug, {}, cursor))
+        ctx.update(nav="gallery", form=form, check=None, problem=problem)
+        return render(request, "gallery/index.html", ctx, status=status)
+    # A repeated press (the same request id) answers with the jobs it made
+    # before: their cards are on the page already, and no credit moved.
+    fresh = [job for job in made if job.pk not in known]
+    ctx = _page_context(membership, fresh, form=form, problem=problem)
+    ctx["check"] = preview_batch(form.to_request()) if made else None
+    # The page's refresh request must now ask about the new jobs too.
+    ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]), drawn=False)
+    response = render(request, "gallery/index.html#created", ctx, status=200 if made else status)
+    return trigger_client_event(response, "credits-changed") if fresh else response
+
+
+def made_for_request(membership: Membership, key: str) -> set[int]:
+    """The jobs this person already made with the create bar's request id `key`
+    (a batch's are `key#1`, `key#2`… : gallery.catalog.permutations.job_request_id)."""
+    if not key:
+        return set()
+    mine = Job.objects.filter(user_id=membership.user_id, team_id=membership.team_id)
+    same = mine.filter(Q(client_request_id=key) | Q(client_request_id__startswith=f"{key}#"))
+    return set(same.values_list("pk", flat=True))
+
+
+@require_GET
+def live(request: HttpRequest, slug: str) -> HttpResponse:
+    """One request per open page per interval, however many jobs are in flight.
+    Only the cards whose job changed since the page drew them are sent again."""
+    membership = get_membership(request, slug, "account")
+    usable, errors = read_filters(request.GET)
+    try:
+        shown = shown_cards(request.GET)
+        raw_after = request.GET.get("after", "")
+        after = _job_number(raw_after, "The newest job number (after)", 0) if raw_after else None
+        through = read_cursor(request.GET.get("through", ""))
+    except numbers.NumberError as problem:
+        errors["ids"] = str(problem)
+    if errors:  # the page sends only what it was given; this was typed or altered
+        return HttpResponse("; ".join(errors.values()), status=400, content_type="text/plain")
+    unchanged, moved = unchanged_cards(membership, shown)
+    stale = [pk for pk in shown if pk not in unchanged]
+    changed = cards_of(membership, stale) if stale else []
+    new = newer_jobs(membership, usable, after, shown)
+    changed += scrolled_in_flight(membership, usable, through, [*shown, *(j.pk for j in new)])
+    state = live_state(changed + new, unchanged)
+    # A page that does not start at the newest job sends no `after`, and gets none back.
+    state["after"] = None if after is None else max(after, state["after"])
+    ctx = _page_context(membership, changed, new_jobs=new, live=state)
+    ctx["progressed"] = [(pk, progress, left) for pk, (progress, left) in moved.items()]
+    ctx["filter_qs"] = filter_query(usable)
+    return render(request, "gallery/index.html#live-update", ctx)
+
+
+@require_GET
+def media(request: HttpRequest, name: str) -> HttpResponse:
+    """Stored images, to the members of a team that has a visible job using them."""
+    visible = Job.objects.visible_to(request.user)
+    found = Image.objects.filter(Q(original=name) | Q(thumbnail=name), job__in=visible).exists()
+    if not found:
+        raise Http404("No such image")
+    # Content-hashed names never change; keep them in the browser, not in shared caches.
+    return stored_file_response(name, cache="private, max-age=31536000, immutable")
+
+
+@require_GET
+def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """One job: its images (each opening its image page, where the edits are),
+    what it cost, and every event, so a person can see why it took long or
+    failed. While it is in flight the page asks this URL again every 2 s with
+    htmx, for its live part alone, until the job is final."""
+    membership = get_membership(request, slug)
+    job = (
+        Job.objects.visible_in(membership, deleted=None)
+        .select_related("user", "parent")
+        .prefetch_related("events", "images__share_links")
+        .filter(pk=pk)
+        .first()
+    )
+    can_manage = job is not None and job.can_manage(request.user, is_admin=membership.is_admin)
+    if job is None or (job.deleted_at and not can_manage):
+        if request.htmx.target == "job-live":
+            # The page was open when it went (deleted, made private): say so
+            # once and stop asking (htmx stops polling on 286).
+            return render(
+                request, "gallery/job.html#job-gone", {"team": membership.team}, status=286
+            )
+        raise Http404("No such job")  # a deleted job stays restorable by its author or an admin
+    ctx = {"membership": membership, "team": membership.team, "job": job, "nav": "gallery"}
+    ctx["can_cancel"] = not job.is_final and can_manage
+    ctx["can_manage"] = can_manage
+    ctx["starred"] = job.stars.filter(user=request.user).exists()
+    ctx["boards"] = Collection.objects.visible_to(request.user, membership.team)
+    template = "gallery/job.html#job-update" if request.htmx else "gallery/job.html"
+    return render(request, template, ctx)
+
+
+@require_POST
+def cancel_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    membership = get_membership(request, slug)
+    job = get_object_or_404(Job.objects.visible_in(membership), pk=pk)
+    if job.user_id != request.user.pk and not membership.is_admin:
+        raise PermissionDenied("Only the author or a team admin can cancel a job")
+    if job.is_final:
+        messages.info(request, f"The job had already {job.status}.")
+    elif pipeline.cancel(job):
+        messages.success(request, f"Cancelled; {job.credits_reserved} credits refunded.")
+    else:
+        messages.info(request, "The job already reached the provider; its images will be kept.")
+    return redirect("job-detail", slug, pk)
