@@ -76,7 +76,15 @@ WSGI_APPLICATION = "mjweb.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Site-wide pages (base, errors) first, then each domain's own folder; names
+        # keep the app label's prefix ("gallery/index.html") wherever they live.
+        "DIRS": [
+            BASE_DIR / "templates",
+            *(
+                BASE_DIR / "gallery" / domain / "templates"
+                for domain in ("teams", "credits", "studio", "api")
+            ),
+        ],
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",

@@ -37,3 +37,12 @@ def test_every_folder_of_gallery_is_a_domain_or_django_plumbing() -> None:
 def test_the_models_registry_holds_no_models_of_its_own() -> None:
     left = {p.name for p in (GALLERY / "models").glob("*.py")}
     assert left == {"__init__.py"}
+
+
+def test_each_page_lives_in_its_domains_templates_folder() -> None:
+    site_wide = {
+        p.relative_to(ROOT / "templates").as_posix() for p in (ROOT / "templates").rglob("*.html")
+    }
+    assert all(name == "base.html" or name.startswith("errors/") for name in site_wide), site_wide
+    for domain in ("api", "credits", "studio", "teams"):
+        assert list((GALLERY / domain / "templates").rglob("*.html")), domain
