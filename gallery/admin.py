@@ -16,6 +16,8 @@ from gallery.models import (
     Job,
     JobEvent,
     LedgerEntry,
+    LiveEvent,
+    LiveSeq,
     Membership,
     Price,
     PriceStatus,
@@ -187,6 +189,30 @@ class JobEventAdmin(admin.ModelAdmin):
     list_display = ["job", "at", "kind", "message"]
     list_filter = ["kind"]
     readonly_fields = ["job", "at", "kind", "message", "data"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(LiveEvent)
+class LiveEventAdmin(admin.ModelAdmin):
+    """The change feed, read-only: pages replay it, so an edit would rewrite history."""
+
+    list_display = ["team", "seq", "kind", "job_id", "user_id", "created"]
+    list_filter = ["kind"]
+    readonly_fields = ["team", "seq", "kind", "job", "user_id", "payload", "created"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(LiveSeq)
+class LiveSeqAdmin(admin.ModelAdmin):
+    list_display = ["team", "last"]
+    readonly_fields = ["team", "last"]
 
     def has_add_permission(self, request) -> bool:
         return False

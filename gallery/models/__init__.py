@@ -10,6 +10,7 @@ from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_sta
 from gallery.credits.models.prices import Price, PriceStatus
 from gallery.net.models.throttle import ThrottleCounter
 from gallery.studio.models.jobs import Image, Job, JobEvent
+from gallery.studio.models.live import LiveEvent, LiveSeq
 from gallery.studio.models.organise import Collection, CollectionItem, ShareLink, Star
 from gallery.teams.models.teams import Invite, Membership, Role, Team, token_hash
 
@@ -24,6 +25,8 @@ __all__ = [
     "Job",
     "JobEvent",
     "LedgerEntry",
+    "LiveEvent",
+    "LiveSeq",
     "Membership",
     "Price",
     "PriceStatus",
