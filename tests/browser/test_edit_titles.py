@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from gallery.models import Job
 from tests.browser.axe import assert_accessible
+from tests.browser.page_waits import wait_until
 from tests.browser.test_organise_flow import sign_in
 from tests.factories import finished_job
 
@@ -73,7 +74,7 @@ def test_an_upscales_card_names_it_and_shows_where_it_came_from(
     thumb.scroll_into_view_if_needed()
     # lazy: it loads once scrolled into view; wait for it rather than look once
     picture = thumb.locator("img").element_handle()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture)
+    wait_until(page, "img => img.complete && img.naturalWidth > 0", arg=picture)
     pan_card = page.locator(f"#job-{pan.pk}")
     expect(pan_card.locator(".job-link")).to_have_text("Pan left ×1.5")
     page.screenshot(path=ARTIFACTS / f"edit-titles-{width}.png", full_page=True)

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from gallery.credits import ledger
 from gallery.models import Membership
+from tests.browser.page_waits import wait_until
 from tests.conftest import PASSWORD
 from tests.pipeline.stack import Processes
 
@@ -64,9 +65,10 @@ def test_a_prompt_becomes_four_images_without_reloading(
     page.screenshot(path=ARTIFACTS / "generate-running.png")
 
     expect(card.locator("img")).to_have_count(4, timeout=30_000)
-    page.wait_for_function(
+    wait_until(
+        page,
         "[...document.querySelectorAll('article.job-card img')]"
-        ".every(i => i.complete && i.naturalWidth > 0)"
+        ".every(i => i.complete && i.naturalWidth > 0)",
     )
     assert loaded_images(page) == 4
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1

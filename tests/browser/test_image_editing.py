@@ -16,6 +16,7 @@ from gallery.catalog.operations import Request
 from gallery.credits import ledger
 from gallery.models import CreditAccount, Image, Job, Membership
 from gallery.studio import pipeline
+from tests.browser.page_waits import wait_until
 from tests.browser.test_generate import sign_in
 from tests.pipeline.stack import Processes
 
@@ -69,7 +70,7 @@ def test_a_member_edits_an_image_five_ways_and_sees_the_results(
     thumbnail.click()
     expect(page).to_have_url(stack.url + path)
     expect(page.get_by_role("heading", level=1)).to_have_text("a lighthouse at dusk")
-    page.wait_for_function("document.getElementById('stage-image').naturalWidth > 0")
+    wait_until(page, "document.getElementById('stage-image').naturalWidth > 0")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "image-desktop.png")
 
@@ -134,7 +135,7 @@ def test_a_member_edits_an_image_five_ways_and_sees_the_results(
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(stack.url + path)
-    page.wait_for_function("document.getElementById('stage-image').naturalWidth > 0")
+    wait_until(page, "document.getElementById('stage-image').naturalWidth > 0")
     page.screenshot(path=ARTIFACTS / "image-phone.png", full_page=True)
 
     # ← and → browse the team's images in gallery order.

@@ -20,6 +20,7 @@ from gallery.credits import ledger
 from gallery.models import Image, Job, Membership, Star
 from gallery.studio import images, pipeline
 from tests.browser.axe import assert_accessible
+from tests.browser.page_waits import wait_until
 from tests.browser.test_organise_flow import sign_in
 from tests.pipeline.stack import Processes
 
@@ -113,7 +114,7 @@ def test_arrows_walk_the_gallery_order_and_esc_goes_back(
     base = live_server.url
     sign_in(page, base)
     page.goto(image_url(base, newer, 2))
-    page.wait_for_function("document.getElementById('stage-image').naturalWidth > 0")
+    wait_until(page, "document.getElementById('stage-image').naturalWidth > 0")
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text("a lighthouse in a storm, oil painting")
     assert_accessible(page, f"image page at {width}")
@@ -185,7 +186,7 @@ def test_a_click_shows_the_image_at_100_percent_and_back(
     base = live_server.url
     sign_in(page, base)
     page.goto(image_url(base, job, 0))
-    page.wait_for_function("document.getElementById('stage-image').naturalWidth > 0")
+    wait_until(page, "document.getElementById('stage-image').naturalWidth > 0")
     stage, image = page.locator("#stage"), page.locator("#stage-image")
     toggle = page.get_by_role("button", name="(view at 100%)")
     expect(toggle).to_have_attribute("aria-pressed", "false")
@@ -245,8 +246,9 @@ def test_the_job_page_goes_from_in_flight_to_completed_without_a_reload(
         expect(links.nth(index)).to_have_attribute("href", f"/t/acme/images/{image.pk}/")
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
     expect(live).not_to_have_attribute("hx-trigger", "every 2s")  # it stopped asking
-    page.wait_for_function(
-        "[...document.querySelectorAll('#job-live img')].every(i => i.complete && i.naturalWidth)"
+    wait_until(
+        page,
+        "[...document.querySelectorAll('#job-live img')].every(i => i.complete && i.naturalWidth)",
     )
     assert_accessible(page, f"job page completed at {width}")
     page.screenshot(path=ARTIFACTS / f"job-page-{width}.png", full_page=True)

@@ -10,6 +10,7 @@ from django.db.models import Max
 from playwright.sync_api import Page, expect
 
 from gallery.models import Job
+from tests.browser.page_waits import wait_until
 from tests.conftest import PASSWORD
 from tests.factories import finished_job
 
@@ -68,7 +69,7 @@ def test_star_search_collect_and_share(page: Page, live_server, alice, bob, team
     stranger = browser.new_context().new_page()
     stranger.goto(link)
     expect(stranger.get_by_text("a lighthouse at dusk")).to_be_visible()
-    stranger.wait_for_function("document.querySelector('.shared-image img').naturalWidth > 0")
+    wait_until(stranger, "document.querySelector('.shared-image img').naturalWidth > 0")
     stranger.set_viewport_size({"width": 390, "height": 844})
     stranger.screenshot(path=ARTIFACTS / "shared-phone.png", full_page=True)
 

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from gallery.credits import ledger
 from gallery.models import Job, Membership
 from tests.browser.axe import assert_accessible
+from tests.browser.page_waits import wait_until
 from tests.browser.test_organise_flow import sign_in
 from tests.factories import finished_job
 
@@ -54,8 +55,8 @@ def test_trash_restore_purge_role_change_and_removal(
     row = page.locator(f"#trash-{job.pk}")
     expect(row).to_contain_text("a lighthouse at dusk")
     expect(page.locator(f"#trash-{older.pk}")).to_contain_text("bob")  # an admin sees the team's
-    page.wait_for_function(
-        "[...document.querySelectorAll('img.trash-thumb')].every(i => i.naturalWidth > 0)"
+    wait_until(
+        page, "[...document.querySelectorAll('img.trash-thumb')].every(i => i.naturalWidth > 0)"
     )
     assert_accessible(page, "trash")
     shoot(page, "trash")

@@ -17,6 +17,7 @@ from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership
 from gallery.studio import public_urls
 from tests.browser.axe import assert_accessible
+from tests.browser.page_waits import wait_until
 from tests.browser.test_editors import fills_the_screen
 from tests.browser.test_organise_flow import sign_in
 from tests.create.test_reference_limits import png_bytes
@@ -61,9 +62,7 @@ def test_an_uploaded_chip_opens_upload_and_paint_and_makes_one_job(
     dialog = page.get_by_role("dialog")
     expect(page.locator("#paint-editor:modal")).to_be_visible()
     fills_the_screen(page, dialog)
-    page.wait_for_function(
-        "document.querySelector('#canvas-surface .canvas-image').getBBox().width > 0"
-    )
+    wait_until(page, "document.querySelector('#canvas-surface .canvas-image').getBBox().width > 0")
     x = dialog.get_by_label("Image x")
     assert (dialog.get_by_label("Canvas width").input_value(), x.input_value()) == ("900", "150")
 

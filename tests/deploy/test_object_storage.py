@@ -37,6 +37,7 @@ from gallery.catalog.operations import Request
 from gallery.models import ApiToken, Job, Membership, ShareLink
 from gallery.net.uploads import clean_upload
 from gallery.studio import images, pipeline, public_urls, references
+from tests.browser.page_waits import wait_until
 from tests.factories import fund, png
 from tests.pipeline.conftest import run_until_final
 
@@ -344,12 +345,13 @@ def test_a_browser_shows_gallery_and_image_page_pictures_from_the_bucket(
     thumbs = page.locator(f"#job-{job.pk} img")
     thumbs.first.wait_for()
     loaded = "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)"
-    page.wait_for_function(f"() => ({loaded})([...document.querySelectorAll('#job-{job.pk} img')])")
+    wait_until(page, f"() => ({loaded})([...document.querySelectorAll('#job-{job.pk} img')])")
     image = job.images.get(index=0)
     page.goto(f"{live_server.url}/t/acme/images/{image.pk}/")
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const i = document.getElementById('stage-image');"
-        " return i && i.complete && i.naturalWidth === 8; }"
+        " return i && i.complete && i.naturalWidth === 8; }",
     )
     assert bucket_hits and set(bucket_hits) == {200}
     assert not [text for text in refused if "Content Security Policy" in text], refused
