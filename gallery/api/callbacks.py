@@ -64,14 +64,20 @@ def deliver(job_id: int) -> None:
     )
     if task is None or not task.job.is_final or not _claim(task):
         return
-    job = task.job
     # Result URLs signed for the token that made the task, as a read with it
     # would get them; a task whose token is gone gets URLs that do not open.
     token_pk = task.token_id or 0
     body = api.task_body(
-        job, lambda image: api.file_url(settings.MJWEB_PUBLIC_URL, image, token_pk)
+        task.job, lambda image: api.file_url(settings.MJWEB_PUBLIC_URL, image, token_pk)
     )
-    allow = netguard.callback_allowance(task.callback_url)
+    status, error, attempts = _post_with_retries(task.callback_url, body)
+    _record(task, status, error, attempts)
+
+
+def _post_with_retries(url: str, body: dict) -> tuple[int | None, str, int]:
+    """Evolink's series of attempts: the last status (None when nothing
+    answered), the error to record ("" when delivered) and how many were made."""
+    allow = netguard.callback_allowance(url)
     status: int | None = None
     error = ""
     attempts = 0
@@ -81,7 +87,7 @@ def deliver(job_id: int) -> None:
         attempts += 1
         try:
             status = netguard.safe_post_json(
-                task.callback_url, body, timeout=TIMEOUT, https_only=True, allow=allow
+                url, body, timeout=TIMEOUT, https_only=True, allow=allow
             )
         except netguard.UnsafeURL as exc:
             status, error = None, f"refused: the URL {exc.reason}"
@@ -93,6 +99,11 @@ def deliver(job_id: int) -> None:
             error = ""
             break
         error = f"answered HTTP {status}"
+    return status, error, attempts
+
+
+def _record(task: ApiTask, status: int | None, error: str, attempts: int) -> None:
+    """The outcome on the task and in its job's event log."""
     delivered = status is not None and 200 <= status < 300
     now = timezone.now()
     state = ApiTask.CallbackState.DELIVERED if delivered else ApiTask.CallbackState.FAILED
@@ -105,6 +116,7 @@ def deliver(job_id: int) -> None:
     )
     # The host only: a callback URL may carry the client's own secret in its path or query.
     host = _host(task.callback_url)
+    job = task.job
     if delivered:
         job.log("api callback", f"Delivered to {host} (HTTP {status})", attempts=attempts)
     else:

@@ -489,77 +489,95 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def _responses(op: dict[str, Any]) -> list[dict[str, Any]]:
+    """An operation's answers by status, each with its first example."""
+    rows = []
+    for status, response in sorted(op["responses"].items()):
+        content = response.get("content", {}).get(JSON, {})
+        examples = [content["example"]] if "example" in content else []
+        examples += [e["value"] for e in content.get("examples", {}).values()][:1]
+        rows.append(
+            {
+                "status": status,
+                "description": response["description"],
+                "headers": list(response.get("headers", {})),
+                "example": _pretty(examples[0]) if examples else "",
+            }
+        )
+    return rows
+
+
+def _parameters(op: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": p["name"],
+            "where": p["in"],
+            "required": p.get("required", False),
+            "type": _type_text(p["schema"]),
+            "description": p.get("description", ""),
+        }
+        for p in op.get("parameters", ())
+    ]
+
+
+def _endpoint(path: str, method: str, op: dict[str, Any], schemas: dict[str, Any]) -> dict:
+    """One operation of the document as the docs page shows it."""
+    body = op.get("requestBody", {}).get("content", {}).get(JSON)
+    fields = []
+    if body:
+        fields = _fields(schemas[body["schema"]["$ref"].rsplit("/", 1)[1]], schemas)
+    return {
+        "id": op["operationId"],
+        "method": method.upper(),
+        "path": path,
+        "summary": op["summary"],
+        "description": op.get("description", ""),
+        "auth": bool(op.get("security")),
+        "parameters": _parameters(op),
+        "fields": fields,
+        "examples": [
+            {"title": e["summary"], "json": _pretty(e["value"])}
+            for e in (body or {}).get("examples", {}).values()
+        ],
+        "responses": _responses(op),
+    }
+
+
+_SOURCES = {
+    "prompt": "text / image prompt",
+    "parent": "model_params.task_id (+ image_number)",
+    "image": "image_urls (one)",
+}
+
+
+def _models() -> list[dict[str, Any]]:
+    """The catalog's operations, one row each for the docs page's model table."""
+    return [
+        {
+            "id": op.id,
+            "label": op.label,
+            "source": _SOURCES[op.source],
+            "prompt": op.prompt,
+            "speeds": ", ".join(op.speeds) or "—",
+            "params": ", ".join(f"{p.name}{'' if p.required else '?'}" for p in op.params) or "—",
+            "providers": ", ".join(op.models),
+        }
+        for op in OPERATIONS.values()
+    ]
+
+
 def docs_context(document: dict[str, Any], base_url: str) -> dict[str, Any]:
     """The document arranged for templates/gallery/api_docs.html."""
     schemas = document["components"]["schemas"]
-    endpoints = []
-    for path, methods in document["paths"].items():
-        for method, op in methods.items():
-            body = op.get("requestBody", {}).get("content", {}).get(JSON)
-            fields = []
-            if body:
-                target = schemas[body["schema"]["$ref"].rsplit("/", 1)[1]]
-                fields = _fields(target, schemas)
-            responses = []
-            for status, response in sorted(op["responses"].items()):
-                content = response.get("content", {}).get(JSON, {})
-                examples = [content["example"]] if "example" in content else []
-                examples += [e["value"] for e in content.get("examples", {}).values()][:1]
-                responses.append(
-                    {
-                        "status": status,
-                        "description": response["description"],
-                        "headers": list(response.get("headers", {})),
-                        "example": _pretty(examples[0]) if examples else "",
-                    }
-                )
-            endpoints.append(
-                {
-                    "id": op["operationId"],
-                    "method": method.upper(),
-                    "path": path,
-                    "summary": op["summary"],
-                    "description": op.get("description", ""),
-                    "auth": bool(op.get("security")),
-                    "parameters": [
-                        {
-                            "name": p["name"],
-                            "where": p["in"],
-                            "required": p.get("required", False),
-                            "type": _type_text(p["schema"]),
-                            "description": p.get("description", ""),
-                        }
-                        for p in op.get("parameters", ())
-                    ],
-                    "fields": fields,
-                    "examples": [
-                        {"title": e["summary"], "json": _pretty(e["value"])}
-                        for e in (body or {}).get("examples", {}).values()
-                    ],
-                    "responses": responses,
-                }
-            )
     return {
         "document": document,
         "base_url": base_url,
-        "endpoints": endpoints,
-        "models": [
-            {
-                "id": op.id,
-                "label": op.label,
-                "source": {
-                    "prompt": "text / image prompt",
-                    "parent": "model_params.task_id (+ image_number)",
-                    "image": "image_urls (one)",
-                }[op.source],
-                "prompt": op.prompt,
-                "speeds": ", ".join(op.speeds) or "—",
-                "params": ", ".join(f"{p.name}{'' if p.required else '?'}" for p in op.params)
-                or "—",
-                "providers": ", ".join(op.models),
-            }
-            for op in OPERATIONS.values()
+        "endpoints": [
+            _endpoint(path, method, op, schemas)
+            for path, methods in document["paths"].items()
+            for method, op in methods.items()
         ],
+        "models": _models(),
         "errors": [
             {
                 "status": status,

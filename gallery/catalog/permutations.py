@@ -151,73 +151,91 @@ def job_request_id(client_request_id: str, index: int, *, limit: int = 64) -> st
 def _parse(text: str) -> tuple[Part, ...]:
     """The prompt as plain text and groups. Iterative, so no input can
     exhaust the stack."""
-    root: list[Part] = []
-    # Each open group: its options so far, the list it belongs to, its position.
-    stack: list[tuple[list[list[Part]], list[Part], int]] = []
-    current = root
-    buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            current.append("".join(buf))
-            buf.clear()
-
+    tree = _Tree()
     i = 0
     while i < len(text):
         ch = text[i]
         if ch == "\\" and i + 1 < len(text) and text[i + 1] in ESCAPABLE:
-            buf.append(text[i + 1])
+            tree.buf.append(text[i + 1])
             i += 2
             continue
         if ch == "{":
-            flush()
-            if len(stack) >= MAX_DEPTH:
-                raise BatchError(
-                    Code.UNSUPPORTED_SYNTAX,
-                    "{}",
-                    f"The {{ at character {i + 1} opens a group {MAX_DEPTH + 1} levels deep; "
-                    f"braces nest at most {MAX_DEPTH} deep",
-                )
-            options: list[list[Part]] = [[]]
-            stack.append((options, current, i + 1))
-            current = options[0]
+            tree.open(i + 1)
         elif ch == "}":
-            if not stack:
-                raise BatchError(
-                    Code.UNSUPPORTED_SYNTAX,
-                    "{}",
-                    f"The }} at character {i + 1} closes nothing: there is no {{ before it "
-                    "(write \\} for a plain brace)",
-                )
-            flush()
-            options, parent, at = stack.pop()
-            if len(options) == 1 and not "".join(str(p) for p in options[0]).strip():
-                raise BatchError(
-                    Code.UNSUPPORTED_SYNTAX,
-                    "{}",
-                    f"The braces at character {at} are empty: put the options inside, "
-                    "separated by commas",
-                )
-            parent.append(Group(tuple(tuple(o) for o in options), at))
-            current = parent
-        elif ch == "," and stack:
-            flush()
-            options = stack[-1][0]
-            options.append([])
-            current = options[-1]
+            tree.close(i + 1)
+        elif ch == "," and tree.stack:
+            tree.next_option()
         else:
-            buf.append(ch)
+            tree.buf.append(ch)
         i += 1
-    if stack:
-        at = stack[-1][2]
-        raise BatchError(
-            Code.UNSUPPORTED_SYNTAX,
-            "{}",
-            f"The {{ at character {at} is never closed: add a }} after its options "
-            "(write \\{ for a plain brace)",
-        )
-    flush()
-    return tuple(root)
+    return tree.finish()
+
+
+class _Tree:
+    """A parse in progress: the parts read so far and the groups still open.
+    Positions (`at`) are 1-based characters, for messages."""
+
+    def __init__(self) -> None:
+        self.root: list[Part] = []
+        # Each open group: its options so far, the list it belongs to, its position.
+        self.stack: list[tuple[list[list[Part]], list[Part], int]] = []
+        self.current = self.root
+        self.buf: list[str] = []
+
+    def flush(self) -> None:
+        if self.buf:
+            self.current.append("".join(self.buf))
+            self.buf.clear()
+
+    def open(self, at: int) -> None:
+        self.flush()
+        if len(self.stack) >= MAX_DEPTH:
+            raise BatchError(
+                Code.UNSUPPORTED_SYNTAX,
+                "{}",
+                f"The {{ at character {at} opens a group {MAX_DEPTH + 1} levels deep; "
+                f"braces nest at most {MAX_DEPTH} deep",
+            )
+        options: list[list[Part]] = [[]]
+        self.stack.append((options, self.current, at))
+        self.current = options[0]
+
+    def close(self, at: int) -> None:
+        if not self.stack:
+            raise BatchError(
+                Code.UNSUPPORTED_SYNTAX,
+                "{}",
+                f"The }} at character {at} closes nothing: there is no {{ before it "
+                "(write \\} for a plain brace)",
+            )
+        self.flush()
+        options, parent, opened = self.stack.pop()
+        if len(options) == 1 and not "".join(str(p) for p in options[0]).strip():
+            raise BatchError(
+                Code.UNSUPPORTED_SYNTAX,
+                "{}",
+                f"The braces at character {opened} are empty: put the options inside, "
+                "separated by commas",
+            )
+        parent.append(Group(tuple(tuple(o) for o in options), opened))
+        self.current = parent
+
+    def next_option(self) -> None:
+        self.flush()
+        options = self.stack[-1][0]
+        options.append([])
+        self.current = options[-1]
+
+    def finish(self) -> tuple[Part, ...]:
+        if self.stack:
+            raise BatchError(
+                Code.UNSUPPORTED_SYNTAX,
+                "{}",
+                f"The {{ at character {self.stack[-1][2]} is never closed: add a }} after "
+                "its options (write \\{ for a plain brace)",
+            )
+        self.flush()
+        return tuple(self.root)
 
 
 def _take_repeat(parts: tuple[Part, ...], cap: int) -> tuple[tuple[Part, ...], int | None]:

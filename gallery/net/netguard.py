@@ -327,6 +327,42 @@ def _remaining(deadline: float, timeout: float, url: str) -> float:
     return left
 
 
+def _timeouts(left: float) -> dict[str, float]:
+    """httpcore's per-phase timeouts, none past the time `left` before the deadline."""
+    return {
+        "connect": min(CONNECT_TIMEOUT, left),
+        # httpcore's timeouts are per read; _read_body enforces the deadline.
+        "read": min(IO_TIMEOUT, left),
+        "write": min(IO_TIMEOUT, left),
+        "pool": min(CONNECT_TIMEOUT, left),
+    }
+
+
+def _request_headers(
+    target: _Target, extra_headers: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"Host", target.url.netloc),  # brackets and non-default port, as sent
+        (b"User-Agent", _user_agent()),
+        (b"Accept", b"*/*"),
+        # Compressed bodies would need decoding, and could be a zip bomb.
+        (b"Accept-Encoding", b"identity"),
+        (b"Connection", b"close"),
+        *extra_headers,
+    ]
+
+
+def _pinned_pool(target: _Target) -> httpcore.ConnectionPool:
+    """A pool of one connection, never reused, that dials only `target`'s checked addresses."""
+    return httpcore.ConnectionPool(
+        ssl_context=_ssl_context(),
+        network_backend=_PinnedBackend(target),
+        max_connections=1,
+        max_keepalive_connections=0,
+        retries=0,
+    )
+
+
 def _exchange(
     target: _Target,
     method: bytes,
@@ -345,43 +381,21 @@ def _exchange(
     `truncate`, when reading just stops. Redirect bodies are not read.
     """
     url_text = str(target.url)
-    left = _remaining(deadline, timeout, url_text)
-    timeouts = {
-        "connect": min(CONNECT_TIMEOUT, left),
-        # httpcore's timeouts are per read; the loop below enforces the deadline.
-        "read": min(IO_TIMEOUT, left),
-        "write": min(IO_TIMEOUT, left),
-        "pool": min(CONNECT_TIMEOUT, left),
-    }
-    headers = [
-        (b"Host", target.url.netloc),  # brackets and non-default port, as sent
-        (b"User-Agent", _user_agent()),
-        (b"Accept", b"*/*"),
-        # Compressed bodies would need decoding, and could be a zip bomb.
-        (b"Accept-Encoding", b"identity"),
-        (b"Connection", b"close"),
-        *extra_headers,
-    ]
+    timeouts = _timeouts(_remaining(deadline, timeout, url_text))
     request_url = httpcore.URL(
         scheme=target.url.raw_scheme,
         host=target.url.raw_host,
         port=target.port,
         target=target.url.raw_path,
     )
-    pool = httpcore.ConnectionPool(
-        ssl_context=_ssl_context(),
-        network_backend=_PinnedBackend(target),
-        max_connections=1,
-        max_keepalive_connections=0,
-        retries=0,
-    )
+    pool = _pinned_pool(target)
     try:
         with (
             pool,
             pool.stream(
                 method,
                 request_url,
-                headers=headers,
+                headers=_request_headers(target, extra_headers),
                 content=content,
                 extensions={"timeout": timeouts},
             ) as response,

@@ -41,13 +41,13 @@ from gallery.catalog.operations import (
     VTRIX_MASK_SIZE,
     ButtonSpec,
     Request,
-    mask_issues,
 )
 from gallery.credits import ledger
 from gallery.credits.quotes import Preview, preview
 from gallery.net import numbers
 from gallery.net.files import stored_file_response
 from gallery.studio import pipeline, public_urls
+from gallery.studio.edit_fields import BadInput, box, canvas_defaults, drawn_mask, whole
 from gallery.studio.models.jobs import Image, Job
 from gallery.studio.models.organise import Collection, ShareLink, Star
 from gallery.studio.views.jobs import apply_filters, filter_query, read_filters
@@ -68,10 +68,6 @@ PAN_DIRECTIONS = (
 RETEXTURE_ONLY_UPSCALE = "A retextured image can only be upscaled"
 MAX_LINEAGE = 50  # parent links followed; far more than any real chain
 _CLIENT_ID = re.compile(r"^[0-9a-f]{8,32}$")
-
-
-class BadInput(Exception):
-    """A form field could not be read; the message says which, in words."""
 
 
 # --- what the user may see -------------------------------------------------------
@@ -311,25 +307,6 @@ def _scale_param(param: operations.ParamSpec, raw: str | None, label: str) -> in
     return numbers.as_json(value)
 
 
-def _whole(raw: str | None, label: str, bounds: tuple[int, int]) -> int:
-    """Pixels typed into a field: a whole number within the catalog's `bounds`."""
-    low, high = bounds
-    try:
-        return numbers.whole(raw, label=label, minimum=low, maximum=high)
-    except numbers.NumberError as problem:
-        raise BadInput(str(problem)) from None
-
-
-def _json_object(raw: str, label: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-        raise BadInput(f"The {label} could not be read; set it again") from None
-    if not isinstance(value, dict):
-        raise BadInput(f"The {label} could not be read; set it again")
-    return value
-
-
 def read_params(image: Image, spec: operations.Operation, data: QueryDict) -> dict[str, Any]:
     """The catalog's parameters of `spec` as its form sends them, each read
     by its kind: a choice as sent (the catalog's default when absent), a
@@ -345,8 +322,7 @@ def read_params(image: Image, spec: operations.Operation, data: QueryDict) -> di
             if mask is not None:
                 params[param.name] = mask
         else:
-            fields = _CANVAS_FIELDS if param.kind == "canvas" else _IMG_POS_FIELDS
-            params[param.name] = _box(data, param.name, fields)
+            params[param.name] = box(data, param.name, param.kind)
     return params
 
 
@@ -366,12 +342,7 @@ def _mask(image: Image, data: QueryDict, *, required: bool) -> dict[str, Any] | 
     """The drawn mask (JSON from the editor), or the no-JavaScript rectangle."""
     raw = data.get("mask", "").strip()
     if raw:
-        mask = _json_object(raw, "mask")
-        # The catalog's one check of a mask's shape, before the Vtrix fitting
-        # below computes with its numbers.
-        problems = mask_issues(mask)
-        if problems:
-            raise BadInput(problems[0].message)
+        mask = drawn_mask(raw)  # its shape checked before the Vtrix fitting computes with it
     elif any(data.get(f"rect_{k}") for k in ("width", "height")):
         mask = {"areas": [_rectangle(image, data)]}
     elif required:
@@ -386,10 +357,10 @@ def _mask(image: Image, data: QueryDict, *, required: bool) -> dict[str, Any] | 
 def _rectangle(image: Image, data: QueryDict) -> dict[str, Any]:
     width, height = image.width or 1024, image.height or 1024
     sides, offsets = (1, MAX_SIDE), MASK_POINT_RANGE
-    x = _whole(data.get("rect_x") or "0", "The rectangle's x", offsets)
-    y = _whole(data.get("rect_y") or "0", "The rectangle's y", offsets)
-    w = _whole(data.get("rect_width"), "The rectangle's width", sides)
-    h = _whole(data.get("rect_height"), "The rectangle's height", sides)
+    x = whole(data.get("rect_x") or "0", "The rectangle's x", offsets)
+    y = whole(data.get("rect_y") or "0", "The rectangle's y", offsets)
+    w = whole(data.get("rect_width"), "The rectangle's width", sides)
+    h = whole(data.get("rect_height"), "The rectangle's height", sides)
     right, bottom = min(width, x + w), min(height, y + h)
     if right <= x or bottom <= y:
         raise BadInput(f"The rectangle must lie inside the image ({width}×{height} pixels)")
@@ -416,31 +387,6 @@ def _fit_vtrix(mask: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {**mask, "areas": fitted}
-
-
-# The canvas editor's numeric fields, read when its JSON is missing (no JavaScript).
-_CANVAS_FIELDS = (
-    ("width", "canvas_width", "The canvas width"),
-    ("height", "canvas_height", "The canvas height"),
-)
-_IMG_POS_FIELDS = (
-    ("width", "img_width", "The image width"),
-    ("height", "img_height", "The image height"),
-    ("x", "img_x", "The image's x"),
-    ("y", "img_y", "The image's y"),
-)
-
-
-def _box(data: QueryDict, name: str, fields: tuple[tuple[str, str, str], ...]) -> dict[str, Any]:
-    """A JSON box from the canvas editor (the catalog checks it), or the
-    numeric fields without JavaScript, each within the catalog's range."""
-    raw = data.get(name, "").strip()
-    if raw:
-        return _json_object(raw, name.replace("_", " "))
-    return {
-        key: _whole(data.get(field_name), label, BOX_RANGES[key])
-        for key, field_name, label in fields
-    }
 
 
 def client_request_id(data: QueryDict, request: Request) -> str:
@@ -490,7 +436,7 @@ def _page(membership: Membership, image: Image, **extra: Any) -> dict:
         "box_ranges": json.dumps(dict(BOX_RANGES)),
         "pan_scale": OPERATIONS["mj-v7-pan"].param("scale"),
         "zoom_scale": OPERATIONS["mj-v7-outpaint"].param("scale"),
-        **canvas_defaults(image),
+        **canvas_defaults(image.width, image.height),
         **actions_context(membership, image),
         **extra,
     }
@@ -523,20 +469,6 @@ def actions_context(membership: Membership, image: Image, done: str = "") -> dic
 def download_name(image: Image) -> str:
     extension = image.original.name.rsplit(".", 1)[-1] if image.original else "png"
     return f"mjweb-{image.job_id}-{image.index + 1}.{extension}"
-
-
-def canvas_defaults(image: Image) -> dict[str, dict[str, int]]:
-    """Where the canvas editor starts: the image at its size, centred on a
-    canvas half as large again, room to extend on every side."""
-    width, height = image.width or 1024, image.height or 1024
-    canvas = {"width": round(width * 1.5), "height": round(height * 1.5)}
-    place = {
-        "width": width,
-        "height": height,
-        "x": (canvas["width"] - width) // 2,
-        "y": (canvas["height"] - height) // 2,
-    }
-    return {"canvas": canvas, "img_pos": place}
 
 
 @require_GET

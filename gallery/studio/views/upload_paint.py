@@ -29,10 +29,11 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
 from gallery.catalog import operations
-from gallery.catalog.operations import BOX_RANGES, MAX_SIDE, OPERATIONS, Request, mask_issues
+from gallery.catalog.operations import BOX_RANGES, MAX_SIDE, OPERATIONS, Request
 from gallery.credits import ledger
 from gallery.credits.quotes import Preview, preview
 from gallery.studio import pipeline, public_urls, references
+from gallery.studio.edit_fields import BadInput, box, canvas_defaults, drawn_mask
 from gallery.studio.forms import configured_providers
 from gallery.studio.models.jobs import Job
 from gallery.studio.views import images
@@ -64,12 +65,12 @@ class Source(SimpleNamespace):
 def source_for(membership: Membership, src: str) -> Source:
     name = references.owned(membership.user_id, src)
     if name is None:
-        raise images.BadInput(NOT_YOURS)
+        raise BadInput(NOT_YOURS)
     try:
         with default_storage.open(name) as handle, PILImage.open(handle) as picture:
             width, height = picture.size  # the header only: uploads were checked on the way in
     except (OSError, UnidentifiedImageError):
-        raise images.BadInput(NOT_YOURS) from None
+        raise BadInput(NOT_YOURS) from None
     token = public_urls.sign(name)
     shown = reverse("public-image", args=[token, name])
     url = public_urls.signed_url(name)
@@ -86,26 +87,22 @@ def provider_for(data: QueryDict) -> str:
     if operations.supports(settings.MJWEB_PROVIDER, OPERATION):
         return settings.MJWEB_PROVIDER
     if not offering:
-        raise images.BadInput(NO_PROVIDER)
+        raise BadInput(NO_PROVIDER)
     return offering[0]
 
 
 def _mask(data: QueryDict) -> dict[str, Any]:
     raw = data.get("mask", "").strip()
     if not raw:
-        raise images.BadInput(NO_MASK)
-    mask = images._json_object(raw, "mask")
-    problems = mask_issues(mask)
-    if problems:
-        raise images.BadInput(problems[0].message)
-    return mask
+        raise BadInput(NO_MASK)
+    return drawn_mask(raw)
 
 
 def paint_request(source: Source, data: QueryDict) -> Request:
     """What the form asks for; BadInput names a field it cannot read."""
     params = {
-        "canvas": images._box(data, "canvas", images._CANVAS_FIELDS),
-        "img_pos": images._box(data, "img_pos", images._IMG_POS_FIELDS),
+        "canvas": box(data, "canvas", "canvas"),
+        "img_pos": box(data, "img_pos", "img_pos"),
         "mask": _mask(data),
     }
     return Request(
@@ -124,7 +121,7 @@ def opening_price(source: Source, defaults: dict[str, Any]) -> images.Button:
     label = OPERATIONS[OPERATION].label
     try:
         provider = provider_for(QueryDict())
-    except images.BadInput as exc:
+    except BadInput as exc:
         return images.Button(key=FORM, operation=OPERATION, label=label, reason=str(exc))
     params = {**defaults, "mask": OPERATIONS[OPERATION].stand_ins["mask"]}
     prompt = "a stand-in prompt"
@@ -162,7 +159,7 @@ def _page(
     }
     if source is not None:
         # The image page's starting placement, for an upload instead of a gallery image.
-        defaults = images.canvas_defaults(SimpleNamespace(width=source.width, height=source.height))
+        defaults = canvas_defaults(source.width, source.height)
         ctx.update(defaults, form_id=uuid.uuid4().hex, price=opening_price(source, defaults))
     return render(request, "gallery/upload_paint.html", ctx, status=status)
 
@@ -175,7 +172,7 @@ def upload_paint(request: HttpRequest, slug: str) -> HttpResponse:
         if not membership.can_create:
             raise pipeline.Refused(VIEWERS, status=403)
         source = source_for(membership, data.get("src", ""))
-    except (images.BadInput, pipeline.Refused) as exc:
+    except (BadInput, pipeline.Refused) as exc:
         status = getattr(exc, "status", 400)
         return _answer(request, membership, None, problem=_words(exc), status=status)
     if request.method == "GET":
@@ -189,7 +186,7 @@ def upload_paint(request: HttpRequest, slug: str) -> HttpResponse:
             client_request_id=images.client_request_id(data, edit),
         )
         job = pipeline.create(membership, draft)
-    except images.BadInput as exc:
+    except BadInput as exc:
         problem, status = str(exc), 400
     except pipeline.Refused as refused:
         problem, status = refused.message, refused.status
@@ -235,7 +232,7 @@ def upload_paint_price(request: HttpRequest, slug: str) -> HttpResponse:
             raise pipeline.Refused(VIEWERS, status=403)
         source = source_for(membership, request.GET.get("src", ""))
         check = preview(paint_request(source, request.GET))
-    except images.BadInput as exc:
+    except BadInput as exc:
         problem, status = str(exc), 400
     except pipeline.Refused as refused:
         problem, status = refused.message, refused.status
