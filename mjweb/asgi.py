@@ -96,7 +96,9 @@ class Dispatcher:
                     if name == STREAM_HEADER:
                         response.token = value.decode("latin-1")
                 if response.token:
-                    headers = [h for h in headers if h[0] != STREAM_HEADER]
+                    # The view's Content-Length (CommonMiddleware's) is only its
+                    # first part's: without it the stream goes out chunked.
+                    headers = [h for h in headers if h[0] not in (STREAM_HEADER, b"content-length")]
                     message = {**message, "headers": headers}
             elif response.token and not message.get("more_body", False):
                 # The view's body is only the start of a stream: the hub ends it.
