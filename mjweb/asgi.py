@@ -29,6 +29,7 @@ from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
+from django.conf import settings
 
 from mjweb.env import env_int
 from mjweb.wsgi import application as django_application  # sets Django up
@@ -47,8 +48,6 @@ access_log = logging.getLogger("gunicorn.access")
 
 def hub_name() -> str:
     """The live hub module; tests of the serving layer put a fake in its place."""
-    from django.conf import settings
-
     return getattr(settings, "MJWEB_LIVE_HUB", HUB)
 
 
@@ -131,9 +130,8 @@ async def lifespan(receive: Receive, send: Send) -> None:
 def log_access(scope: Scope, response: _Response) -> None:
     if not access_log.isEnabledFor(logging.INFO):
         return
-    # Imported here: they read Django's settings, which the first request has loaded.
-    from django.conf import settings
-
+    # Imported here, not above: throttle loads a model, so Django must be set up
+    # first (importing mjweb.wsgi does it).
     from gallery.net.redact import redact
     from gallery.net.throttle import address_in
 
