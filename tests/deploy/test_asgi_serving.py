@@ -103,6 +103,19 @@ def open_stream(port: int) -> socket.socket:
     return sock
 
 
+def threads_of_workers(master: int) -> int:
+    """Threads in all of gunicorn's worker processes (the master's children)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == master:
+                status = (stat.parent / "status").read_text()
+                total += int(status.split("Threads:")[1].split()[0])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    return total
+
+
 def read_to_end(sock: socket.socket) -> bytes:
     seen = b""
     while chunk := sock.recv(4096):
@@ -142,6 +155,8 @@ def test_held_streams_take_no_request_thread_from_the_pages(tmp_path, alice, tea
     with served(tmp_path, stubs=True, WEB_THREADS="4") as site:
         streams = [open_stream(site.port) for _ in range(50)]
         try:
+            # Each held stream costs no thread: far fewer threads than streams.
+            assert threads_of_workers(site.proc.pid) < 50
             with httpx.Client(base_url=site.base, cookies=signed_in(alice), timeout=30) as c:
                 statuses = [c.get(f"/t/{team.slug}/").status_code for _ in range(20)]
             assert statuses == [200] * 20
