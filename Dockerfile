@@ -1,5 +1,5 @@
-# One image for every role: `web` (gunicorn), `worker` (django-q2 cluster),
-# `migrate`, `simulator`, `manage …`. See bin/docker-entrypoint.
+# One image for every role: `web` (gunicorn with uvicorn workers), `worker`
+# (django-q2 cluster), `migrate`, `simulator`, `manage …`. See bin/docker-entrypoint.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

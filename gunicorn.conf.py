@@ -4,13 +4,15 @@ gunicorn reads this file from the working directory by itself.
 Keep idle connections open longer than gunicorn's 2 s default: browsers and API
 clients reuse a connection after a pause of a second or two, and a server that
 closes it at that same instant makes the request fail with a connection reset.
-The gthread worker parks idle connections without holding a thread.
+The uvicorn worker (mjweb/serving.py) takes it as its keep-alive timeout.
 
 Invite tokens, signed file URLs and share links are credentials: every atom of
 an access-log line (request line, path, query string, Referer, …) has their
 secret part replaced by a marker before it is written (gallery/net/redact.py).
 The address it logs is the client's as the throttles see it, behind the
 configured proxies (gallery/net/throttle.py client_address), not the proxy's.
+The web process's uvicorn worker writes its lines in mjweb/asgi.py by the same
+rules; RedactingLogger below does it for a WSGI worker (`gunicorn mjweb.wsgi`).
 """
 
 from gunicorn.glogging import Logger

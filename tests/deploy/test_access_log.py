@@ -24,6 +24,7 @@ from tests.pipeline.stack import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+WEB = ("mjweb.asgi:application", "-k", "mjweb.serving.Worker")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,7 +48,7 @@ def gunicorn(tmp_path: Path, port: int, **extra_env: str):
         **extra_env,
     }
     # The command line of bin/serve, less the worker count.
-    command = [GUNICORN, "mjweb.wsgi", "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"]
+    command = [GUNICORN, *WEB, "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"]
     with out.open("w") as stdout, err.open("w") as stderr:
         proc = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, start_new_session=True

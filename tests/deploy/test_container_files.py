@@ -13,6 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "bin" / "docker-entrypoint"
+WEB = "gunicorn mjweb.asgi:application -k mjweb.serving.Worker"  # as bin/serve runs it
 
 
 def entrypoint(*args: str) -> subprocess.CompletedProcess:
@@ -25,8 +26,8 @@ def entrypoint(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("args", "command"),
     [
-        ((), "gunicorn mjweb.wsgi --bind 0.0.0.0:8000 --workers 2 --threads 8"),
-        (("web",), "gunicorn mjweb.wsgi --bind 0.0.0.0:8000"),
+        ((), f"{WEB} --bind 0.0.0.0:8000 --workers 2 --access-logfile -"),
+        (("web",), f"{WEB} --bind 0.0.0.0:8000"),
         (("worker",), "python manage.py qcluster"),
         (("poller",), "python manage.py poller"),
         (("migrate",), "python manage.py migrate --noinput && python manage.py createcachetable"),
@@ -72,7 +73,13 @@ def names_the_code_reads() -> set[str]:
     a secret may come as NAME_FILE too (mjweb.env.env_secret)."""
     text = "\n".join(
         (ROOT / path).read_text()
-        for path in ("mjweb/settings.py", "mjweb/env.py", "gunicorn.conf.py", "bin/procs.py")
+        for path in (
+            "mjweb/settings.py",
+            "mjweb/env.py",
+            "mjweb/asgi.py",
+            "gunicorn.conf.py",
+            "bin/procs.py",
+        )
     )
     names = set(re.findall(r"env_\w+\(\s*\"([A-Z0-9_]+)\"", text))
     names |= set(re.findall(r"os\.environ(?:\.get)?[\[(]\"([A-Z0-9_]+)\"", text))

@@ -1,8 +1,9 @@
 """Two complete nodes on loopback, sharing only what a real deployment shares:
 PostgreSQL (bin/with-postgres), Redis as broker and cache (bin/with-redis) and
 an S3-protocol bucket (moto's server mode, bin/with-s3). Each node is a web
-server (gunicorn), a django-q2 cluster and a poller, with its own empty
-MEDIA_ROOT and var directory and no shared disk. `make test` runs this once:
+server (gunicorn with uvicorn workers, as bin/serve), a django-q2 cluster and a
+poller, with its own empty MEDIA_ROOT and var directory and no shared disk.
+`make test` runs this once:
 
     bin/with-postgres bin/with-redis bin/with-s3 .venv/bin/pytest -m two_nodes
 
@@ -89,6 +90,7 @@ class Node:
             "MJWEB_SUBMIT_TIMEOUT": "3",
             "MJWEB_INGEST_RECHECK": "2",
             "MJWEB_WORKERS": "2",
+            "WEB_THREADS": "4",
         }
         self.procs: dict[str, subprocess.Popen] = {}
         self.name = name
@@ -105,7 +107,8 @@ class Node:
 
     def start_web(self) -> None:
         bind = f"127.0.0.1:{self.port}"
-        self._start("web", ["-m", "gunicorn", "mjweb.wsgi", "--bind", bind, "--threads", "4"])
+        web = ["mjweb.asgi:application", "-k", "mjweb.serving.Worker"]  # as bin/serve
+        self._start("web", ["-m", "gunicorn", *web, "--bind", bind])
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
