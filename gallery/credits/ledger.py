@@ -207,8 +207,15 @@ def team_spent_this_month(team: Team, *, now: datetime | None = None) -> int:
 def lock_team(team_id: int) -> Team:
     """Lock the team's row until the transaction ends; every reservation of
     the team takes this lock, so checks made under it cannot race each other.
-    Take it before anything that writes the change feed (studio.live.events.emit)."""
-    return Team.objects.select_for_update().get(pk=team_id)
+    Take it before anything that writes the change feed (studio.live.events.emit).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it queues behind the other reservations
+    (the same lock) but not behind rows that merely point at the team (a job or
+    a feed event being inserted takes FOR KEY SHARE on it). With FOR UPDATE, a
+    transaction that had announced a change (holding the feed's row) and then
+    inserted its event would wait here while this one waits for the feed: a
+    deadlock on PostgreSQL."""
+    return Team.objects.select_for_update(no_key=True).get(pk=team_id)
 
 
 def lock_account(account: CreditAccount) -> None:
@@ -216,7 +223,8 @@ def lock_account(account: CreditAccount) -> None:
     writes the change feed before it moves these credits (a job's end announces
     its status, then refunds), so a grant holding the account while it announces
     the new balance cannot wait on it in turn (the feed's row is locked last)."""
-    CreditAccount.objects.select_for_update().filter(pk=account.pk).values_list("pk").get()
+    rows = CreditAccount.objects.select_for_update(no_key=True).filter(pk=account.pk)
+    rows.values_list("pk").get()
 
 
 # --- internals ------------------------------------------------------------------------

@@ -718,11 +718,15 @@ def ingest(job_id: int) -> None:
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest") as pool:
         outcomes = list(pool.map(_fetch, [image.upstream_url for image in waiting]))
     with transaction.atomic():
-        changed = [
-            image.index
-            for image, outcome in zip(waiting, outcomes, strict=True)
-            if _record(job, image, outcome)
-        ]
+        changed, notes = [], []
+        for image, outcome in zip(waiting, outcomes, strict=True):
+            moved, note = _record(job, image, outcome)
+            changed += [image.index] if moved else []
+            notes += [note] if note else []
+        # Logged after every image row is written: the feed's row is the last
+        # lock a transaction takes (see live.events).
+        for kind, message in notes:
+            job.log(kind, message)
         if changed:
             # Thumbnails appear on open pages now, before the job is settled.
             emit(job.team_id, LiveEvent.Kind.IMAGES, job_id=job.pk, payload={"images": changed})
@@ -745,17 +749,17 @@ def _fetch(url: str) -> images.StoredImage | images.ImageFetchError:
         return exc
 
 
-def _record(job: Job, image: Image, outcome: images.StoredImage | images.ImageFetchError) -> bool:
-    """Keep one fetch's outcome; whether the image changed (stored, or lost)."""
+def _record(
+    job: Job, image: Image, outcome: images.StoredImage | images.ImageFetchError
+) -> tuple[bool, tuple[str, str] | None]:
+    """Keep one fetch's outcome: whether the image changed (stored, or lost),
+    and the line for the job's log, if any."""
     if isinstance(outcome, images.ImageFetchError):
         expired = timezone.now() - (job.finished_at or job.created) > IMAGE_RETRY_WINDOW
         if not outcome.retryable or expired:
-            lost = image.mark_lost()
-            job.log("image lost", f"Image {image.index + 1}: {outcome}")
-            return lost
-        job.log("image retry", f"Image {image.index + 1}: {outcome}")
-        return False
-    return image.mark_stored(
+            return image.mark_lost(), ("image lost", f"Image {image.index + 1}: {outcome}")
+        return False, ("image retry", f"Image {image.index + 1}: {outcome}")
+    stored = image.mark_stored(
         original=outcome.original,
         thumbnail=outcome.thumbnail,
         width=outcome.width,
@@ -763,6 +767,7 @@ def _record(job: Job, image: Image, outcome: images.StoredImage | images.ImageFe
         bytes=outcome.bytes,
         sha256=outcome.sha256,
     )
+    return stored, None
 
 
 def finish(job: Job) -> None:
