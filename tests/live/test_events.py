@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from gallery.catalog import operations
 from gallery.credits import ledger
+from gallery.management.commands import poller
 from gallery.models import Job, LiveEvent, LiveSeq, Membership
 from gallery.studio import pipeline
 from gallery.studio.live import events
@@ -210,3 +211,14 @@ def test_visible_to_member_says_what_visible_in_says(alice, bob, carol, team, ot
         (True, True),
         (True, False),
     }
+
+
+@pytest.mark.django_db
+def test_the_pollers_housekeeping_prunes_the_feed(team):
+    with transaction.atomic():
+        emit(team.pk, "log")
+        emit(team.pk, "log")
+    LiveEvent.objects.update(created=timezone.now() - timedelta(hours=49))
+    # The hourly step itself (a whole poller run closes the test's database).
+    poller.Command._expire_references()
+    assert seqs(team) == [2]
