@@ -43,7 +43,7 @@ class Star(models.Model):
         once); how many were newly starred, each told to the user's open pages."""
         with transaction.atomic():
             have = set(cls.objects.filter(user=user, job__in=jobs).values_list("job_id", flat=True))
-            new = [job for job in jobs if job.pk not in have]
+            new = sorted((job for job in jobs if job.pk not in have), key=lambda job: job.pk)
             cls.objects.bulk_create([cls(user=user, job=job) for job in new], ignore_conflicts=True)
             for job in new:
                 _starred(user, job, True)
