@@ -27,7 +27,9 @@ from tests.factories import (
 )
 from tests.pipeline.test_create_batch import draft
 
-pytestmark = pytest.mark.django_db
+# Transactional: each change runs as in production, outside any test transaction,
+# so an emit() that lacks its own transaction would fail here.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 LOG = LiveEvent.Kind.LOG
 
@@ -189,12 +191,13 @@ def test_a_failed_or_cancelled_job_tells_its_end_and_the_refund(alice, team):
     Job.objects.filter(pk=running.pk).update(status=Job.Status.RUNNING)
     queued = reserved_job(alice, team)
     feed = Feed(team)
-    pipeline.fail(running, "unavailable", "x", "gone")
+    # The queued one first: once the running one ends, dispatch would send it.
     assert pipeline.cancel(queued)
+    pipeline.fail(running, "unavailable", "x", "gone")
     assert feed.new() == [
-        status(running, "failed"),
-        ("balance", None, alice.pk, {"balance": 1000 - CREDITS}),
         status(queued, "cancelled"),
+        ("balance", None, alice.pk, {"balance": 1000 - CREDITS}),
+        status(running, "failed"),
         ("balance", None, alice.pk, {"balance": 1000}),
     ]
     pipeline.fail(running, "unavailable", "x", "again")  # already failed: nothing
