@@ -276,6 +276,9 @@ MJWEB_UPLOAD_QUOTA_BYTES = env_int("MJWEB_UPLOAD_QUOTA_MB", 500, minimum=1) * 10
 MJWEB_UPLOAD_RETENTION_DAYS = env_int("MJWEB_UPLOAD_RETENTION_DAYS", 7, minimum=1)
 # Days a deleted job lies in its team's trash before the poller purges its files.
 MJWEB_TRASH_DAYS = env_int("MJWEB_TRASH_DAYS", 30, minimum=1)
+# Hours the live change feed keeps its events: a page's stream that was cut for
+# longer than this reloads its content instead of replaying what it missed.
+MJWEB_LIVE_RETENTION_HOURS = env_int("MJWEB_LIVE_RETENTION_HOURS", 48, minimum=1)
 # Jobs one prompt may make with permutation braces and --repeat (gallery/catalog/permutations.py);
 # 40 is Midjourney's own limit for a permutation in fast mode.
 MJWEB_BATCH_CAP = env_int("MJWEB_BATCH_CAP", 40, minimum=1)

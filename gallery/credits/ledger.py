@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_bounds
+from gallery.credits.signals import balance_changed
 from gallery.teams.models.teams import Membership, Team
 
 if TYPE_CHECKING:  # the ledger takes a Job only as an annotation
@@ -205,8 +206,25 @@ def team_spent_this_month(team: Team, *, now: datetime | None = None) -> int:
 
 def lock_team(team_id: int) -> Team:
     """Lock the team's row until the transaction ends; every reservation of
-    the team takes this lock, so checks made under it cannot race each other."""
-    return Team.objects.select_for_update().get(pk=team_id)
+    the team takes this lock, so checks made under it cannot race each other.
+    Take it before anything that writes the change feed (studio.live.events.emit).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it queues behind the other reservations
+    (the same lock) but not behind rows that merely point at the team (a job or
+    a feed event being inserted takes FOR KEY SHARE on it). With FOR UPDATE, a
+    transaction that had announced a change (holding the feed's row) and then
+    inserted its event would wait here while this one waits for the feed: a
+    deadlock on PostgreSQL."""
+    return Team.objects.select_for_update(no_key=True).get(pk=team_id)
+
+
+def lock_account(account: CreditAccount) -> None:
+    """Lock the account's row until the transaction ends: for a transaction that
+    writes the change feed before it moves these credits (a job's end announces
+    its status, then refunds), so a grant holding the account while it announces
+    the new balance cannot wait on it in turn (the feed's row is locked last)."""
+    rows = CreditAccount.objects.select_for_update(no_key=True).filter(pk=account.pk)
+    rows.values_list("pk").get()
 
 
 # --- internals ------------------------------------------------------------------------
@@ -277,6 +295,9 @@ def _apply(
                 # controlled clock dates the entry too.
                 created=timezone.now(),
             )
+            if amount:
+                # In this transaction: open pages hear of the move exactly when it commits.
+                balance_changed.send(CreditAccount, account=account, balance=balance)
     except IntegrityError:
         # Already applied (same key), or refused (the job's other settlement).
         existing = LedgerEntry.objects.filter(key=key).first()

@@ -42,7 +42,9 @@ from gallery.credits.models.credits import DEFAULT_MAX_IN_FLIGHT, CreditAccount
 from gallery.credits.quotes import preview, preview_batch, trusted_prefixes
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
 from gallery.studio import images, public_urls
+from gallery.studio.live.events import emit
 from gallery.studio.models.jobs import JOB_DEADLINE, Image, Job
+from gallery.studio.models.live import LiveEvent
 from gallery.teams.models.teams import Membership
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,8 @@ def create(
         except ledger.LedgerError as exc:
             transaction.set_rollback(True)
             raise Refused(str(exc), status=402) from None
+        # After the team's lock and the reservation (lock order: see live.events).
+        emit(job.team_id, LiveEvent.Kind.CREATED, job_id=job.pk, payload={"waiting": waits})
         job.log("created", f"Reserved {job.credits_reserved} credits", quote=quote.label)
         if waits:
             job.log("waiting", WAITING_FOR_MEMBER)
@@ -380,8 +384,9 @@ def run_submit(job_id: int) -> None:
 def _submit_failed(job: Job, exc: ProviderError) -> None:
     if exc.retryable:
         delay = exc.retry_after or RESUBMIT_DELAY.total_seconds() * job.submit_attempts
-        if job.requeue(timezone.now() + timedelta(seconds=delay)):
-            job.log("retry", f"{exc.kind}: will try again in {delay:.0f}s", code=exc.code)
+        with transaction.atomic():  # the move and its log line reach pages together
+            if job.requeue(timezone.now() + timedelta(seconds=delay)):
+                job.log("retry", f"{exc.kind}: will try again in {delay:.0f}s", code=exc.code)
         return
     if exc.ambiguous:
         # The provider may have made (and charged for) a task we cannot find:
@@ -511,11 +516,17 @@ def _dispatch_provider(parked, provider: str, free: int) -> int:
             break
         if room[team, user] <= 0:
             continue
-        # Its time upstream starts now, however long it waited.
-        if Job.objects.send_waiting(pk, now + _recheck("QUEUE_RECHECK"), now + JOB_DEADLINE):
+        # Its time upstream starts now, however long it waited. Its card leaves
+        # the line, and the member's others move up: a `queue` event.
+        with transaction.atomic():
+            if not Job.objects.send_waiting(
+                pk, now + _recheck("QUEUE_RECHECK"), now + JOB_DEADLINE
+            ):
+                continue
+            emit(team, LiveEvent.Kind.QUEUE, job_id=pk, payload={"waiting": False})
             enqueue("submit_job", pk)
-            room[team, user] -= 1
-            sent += 1
+        room[team, user] -= 1
+        sent += 1
     return sent
 
 
@@ -707,8 +718,18 @@ def ingest(job_id: int) -> None:
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest") as pool:
         outcomes = list(pool.map(_fetch, [image.upstream_url for image in waiting]))
     with transaction.atomic():
+        changed, notes = [], []
         for image, outcome in zip(waiting, outcomes, strict=True):
-            _record(job, image, outcome)
+            moved, note = _record(job, image, outcome)
+            changed += [image.index] if moved else []
+            notes += [note] if note else []
+        # Logged after every image row is written: the feed's row is the last
+        # lock a transaction takes (see live.events).
+        for kind, message in notes:
+            job.log(kind, message)
+        if changed:
+            # Thumbnails appear on open pages now, before the job is settled.
+            emit(job.team_id, LiveEvent.Kind.IMAGES, job_id=job.pk, payload={"images": changed})
     pending = job.images.filter(status=Image.Status.PENDING)
     if pending.exists():
         # The sweep comes back for it, less often each time, until the links expire:
@@ -728,16 +749,17 @@ def _fetch(url: str) -> images.StoredImage | images.ImageFetchError:
         return exc
 
 
-def _record(job: Job, image: Image, outcome: images.StoredImage | images.ImageFetchError) -> None:
+def _record(
+    job: Job, image: Image, outcome: images.StoredImage | images.ImageFetchError
+) -> tuple[bool, tuple[str, str] | None]:
+    """Keep one fetch's outcome: whether the image changed (stored, or lost),
+    and the line for the job's log, if any."""
     if isinstance(outcome, images.ImageFetchError):
         expired = timezone.now() - (job.finished_at or job.created) > IMAGE_RETRY_WINDOW
         if not outcome.retryable or expired:
-            image.mark_lost()
-            job.log("image lost", f"Image {image.index + 1}: {outcome}")
-        else:
-            job.log("image retry", f"Image {image.index + 1}: {outcome}")
-        return
-    image.mark_stored(
+            return image.mark_lost(), ("image lost", f"Image {image.index + 1}: {outcome}")
+        return False, ("image retry", f"Image {image.index + 1}: {outcome}")
+    stored = image.mark_stored(
         original=outcome.original,
         thumbnail=outcome.thumbnail,
         width=outcome.width,
@@ -745,6 +767,7 @@ def _record(job: Job, image: Image, outcome: images.StoredImage | images.ImageFe
         bytes=outcome.bytes,
         sha256=outcome.sha256,
     )
+    return stored, None
 
 
 def finish(job: Job) -> None:
@@ -752,6 +775,7 @@ def finish(job: Job) -> None:
     expired URL left fewer images (the provider charged for the request)."""
     account = _account_of(job)
     with transaction.atomic():
+        ledger.lock_account(account)  # before the move announces it: see live.events
         if not job.mark_completed(credits_charged=job.credits_reserved):
             return
         ledger.settle(job=job, account=account)
@@ -773,6 +797,7 @@ def fail(job: Job, kind: str, code: str, message: str, snapshot: dict | None = N
     """Fail and refund, once."""
     account = _account_of(job)
     with transaction.atomic():
+        ledger.lock_account(account)  # before the move announces it: see live.events
         if not job.mark_failed(str(kind), code, message, snapshot):
             return
         entry = ledger.refund(job=job, account=account, reason=f"{job.operation} · failed: {kind}")
@@ -784,6 +809,7 @@ def fail(job: Job, kind: str, code: str, message: str, snapshot: dict | None = N
 def cancel(job: Job) -> bool:
     account = _account_of(job)
     with transaction.atomic():
+        ledger.lock_account(account)  # before the move announces it: see live.events
         if not job.cancel():
             job.log(
                 "cancel requested", "The job already reached the provider; its images will be kept"

@@ -67,7 +67,7 @@ def test_the_pipeline_marks_such_an_image_lost_instead_of_failing_the_ingest(
     )
     image = Image.objects.create(job=job, index=0, upstream_url="https://cdn.example/a.png")
     monkeypatch.setattr(images, "download", lambda url: broken_pixels(png(64, 64)))
-    pipeline._record(job, image, pipeline._fetch(image.upstream_url))
+    pipeline.ingest(job.pk)
     image.refresh_from_db()
     assert image.status == Image.Status.LOST
     assert "not a valid image" in job.events.get(kind="image lost").message

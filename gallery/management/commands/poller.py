@@ -23,6 +23,7 @@ from django.db import close_old_connections, connections
 
 from gallery.models import Job
 from gallery.studio import pipeline, references
+from gallery.studio.live import events
 
 log = logging.getLogger("gallery.poller")
 
@@ -90,8 +91,9 @@ class Command(BaseCommand):
 
     @staticmethod
     def _expire_references() -> None:
-        """Uploaded references no job uses go after their retention period, and
-        jobs that lay in the trash MJWEB_TRASH_DAYS lose their images."""
+        """Uploaded references no job uses go after their retention period,
+        jobs that lay in the trash MJWEB_TRASH_DAYS lose their images, and the
+        change feed forgets events older than MJWEB_LIVE_RETENTION_HOURS."""
         try:
             references.expire()
         except Exception:
@@ -100,6 +102,10 @@ class Command(BaseCommand):
             pipeline.purge_trash()
         except Exception:
             log.exception("purging the trash failed; trying again later")
+        try:
+            events.prune()
+        except Exception:
+            log.exception("deleting old live events failed; trying again later")
 
     def _claim(self) -> list[tuple[int, str]]:
         try:

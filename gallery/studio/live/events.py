@@ -2,17 +2,26 @@
 reports, so an event exists exactly when its change committed (a rollback takes
 both away) and costs no extra commit.
 
-Lock order: a caller that locks the team's credit account (ledger.lock_team) does so
-before its first `emit`, never after, so two transactions never wait on each other
-for the team's sequence row and its account.
+Lock order: the team's sequence row is the last lock a transaction takes. A caller
+that locks the team (ledger.lock_team) or moves credits does so before its first
+`emit`, never after (a job's end locks its account first: ledger.lock_account), so
+two transactions never wait on each other for the sequence row and a team or
+account row (PostgreSQL would abort one as a deadlock).
+
+Retention: `prune` (the poller, hourly) deletes events older than
+MJWEB_LIVE_RETENTION_HOURS, but never a team's newest: a stream that reconnects
+after that long gets `reset` and reloads its page anyway.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
 
 from gallery.studio.models.live import LiveEvent, LiveSeq
 
@@ -34,7 +43,15 @@ def emit(
         raise ValueError(f"unknown live event kind {kind!r}")
     seq = _next_seq(team_id)
     event = LiveEvent.objects.create(
-        team_id=team_id, seq=seq, kind=kind, job_id=job_id, user_id=user_id, payload=payload or {}
+        team_id=team_id,
+        seq=seq,
+        kind=kind,
+        job_id=job_id,
+        user_id=user_id,
+        payload=payload or {},
+        # Read here, not as the field's default (bound when the model loaded), so a
+        # test's controlled clock dates the event, which retention counts from.
+        created=timezone.now(),
     )
     if connection.vendor == "postgresql":
         # Delivered to listeners only when (and if) this transaction commits.
@@ -57,3 +74,20 @@ def _next_seq(team_id: int) -> int:
 def on_commit_wake(callback) -> None:
     """Run `callback` (a hub's wake-up) after the surrounding transaction commits."""
     transaction.on_commit(callback)
+
+
+def prune(now: datetime | None = None, *, batch: int = 5000) -> int:
+    """Delete events older than MJWEB_LIVE_RETENTION_HOURS, `batch` rows per
+    statement (each its own short write, so pages' writes are not held up);
+    how many went. A team's newest event stays, however old: it is the one
+    whose seq equals its counter row's."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.MJWEB_LIVE_RETENTION_HOURS)
+    newest = LiveSeq.objects.filter(team_id=OuterRef("team_id")).values("last")
+    old = LiveEvent.objects.filter(created__lt=cutoff).exclude(seq=Subquery(newest))
+    deleted = 0
+    while True:
+        ids = list(old.order_by("pk").values_list("pk", flat=True)[:batch])
+        if ids:
+            deleted += LiveEvent.objects.filter(pk__in=ids).delete()[0]
+        if len(ids) < batch:
+            return deleted

@@ -38,6 +38,8 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from gallery.net.digests import secret_digest
+from gallery.studio.live.events import emit
+from gallery.studio.models.live import LiveEvent
 from gallery.teams.models.teams import Membership, Team
 
 # The upstream gives up on a task after about 20 minutes (providers.md §2.1);
@@ -103,16 +105,32 @@ class JobQuerySet(models.QuerySet["Job"]):
         return jobs.filter(user_id=membership.user_id)
 
     def soft_delete(self) -> int:
-        """Into the trash, those not there yet; how many went."""
-        return self.filter(deleted_at__isnull=True).update(deleted_at=timezone.now())
+        """Into the trash, those not there yet; how many went (each told to open pages)."""
+        return self._flip(
+            self.filter(deleted_at__isnull=True), LiveEvent.Kind.DELETED, deleted_at=timezone.now()
+        )
 
     def restore(self) -> int:
         """Out of the trash; a purged job has nothing left to bring back. How many came."""
-        return (
-            self.filter(deleted_at__isnull=False)
-            .exclude(events__kind=PURGED)
-            .update(deleted_at=None)
-        )
+        due = self.filter(deleted_at__isnull=False).exclude(events__kind=PURGED)
+        return self._flip(due, LiveEvent.Kind.RESTORED, deleted_at=None)
+
+    @staticmethod
+    def _flip(jobs: JobQuerySet, kind: str, **changes: Any) -> int:
+        """Update `jobs` and write one `kind` event for each, in one transaction.
+        The ids are read first, their rows locked (a racing second delete waits,
+        then finds them gone from its filter), so an event is written for exactly
+        the rows this call changed."""
+        with transaction.atomic(savepoint=False):
+            rows = sorted(
+                jobs.select_for_update(no_key=True).order_by("pk").values_list("team_id", "pk")
+            )
+            if not rows:
+                return 0
+            Job.objects.filter(pk__in=[pk for _, pk in rows]).update(**changes)
+            for team_id, pk in rows:
+                emit(team_id, kind, job_id=pk)
+        return len(rows)
 
     def trash_due(self, now=None) -> JobQuerySet:
         """Deleted jobs that have lain in the trash MJWEB_TRASH_DAYS and not been purged."""
@@ -335,6 +353,16 @@ class Job(models.Model):
             self.deadline = (self.created or timezone.now()) + JOB_DEADLINE
         super().save(*args, **kwargs)
 
+    def visible_to_member(self, team_id: int, user_id: int) -> bool:
+        """JobQuerySet.visible_in for one loaded row, in Python: whether the
+        member (team_id, user_id) sees this job in their gallery now. The live
+        feed asks it of every job event it sends; keep the two in step."""
+        return (
+            self.team_id == team_id
+            and self.deleted_at is None
+            and (not self.private or self.user_id == user_id)
+        )
+
     # Read by cards when the query has `with_flight_facts()`; None otherwise.
     queue_position: int | None = None
     upstream_estimate: float | None = None
@@ -380,12 +408,28 @@ class Job(models.Model):
 
     # --- transitions -------------------------------------------------------------
 
-    def _move(self, sources: tuple[str, ...], **changes: Any) -> bool:
+    def _move(
+        self,
+        sources: tuple[str, ...],
+        *,
+        live: tuple[str, dict[str, Any]] | None = None,
+        **changes: Any,
+    ) -> bool:
         """Apply `changes` only if the job is still in one of `sources`.
 
         Returns whether this caller won; on success the instance is updated.
+        A status move is told to open pages (a `status` event); `live` names
+        another event (kind, payload) for a move that pages show.
         """
-        won = Job.objects.filter(pk=self.pk, status__in=sources).update(**changes)
+        if live is None and "status" in changes:
+            live = (LiveEvent.Kind.STATUS, {"status": str(changes["status"])})
+        if live is None:
+            won = Job.objects.filter(pk=self.pk, status__in=sources).update(**changes)
+        else:
+            with transaction.atomic(savepoint=False):
+                won = Job.objects.filter(pk=self.pk, status__in=sources).update(**changes)
+                if won:
+                    emit(self.team_id, live[0], job_id=self.pk, payload=live[1])
         if won:
             # Plain values are what was written; only expressions (F() + 1)
             # need the row read back.
@@ -449,11 +493,15 @@ class Job(models.Model):
         with transaction.atomic():
             Job.objects.filter(pk=self.pk).update(private=True)
             self.private = True
-            return _share_links().filter(image__job=self).revoke()
+            revoked = _share_links().filter(image__job=self).revoke()
+            emit(self.team_id, LiveEvent.Kind.HIDDEN, job_id=self.pk)
+        return revoked
 
     def share_with_team(self) -> None:
         """The team sees it again; links revoked when it went private stay revoked."""
-        Job.objects.filter(pk=self.pk).update(private=False)
+        with transaction.atomic():
+            Job.objects.filter(pk=self.pk).update(private=False)
+            emit(self.team_id, LiveEvent.Kind.SHOWN, job_id=self.pk)
         self.private = False
 
     def new_callback_token(self) -> str:
@@ -481,8 +529,10 @@ class Job(models.Model):
         )
 
     def park(self) -> bool:
-        """A queued job waits in line for a free slot (no recheck time)."""
-        return self._move((self.Status.QUEUED,), next_poll_at=None)
+        """A queued job waits in line for a free slot (no recheck time): its card
+        shows its place in line (a `queue` event)."""
+        live = (LiveEvent.Kind.QUEUE, {"waiting": True})
+        return self._move((self.Status.QUEUED,), live=live, next_poll_at=None)
 
     def count_poll(self) -> None:
         """One more read of the upstream task (the poll cadence counts them)."""
@@ -491,9 +541,12 @@ class Job(models.Model):
     def record_progress(self, progress: int, snapshot: dict, next_poll_at) -> bool:
         """A running job's latest read: its progress (0-99, 100 is for the
         images being in), what the upstream said, and when to read again."""
+        progress = max(0, min(99, progress))
+        left = time_left(self.Status.RUNNING, snapshot.get("estimated_seconds"), self.submitted_at)
         return self._move(
             (self.Status.RUNNING,),
-            progress=max(0, min(99, progress)),
+            live=(LiveEvent.Kind.PROGRESS, {"p": progress, "left": left}),
+            progress=progress,
             snapshot=snapshot,
             next_poll_at=next_poll_at,
         )
@@ -563,7 +616,11 @@ class Job(models.Model):
         return False
 
     def log(self, event: str, message: str = "", /, **data: Any) -> JobEvent:
-        return JobEvent.objects.create(job=self, kind=event, message=message, data=data)
+        """Add to the job's log; its open job pages hear of it (a `log` event)."""
+        with transaction.atomic(savepoint=False):
+            entry = JobEvent.objects.create(job=self, kind=event, message=message, data=data)
+            emit(self.team_id, LiveEvent.Kind.LOG, job_id=self.pk, payload={"kind": event})
+        return entry
 
 
 class Image(models.Model):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from gallery.studio.live.events import emit
 from gallery.studio.models.jobs import Image, Job
+from gallery.studio.models.live import LiveEvent
 from gallery.teams.models.teams import Team
 
 
@@ -23,6 +25,39 @@ class Star(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ★ job {self.job_id}"
+
+    @classmethod
+    def toggle(cls, user, job: Job) -> bool:
+        """Star the job for this user, or take their star off; whether it is
+        starred now. Their open pages hear of it (a `starred` event for them)."""
+        with transaction.atomic():
+            star, starred = cls.objects.get_or_create(user=user, job=job)
+            if not starred:
+                star.delete()
+            _starred(user, job, starred)
+        return starred
+
+    @classmethod
+    def star_all(cls, user, jobs: list[Job]) -> int:
+        """Star every one of `jobs` for this user (a starred one stays starred,
+        once); how many were newly starred, each told to the user's open pages."""
+        with transaction.atomic():
+            have = set(cls.objects.filter(user=user, job__in=jobs).values_list("job_id", flat=True))
+            new = sorted((job for job in jobs if job.pk not in have), key=lambda job: job.pk)
+            cls.objects.bulk_create([cls(user=user, job=job) for job in new], ignore_conflicts=True)
+            for job in new:
+                _starred(user, job, True)
+        return len(new)
+
+
+def _starred(user, job: Job, starred: bool) -> None:
+    emit(
+        job.team_id,
+        LiveEvent.Kind.STARRED,
+        job_id=job.pk,
+        user_id=user.pk,
+        payload={"starred": starred},
+    )
 
 
 class CollectionQuerySet(models.QuerySet["Collection"]):

@@ -30,8 +30,9 @@ def provider_callback(request: HttpRequest, provider: str, job_id: int, token: s
         return HttpResponseNotFound()
     with transaction.atomic():
         # The row lock queues concurrent replays, so only the first of them sees
-        # no event for the status and writes one.
-        job = Job.objects.select_for_update().only("pk", "status").get(pk=job.pk)
+        # no event for the status and writes one. No key lock: rows pointing at
+        # the job (its log, written under the change feed's lock) need not wait.
+        job = Job.objects.select_for_update(no_key=True).only("pk", "status").get(pk=job.pk)
         if job.is_final:
             gone = "This job has ended; its callback URL is gone."
             return HttpResponse(gone, status=410, content_type="text/plain")

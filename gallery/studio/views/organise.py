@@ -60,13 +60,11 @@ def _for_image_page(
 @require_POST
 def toggle_star(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership, job = _job(request, slug, pk)
-    star, created = Star.objects.get_or_create(user=request.user, job=job)
-    if not created:
-        star.delete()
+    starred = Star.toggle(request.user, job)
     if (answer := _for_image_page(request, membership, job)) is not None:
         return answer
     if request.htmx:
-        job.starred = created
+        job.starred = starred
         return render(
             request, "gallery/index.html#star-button", {"job": job, "team": membership.team}
         )
@@ -397,8 +395,7 @@ def bulk_star(request: HttpRequest, slug: str) -> HttpResponse:
         jobs = _selection(request, Job.objects.visible_in(membership))
     except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
-    stars = [Star(user=request.user, job=job) for job in jobs]
-    Star.objects.bulk_create(stars, ignore_conflicts=True)  # a starred job stays starred, once
+    Star.star_all(request.user, jobs)
     return _bulk_answer(request, membership, f"Starred {_count(jobs)}.", [j.pk for j in jobs])
 
 

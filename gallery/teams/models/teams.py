@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.net.digests import secret_digest
+from gallery.teams.signals import membership_removed
 
 
 def validate_time_zone(name: str) -> None:
@@ -162,10 +163,13 @@ class Membership(models.Model):
             if account is not None and account.entries.exists():
                 self.removed_at = timezone.now()
                 Membership.objects.filter(pk=self.pk).update(removed_at=self.removed_at)
-                return revoked
-            if account is not None:
-                account.delete()
-            self.delete()
+            else:
+                if account is not None:
+                    account.delete()
+                self.delete()
+            # In this transaction, last (the change feed's lock is taken last): the
+            # member's open pages close exactly when the removal commits.
+            membership_removed.send(Membership, membership=self)
         return revoked
 
     def rejoin(self, role: str) -> None:
