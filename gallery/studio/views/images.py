@@ -156,15 +156,21 @@ class Child:
     images: list[Image] = field(default_factory=list)
 
 
+def made_from(image: Image) -> Q:
+    """The jobs made from an image: edits naming it as parent, and retextures /
+    background removals that were sent its signed URL."""
+    found = Q(parent=image)
+    if image.original:
+        found |= Q(parent__isnull=True, source_urls__icontains=image.original.name)
+    return found
+
+
 def children(membership: Membership, image: Image) -> list[Child]:
     """Jobs made from this image, oldest first: edits naming it as parent, and
     retextures / background removals that were sent its signed URL."""
-    made_from = Q(parent=image)
-    if image.original:
-        made_from |= Q(parent__isnull=True, source_urls__icontains=image.original.name)
     jobs = (
         Job.objects.visible_in(membership)
-        .filter(made_from)
+        .filter(made_from(image))
         .select_related("user")
         .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("index")))
         .order_by("created", "pk")

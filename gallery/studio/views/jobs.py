@@ -444,13 +444,7 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     failed. While it is in flight the page asks this URL again every 2 s with
     htmx, for its live part alone, until the job is final."""
     membership = get_membership(request, slug)
-    job = (
-        Job.objects.visible_in(membership, deleted=None)
-        .select_related("user", "parent")
-        .prefetch_related("events", "images__share_links")
-        .filter(pk=pk)
-        .first()
-    )
+    job = job_for_page(membership, pk)
     can_manage = job is not None and job.can_manage(request.user, is_admin=membership.is_admin)
     if job is None or (job.deleted_at and not can_manage):
         if request.htmx.target == "job-live":
@@ -460,13 +454,33 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 request, "gallery/job.html#job-gone", {"team": membership.team}, status=286
             )
         raise Http404("No such job")  # a deleted job stays restorable by its author or an admin
+    ctx = job_page_context(membership, job)
+    template = "gallery/job.html#job-update" if request.htmx else "gallery/job.html"
+    return render(request, template, ctx)
+
+
+def job_for_page(membership: Membership, pk: int) -> Job | None:
+    """The job a job page shows, with what it shows, or None if the member may
+    not see it (a deleted one is returned: its page stays open to whoever may
+    restore it, which the caller decides)."""
+    return (
+        Job.objects.visible_in(membership, deleted=None)
+        .select_related("user", "parent")
+        .prefetch_related("events", "images__share_links")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def job_page_context(membership: Membership, job: Job) -> dict:
+    """What the job page and its live updates (the stream's too) draw it with."""
+    can_manage = job.can_manage(membership.user, is_admin=membership.is_admin)
     ctx = {"membership": membership, "team": membership.team, "job": job, "nav": "gallery"}
     ctx["can_cancel"] = not job.is_final and can_manage
     ctx["can_manage"] = can_manage
-    ctx["starred"] = job.stars.filter(user=request.user).exists()
-    ctx["boards"] = Collection.objects.visible_to(request.user, membership.team)
-    template = "gallery/job.html#job-update" if request.htmx else "gallery/job.html"
-    return render(request, template, ctx)
+    ctx["starred"] = job.stars.filter(user_id=membership.user_id).exists()
+    ctx["boards"] = Collection.objects.visible_to(membership.user, membership.team)
+    return ctx
 
 
 @require_POST
