@@ -106,25 +106,22 @@ def events_after(team_id: int, after: int, limit: int = MAX_BEHIND) -> list[Live
 
 
 def replay(
-    membership: Membership,
-    page: Page,
-    filters: dict[str, str],
-    after: int,
-    *,
-    csrf_token: str = "",
-    newest_only: bool = True,
-    origin: tuple[str, str] = ("https", ""),
+    membership: Membership, page: Page, filters: dict[str, str], after: int, **options: Any
 ) -> tuple[list[Message], int]:
     """Everything the page missed after seq `after`, as messages, and the
-    newest seq they bring it to. A cursor the kept events no longer reach
-    (pruned, from another database, more than MAX_BEHIND behind) gets `reset`."""
-    view = View(membership, page, filters, csrf_token, newest_only, origin)
-    newest = newest_seq(membership.team_id)
+    newest seq they bring it to. `options` are View's (csrf_token, ...)."""
+    return replay_view(View(membership, page, filters, **options), after)
+
+
+def replay_view(view: View, after: int) -> tuple[list[Message], int]:
+    """As `replay`, for a stream's view. A cursor the kept events no longer
+    reach (pruned, another database's, more than MAX_BEHIND behind) gets `reset`."""
+    newest = newest_seq(view.membership.team_id)
     if after >= newest:
         return ([Message("reset", newest, "")] if after > newest else []), newest
     if newest - after > MAX_BEHIND:
         return [Message("reset", newest, "")], newest
-    events = events_after(membership.team_id, after)
+    events = events_after(view.membership.team_id, after)
     if not events or events[0].seq != after + 1:  # the next one it needs was pruned
         return [Message("reset", newest, "")], newest
     return [render(view, events)], events[-1].seq
