@@ -100,6 +100,8 @@ class Hub:
         self.wake = threading.Event()
         self.stopping = False
         self.thread: threading.Thread | None = None
+        self.ready = threading.Event()  # the thread listens: no commit from now is missed
+        self.listener: _Listener | None = None
         self.last_check = clock()
 
     # --- called from request threads and the event loop ---------------------------
@@ -134,6 +136,7 @@ class Hub:
             sub = self.subs.pop(token, None)
             if sub is not None:
                 sub.ended = True
+        self.wake.set()
 
     def stop(self) -> None:
         """Every held stream ends with `bye` (the process is stopping)."""
@@ -206,8 +209,9 @@ class Hub:
         )
         for sub in subs:
             membership = current.get(sub.view.membership.pk)
-            unheld = sub.loop is None and now - sub.opened >= UNHELD_S
-            if membership is None or unheld or not _signed_in(sessions, sub):
+            if sub.loop is None and now - sub.opened >= UNHELD_S:
+                self.detach(sub.token)  # its response never reached hold: nobody to tell
+            elif membership is None or not _signed_in(sessions, sub):
                 self._end(sub)
             else:
                 sub.view.membership = membership  # a changed role shows from now on
@@ -227,11 +231,24 @@ class Hub:
             loop.call_soon_threadsafe(_put, queue, item)
 
     def _run(self) -> None:
-        listener = _Listener() if connection.vendor == "postgresql" else None
+        listener = self.listener = _Listener() if connection.vendor == "postgresql" else None
+        try:
+            if listener is not None:
+                listener.connect()
+            self.ready.set()
+            self._loop(listener)
+        finally:
+            if listener is not None:
+                listener.close()
+            connection.close()
+
+    def _loop(self, listener: _Listener | None) -> None:
         while True:
             try:
                 with self.lock:
                     idle = not self.subs
+                    if idle and self.stopping:
+                        return  # every stream said bye: the process is going
                 if idle:
                     self.wake.wait()  # no stream: no query until one opens
                     self.wake.clear()
@@ -248,7 +265,7 @@ class Hub:
                 connection.close()
                 if listener is not None:
                     listener.close()
-                time.sleep(1)
+                time.sleep(1)  # a database that is down is not asked 20 times a second
 
 
 def _ends(event: LiveEvent, sub: Subscription) -> bool:
@@ -278,16 +295,20 @@ class _Listener:
 
     def __init__(self) -> None:
         self.conn = None
+        self.woken = 0  # notifications heard, for the tests
 
-    def wait(self, timeout: float) -> None:
+    def connect(self) -> None:
         import psycopg
 
+        params = connection.get_connection_params()
+        self.conn = psycopg.connect(**params, autocommit=True)
+        self.conn.execute(f"LISTEN {CHANNEL}")
+
+    def wait(self, timeout: float) -> None:
         if self.conn is None:
-            params = connection.get_connection_params()
-            self.conn = psycopg.connect(**params, autocommit=True)
-            self.conn.execute(f"LISTEN {CHANNEL}")
+            self.connect()  # after an error: events meanwhile are read by the next pass
         for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-            pass
+            self.woken += 1
 
     def close(self) -> None:
         if self.conn is not None:
