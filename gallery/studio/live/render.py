@@ -98,7 +98,7 @@ class _Origin:
 
 
 def newest_seq(team_id: int) -> int:
-    return LiveSeq.objects.filter(team_id=team_id).values_list("last", flat=True).first() or 0
+    return LiveSeq.newest(team_id)
 
 
 def events_after(team_id: int, after: int, limit: int = MAX_BEHIND) -> list[LiveEvent]:

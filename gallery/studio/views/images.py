@@ -50,7 +50,7 @@ from gallery.net.files import stored_file_response
 from gallery.studio import pipeline, public_urls
 from gallery.studio.models.jobs import Image, Job
 from gallery.studio.models.organise import Collection, ShareLink, Star
-from gallery.studio.views.jobs import apply_filters, filter_query, read_filters
+from gallery.studio.views.jobs import apply_filters, filter_query, live_links, read_filters
 from gallery.teams.models.teams import Membership
 from gallery.teams.views.helpers import get_membership
 
@@ -548,10 +548,12 @@ def canvas_defaults(image: Image) -> dict[str, dict[str, int]]:
 @require_GET
 def image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = get_membership(request, slug)
+    listening = live_links(membership, f"image:{pk}")
     found = team_images(membership).filter(pk=pk).first()
     found = found or get_object_or_404(trashed_images(membership), pk=pk)
     filters, _ = read_filters(request.GET)  # a filter that cannot be used filters nothing
-    return render(request, "gallery/image.html", _page(membership, found, filters=filters))
+    ctx = _page(membership, found, filters=filters, **listening)
+    return render(request, "gallery/image.html", ctx)
 
 
 @require_GET
