@@ -129,3 +129,41 @@ def test_a_held_stream_applies_its_messages_and_reconnects_from_its_last_id(
     expect(page.locator(f"#job-grid > #job-{job.pk}")).to_have_count(1)
     assert not any("/live/poll/" in r["url"] for r in asked)
     assert polled == []  # the page never fell back
+
+
+def hide(page: Page, hidden: bool) -> None:
+    """What the browser does when the tab goes out of (or back into) sight."""
+    page.evaluate(
+        """hidden => {
+            Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        hidden,
+    )
+
+
+def test_a_tab_out_of_sight_for_a_minute_stops_asking_until_it_is_seen_again(
+    page: Page, live_server, alice, bob, team
+):
+    in_flight_job(bob, team, prompt="keeps the page busy")  # polls every 2 s
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/live/poll/" in r.url else None)
+    page.clock.install()  # the page's timers run when the test says
+    sign_in(page, live_server.url, "bob")
+    expect(page.locator("#live-stream[sse-connect]")).to_have_count(0, timeout=8000)  # polling
+    page.clock.run_for(2500)
+    page.wait_for_timeout(300)  # let the answer come back (real time: the network)
+    assert polls, "the page polls while in sight"
+    hide(page, True)
+    page.clock.run_for(61_000)
+    page.wait_for_timeout(300)
+    asked = len(polls)
+    page.clock.run_for(30_000)  # out of sight past the minute: nothing more
+    page.wait_for_timeout(300)
+    assert len(polls) == asked
+    job = in_flight_job(alice, team, prompt="made while bob looked away")
+    seq = emit(team, Kind.CREATED, job_id=job.pk)
+    hide(page, False)  # back in sight: it asks at once, from its cursor
+    expect(page.locator(f"#job-{job.pk}")).to_be_visible(timeout=5000)
+    expect(page.locator("#live-cursor")).to_have_attribute("data-seq", str(seq))
+    assert len(polls) == asked + 1
