@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 
 from gallery.studio.live import events, hub
 from gallery.studio.live.render import Page, View
+from gallery.studio.models.jobs import Job
 from gallery.studio.models.live import LiveEvent
-from tests.factories import in_flight_job, membership
+from tests.factories import finished_job, in_flight_job, membership
 
 pytestmark = pytest.mark.django_db
 Kind = LiveEvent.Kind
@@ -286,3 +287,67 @@ def test_the_hubs_own_thread_pushes_a_committed_change_and_stops(
     assert held.done() and client.body.endswith(BYE)
     threaded.thread.join(timeout=30)
     assert not threaded.thread.is_alive()
+
+
+def teammates(team, count: int) -> list:
+    from tests.conftest import add, make_user
+
+    made = [make_user(f"mate{n}") for n in range(count)]
+    for user in made:
+        add(team, user, "member")
+    return made
+
+
+def deliveries(test_hub, loop, users, team) -> dict:
+    """Hold a stream per user (each with its own CSRF token); their bodies after a pass."""
+    held = {}
+    for user in users:
+        view = View(membership(user, team), Page("gallery"), {}, csrf_token=f"token-of-{user}")
+        token = test_hub.subscribe(view, after=0, session_key=session_for(user))
+        held[user.username] = loop.hold(token)
+    return held
+
+
+def test_teammates_who_see_the_same_share_one_drawing_each_with_their_own_token(
+    alice, bob, dave, team, test_hub, loop
+):
+    few = deliveries(test_hub, loop, [bob, dave], team)
+    job = finished_job(alice, team, images=2)
+    emit(team, Kind.CREATED, job_id=job.pk)
+    with CaptureQueriesContext(connection) as drawn_for_two:
+        test_hub.tick()
+    loop.settle()
+    for name, (client, _) in few.items():
+        assert f'value="token-of-{name}"' in client.body and hub.SENTINEL not in client.body
+        other = "dave" if name == "bob" else "bob"
+        assert f"token-of-{other}" not in client.body
+    assert few["bob"][0].body.replace("bob", "x") == few["dave"][0].body.replace("dave", "x")
+
+    for client, task in few.values():
+        loop.leave(client, task)
+    more = deliveries(test_hub, loop, [bob, dave, *teammates(team, 6)], team)
+    with CaptureQueriesContext(connection) as drawn_for_eight:
+        test_hub.tick()
+    loop.settle()
+    assert all(f"job-{job.pk}" in client.body for client, _ in more.values())
+    assert len(drawn_for_eight) == len(drawn_for_two)  # drawn once, not per stream
+
+
+def test_a_starrer_and_an_author_get_drawings_of_their_own(alice, bob, dave, team, test_hub, loop):
+    from gallery.studio.models.organise import Star
+
+    job = finished_job(alice, team, images=1)
+    Star.objects.create(user=bob, job=job)
+    streams = deliveries(test_hub, loop, [alice, bob, dave], team)
+    emit(team, Kind.STATUS, job_id=job.pk)
+    test_hub.tick()
+    loop.settle()
+    body = {name: client.body for name, (client, _) in streams.items()}
+    assert 'aria-pressed="true"' in body["bob"]
+    assert 'aria-pressed="false"' in body["dave"] and 'aria-pressed="false"' in body["alice"]
+    Job.objects.filter(pk=job.pk).update(private=True)
+    emit(team, Kind.HIDDEN, job_id=job.pk)
+    test_hub.tick()
+    loop.settle()
+    assert f'<div id="job-{job.pk}" hx-swap-oob="delete"></div>' in streams["dave"][0].body
+    assert "Private" in streams["alice"][0].body.split("id: 2")[-1]

@@ -26,7 +26,7 @@ import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -38,7 +38,9 @@ from django.utils import timezone
 
 from gallery.studio.live.events import CHANNEL
 from gallery.studio.live.render import Message, View, render
+from gallery.studio.models.jobs import Job
 from gallery.studio.models.live import LiveEvent
+from gallery.studio.models.organise import Star
 from gallery.teams.models.teams import Membership
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,9 @@ QUEUE_LIMIT = 256  # messages waiting for a slow client; past that its stream en
 READ_LIMIT = 500  # events per read; the rest come on the next tick
 BYE = b"event: bye\ndata: \n\n"
 HEARTBEAT = b": hb\n\n"
+# Drawn in place of a CSRF token in a drawing many streams share, then replaced
+# by each stream's own token.
+SENTINEL = "live-csrf-" + secrets.token_hex(16)
 _CLOSE = object()  # end the stream without bye: the browser reconnects and replays
 Kind = LiveEvent.Kind
 
@@ -168,24 +173,37 @@ class Hub:
         by_team: dict[int, list[LiveEvent]] = {}
         for event in events:
             by_team.setdefault(event.team_id, []).append(event)
-        for sub in subs:
-            mine = [e for e in by_team.get(sub.team_id, ()) if e.seq > sub.cursor]
-            if mine:
-                self._send_events(sub, mine)
+        for team_id, team_events in by_team.items():
+            team_subs = [s for s in subs if s.team_id == team_id]
+            personal = _personal(team_events, team_subs)
+            shared: dict[tuple, bytes] = {}  # one drawing per kind of gallery viewer
+            for sub in team_subs:
+                mine = [e for e in team_events if e.seq > sub.cursor]
+                if mine:
+                    self._send_events(sub, mine, shared, sub.user_id not in personal)
 
-    def _send_events(self, sub: Subscription, events: list[LiveEvent]) -> None:
+    def _send_events(
+        self, sub: Subscription, events: list[LiveEvent], shared: dict, impersonal: bool
+    ) -> None:
         for event in events:
             if event.user_id == sub.user_id and _ends(event, sub):
                 self._end(sub)
                 return
+        key = _sharing_key(sub, events) if impersonal else None
         try:
-            message = render(sub.view, events)
+            if key is None:
+                data = sse(render(sub.view, events))
+            else:
+                if key not in shared:
+                    shared[key] = sse(render(replace(sub.view, csrf_token=SENTINEL), events))
+                # the stream's own token, never another viewer's
+                data = shared[key].replace(SENTINEL.encode(), sub.view.csrf_token.encode())
         except Exception:  # one stream's failure must not stop the others'
             log.exception("live render failed for team %s", sub.team_id)
             self._end(sub, bye=False)
             return
-        sub.cursor = message.seq
-        self._deliver(sub, sse(message))
+        sub.cursor = events[-1].seq
+        self._deliver(sub, data)
 
     def recheck(self, subs: list[Subscription] | None = None) -> None:
         """Streams whose membership was removed, whose session ended (signed out,
@@ -266,6 +284,38 @@ class Hub:
                 if listener is not None:
                     listener.close()
                 time.sleep(1)  # a database that is down is not asked 20 times a second
+
+
+def _personal(events: list[LiveEvent], subs: list[Subscription]) -> set[int]:
+    """The members for whom these events draw differently from their teammates:
+    authors of a touched job or of the image it was made from (their private
+    jobs, their parent thumbnails), starrers of one, and those an event is
+    addressed to. Every other gallery viewer with the same filters, role and
+    cursor sees the same bytes, drawn once. Two queries, however many streams."""
+    touched = {e.job_id for e in events if e.job_id}
+    personal = {e.user_id for e in events if e.user_id}
+    if touched:
+        for author, parent_author in Job.objects.with_ids(touched).values_list(
+            "user_id", "parent__job__user_id"
+        ):
+            personal |= {author, parent_author}
+        users = {s.user_id for s in subs}
+        starred = Star.objects.filter(job_id__in=touched, user_id__in=users)
+        personal |= set(starred.values_list("user_id", flat=True))
+    return personal
+
+
+def _sharing_key(sub: Subscription, events: list[LiveEvent]) -> tuple | None:
+    """What a gallery drawing depends on besides the member: None where it
+    depends on the member too (job and image pages, filters of one's own)."""
+    view = sub.view
+    if view.page.kind != "gallery" or view.filters.get("who") == "mine":
+        return None
+    if view.filters.get("starred"):
+        return None
+    filters = tuple(sorted(view.filters.items()))
+    admin = view.membership.is_admin  # may restore others' deleted jobs
+    return (events[0].seq, events[-1].seq, filters, view.newest_only, view.origin, admin)
 
 
 def _ends(event: LiveEvent, sub: Subscription) -> bool:
