@@ -2,6 +2,7 @@ from importlib.util import find_spec
 
 from django.urls import include, path
 
+from gallery.studio.live import views as live_views
 from gallery.studio.views import callbacks, create, jobs, organise, queue, upload_paint
 from gallery.teams.views import accounts, teams
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("t/<slug:slug>/", jobs.gallery, name="gallery"),
     path("t/<slug:slug>/jobs/", jobs.create_job, name="create-job"),
     path("t/<slug:slug>/live/", jobs.live, name="live"),
+    path("t/<slug:slug>/live/stream/", live_views.live_stream, name="live-stream"),
+    path("t/<slug:slug>/live/poll/", live_views.live_poll, name="live-poll"),
     path("t/<slug:slug>/jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
     path("t/<slug:slug>/jobs/<int:pk>/cancel/", jobs.cancel_job, name="cancel-job"),
     path("m/<path:name>", jobs.media, name="media"),

@@ -282,6 +282,11 @@ MJWEB_LIVE_RETENTION_HOURS = env_int("MJWEB_LIVE_RETENTION_HOURS", 48, minimum=1
 # Jobs one prompt may make with permutation braces and --repeat (gallery/catalog/permutations.py);
 # 40 is Midjourney's own limit for a permutation in fast mode.
 MJWEB_BATCH_CAP = env_int("MJWEB_BATCH_CAP", 40, minimum=1)
+# Live streams (gallery/studio/live/hub.py): how often the hub reads new events
+# while a stream is open on SQLite, and how long one stream lasts before the
+# browser reconnects (with its last event id, so nothing is missed).
+MJWEB_LIVE_TICK_MS = env_int("MJWEB_LIVE_TICK_MS", 50, minimum=1)
+MJWEB_LIVE_MAX_STREAM_S = env_int("MJWEB_LIVE_MAX_STREAM_S", 900, minimum=1)
 
 # The upstream aggregators. Base URLs default to the real hosts; `make run`
 # points all three at the simulator, which serves each under its own prefix.

@@ -26,6 +26,12 @@ class LiveSeq(models.Model):
     def __str__(self) -> str:
         return f"team {self.team_id} at #{self.last}"
 
+    @classmethod
+    def newest(cls, team_id: int) -> int:
+        """The team's newest event number (0 before its first): where a page
+        drawn now starts listening, so no change after it is missed."""
+        return cls.objects.filter(team_id=team_id).values_list("last", flat=True).first() or 0
+
 
 class LiveEvent(models.Model):
     class Kind(models.TextChoices):

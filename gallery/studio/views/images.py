@@ -50,7 +50,7 @@ from gallery.studio import pipeline, public_urls
 from gallery.studio.edit_fields import BadInput, box, canvas_defaults, drawn_mask, whole
 from gallery.studio.models.jobs import Image, Job
 from gallery.studio.models.organise import Collection, ShareLink, Star
-from gallery.studio.views.jobs import apply_filters, filter_query, read_filters
+from gallery.studio.views.jobs import apply_filters, filter_query, live_links, read_filters
 from gallery.teams.models.teams import Membership
 from gallery.teams.views.helpers import get_membership
 
@@ -152,15 +152,21 @@ class Child:
     images: list[Image] = field(default_factory=list)
 
 
+def made_from(image: Image) -> Q:
+    """The jobs made from an image: edits naming it as parent, and retextures /
+    background removals that were sent its signed URL."""
+    found = Q(parent=image)
+    if image.original:
+        found |= Q(parent__isnull=True, source_urls__icontains=image.original.name)
+    return found
+
+
 def children(membership: Membership, image: Image) -> list[Child]:
     """Jobs made from this image, oldest first: edits naming it as parent, and
     retextures / background removals that were sent its signed URL."""
-    made_from = Q(parent=image)
-    if image.original:
-        made_from |= Q(parent__isnull=True, source_urls__icontains=image.original.name)
     jobs = (
         Job.objects.visible_in(membership)
-        .filter(made_from)
+        .filter(made_from(image))
         .select_related("user")
         .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("index")))
         .order_by("created", "pk")
@@ -474,10 +480,12 @@ def download_name(image: Image) -> str:
 @require_GET
 def image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = get_membership(request, slug)
+    listening = live_links(membership, f"image:{pk}")
     found = team_images(membership).filter(pk=pk).first()
     found = found or get_object_or_404(trashed_images(membership), pk=pk)
     filters, _ = read_filters(request.GET)  # a filter that cannot be used filters nothing
-    return render(request, "gallery/image.html", _page(membership, found, filters=filters))
+    ctx = _page(membership, found, filters=filters, **listening)
+    return render(request, "gallery/image.html", ctx)
 
 
 @require_GET

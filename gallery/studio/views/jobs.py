@@ -30,6 +30,7 @@ from gallery.net.files import stored_file_response
 from gallery.studio import pipeline
 from gallery.studio.forms import CreateForm
 from gallery.studio.models.jobs import Image, Job, time_left
+from gallery.studio.models.live import LiveSeq
 from gallery.studio.models.organise import Collection, Star
 from gallery.teams.models.teams import Membership
 from gallery.teams.views.helpers import get_membership
@@ -193,6 +194,19 @@ def older_url(slug: str, filters: dict[str, str], cursor: str) -> str:
     return f"{reverse('gallery', args=[slug])}?{filter_query({**filters, 'before': cursor})}"
 
 
+def live_links(membership: Membership, page: str, query: str = "") -> dict[str, object]:
+    """How a page listens (static/js/live.js): its stream, the poll it falls
+    back to, and the event number it was drawn at. Read before the page's rows,
+    so a change committed while it is drawn is sent again, never missed."""
+    params = f"?page={page}" + (f"&{query}" if query else "")
+    slug = membership.team.slug
+    return {
+        "live_stream_url": reverse("live-stream", args=[slug]) + params,
+        "live_poll_url": reverse("live-poll", args=[slug]) + params,
+        "live_seq": LiveSeq.newest(membership.team_id),
+    }
+
+
 def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
     return {
         "membership": membership,
@@ -322,6 +336,8 @@ def scrolled_in_flight(
 def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug, "account")
     usable, errors = read_filters(request.GET)
+    page_query = filter_query({**usable, **({"before": "1"} if "before" in request.GET else {})})
+    listening = live_links(membership, "gallery", page_query)
     try:
         before, cursor_error = read_cursor(request.GET.get("before", "")), ""
         jobs, cursor = gallery_page(membership, usable, before)
@@ -339,7 +355,7 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     prompt = request.GET.get("prompt", "")  # whole: one too long is named by the live check
     form = CreateForm(initial={"client_request_id": uuid.uuid4().hex, "prompt": prompt})
     filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
-    ctx.update(nav="gallery", form=form, check=None, operations=OPERATIONS)
+    ctx.update(nav="gallery", form=form, check=None, operations=OPERATIONS, **listening)
     ctx.update(filters=filters, filter_errors=errors)
     members = membership.team.memberships.order_by("user__username")
     ctx["members"] = members.values_list("user__username", flat=True)
@@ -444,13 +460,8 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     failed. While it is in flight the page asks this URL again every 2 s with
     htmx, for its live part alone, until the job is final."""
     membership = get_membership(request, slug)
-    job = (
-        Job.objects.visible_in(membership, deleted=None)
-        .select_related("user", "parent")
-        .prefetch_related("events", "images__share_links")
-        .filter(pk=pk)
-        .first()
-    )
+    listening = {} if request.htmx else live_links(membership, f"job:{pk}")
+    job = job_for_page(membership, pk)
     can_manage = job is not None and job.can_manage(request.user, is_admin=membership.is_admin)
     if job is None or (job.deleted_at and not can_manage):
         if request.htmx.target == "job-live":
@@ -460,13 +471,33 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 request, "gallery/job.html#job-gone", {"team": membership.team}, status=286
             )
         raise Http404("No such job")  # a deleted job stays restorable by its author or an admin
+    ctx = {**job_page_context(membership, job), **listening}
+    template = "gallery/job.html#job-update" if request.htmx else "gallery/job.html"
+    return render(request, template, ctx)
+
+
+def job_for_page(membership: Membership, pk: int) -> Job | None:
+    """The job a job page shows, with what it shows, or None if the member may
+    not see it (a deleted one is returned: its page stays open to whoever may
+    restore it, which the caller decides)."""
+    return (
+        Job.objects.visible_in(membership, deleted=None)
+        .select_related("user", "parent")
+        .prefetch_related("events", "images__share_links")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def job_page_context(membership: Membership, job: Job) -> dict:
+    """What the job page and its live updates (the stream's too) draw it with."""
+    can_manage = job.can_manage(membership.user, is_admin=membership.is_admin)
     ctx = {"membership": membership, "team": membership.team, "job": job, "nav": "gallery"}
     ctx["can_cancel"] = not job.is_final and can_manage
     ctx["can_manage"] = can_manage
-    ctx["starred"] = job.stars.filter(user=request.user).exists()
-    ctx["boards"] = Collection.objects.visible_to(request.user, membership.team)
-    template = "gallery/job.html#job-update" if request.htmx else "gallery/job.html"
-    return render(request, template, ctx)
+    ctx["starred"] = job.stars.filter(user_id=membership.user_id).exists()
+    ctx["boards"] = Collection.objects.visible_to(membership.user, membership.team)
+    return ctx
 
 
 @require_POST
