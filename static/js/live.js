@@ -94,11 +94,17 @@
     schedulePoll();
   }
 
+  var pollPace = null;
+
+  function busy() {
+    return document.querySelector(IN_FLIGHT) !== null;
+  }
+
   function schedulePoll() {
     window.clearTimeout(pollTimer);
     if (sleeping) return;
-    var busy = document.querySelector(IN_FLIGHT) !== null;
-    pollTimer = window.setTimeout(poll, busy ? POLL_BUSY_MS : POLL_IDLE_MS);
+    pollPace = busy() ? POLL_BUSY_MS : POLL_IDLE_MS;
+    pollTimer = window.setTimeout(poll, pollPace);
   }
 
   function poll() {
@@ -119,6 +125,13 @@
       return;
     }
     schedulePoll(); // after each answer (or failure), the next, at the page's pace
+  });
+
+  // Something else put a job in flight on the page (the member's own Generate):
+  // a page polling at the idle pace follows it at the busy pace from now on.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "live-poll") return;
+    if (polling && !sleeping && pollPace === POLL_IDLE_MS && busy()) schedulePoll();
   });
 
   // A new card can come twice (the create answer and the stream, or the poll and
