@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from gallery.models import Collection, CollectionItem, Image, Job, Star
 from gallery.studio import images
 from tests.browser.axe import assert_accessible
+from tests.browser.live_moves import move
 from tests.browser.test_organise_flow import sign_in
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -286,7 +287,7 @@ def test_a_selected_card_stays_selected_when_the_live_refresh_sends_it_anew(
     for image in stored:
         image.pk = None
         image.save()
-    Job.objects.filter(pk=running.pk).update(status="completed", progress=100, credits_charged=79)
+    move(running, status="completed", progress=100, credits_charged=79)
     expect(card.locator("img")).to_have_count(4, timeout=10_000)
     expect(card.locator(".select-job")).to_be_checked()
     expect(page.locator("#selection-count")).to_have_text("1 selected")

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from gallery.models import Image, Job
 from tests.browser.axe import assert_accessible
+from tests.browser.live_moves import move
 from tests.browser.test_organise_flow import sign_in
 from tests.factories import finished_job
 
@@ -88,8 +89,8 @@ def test_a_job_in_flight_on_an_appended_page_moves_on_in_place(
     scroll_to_the_end(page)
     bar = page.locator(f"#job-{oldest.pk} progress")
     expect(bar).to_have_attribute("value", "10")
-    Job.objects.filter(pk=oldest.pk).update(progress=65)
-    # The page's refresh runs every 10 s when nothing on its first page is in flight.
+    move(oldest, "progress", progress=65)
+    # Under live_server the page polls (every 2 s, a card is in flight).
     expect(bar).to_have_attribute("value", "65", timeout=25_000)
 
 

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from gallery.models import Job
+from tests.browser.live_moves import move
 from tests.browser.test_generate import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,11 +26,11 @@ def test_progress_moves_in_place_and_a_finished_job_gets_its_new_card(
     expect(card.locator("progress")).to_have_attribute("value", "10")
     page.evaluate(f"document.getElementById('job-{job.pk}').dataset.drawn = 'first'")
 
-    Job.objects.filter(pk=job.pk).update(progress=60)
+    move(job, "progress", progress=60)
     expect(card.locator("progress")).to_have_attribute("value", "60", timeout=8000)
     expect(page.locator(f"#job-{job.pk}[data-drawn=first]")).to_have_count(1)  # same card
 
-    Job.objects.filter(pk=job.pk).update(status="failed", error_message="Upstream said no")
+    move(job, status="failed", error_message="Upstream said no")
     expect(card).to_contain_text("Upstream said no", timeout=8000)
     expect(page.locator(f"#job-{job.pk}[data-drawn=first]")).to_have_count(0)  # a new card
     expect(card.locator("progress")).to_have_count(0)

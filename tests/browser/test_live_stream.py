@@ -20,6 +20,7 @@ from gallery.studio.live import events
 from gallery.studio.models.jobs import Job
 from gallery.studio.models.live import LiveEvent
 from tests.browser.axe import assert_accessible
+from tests.browser.page_waits import wait_until  # the page's own timers may be held still
 from tests.browser.test_generate import sign_in
 from tests.factories import fund, in_flight_job
 from tests.pipeline.conftest import run_until_final
@@ -47,18 +48,8 @@ def open_page(browser: Browser, base: str, username: str, *, clock: bool = False
         page.clock.install()
     sign_in(page, base, username)
     expect(page.locator("#live-stream[sse-connect]")).to_have_count(1)
-    until(page, "window.__live && window.__live.opened > 0")
+    wait_until(page, "window.__live && window.__live.opened > 0")
     return page
-
-
-def until(page: Page, condition: str, tries: int = 150) -> None:
-    """Wait for a condition in the page without the page's own timers (which
-    page.clock may hold still)."""
-    for _ in range(tries):
-        if page.evaluate(condition):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"never true in the page: {condition}")
 
 
 def received(page: Page) -> list[dict]:
@@ -101,7 +92,7 @@ def test_bobs_open_gallery_shows_alices_new_card_its_progress_and_thumbnails_ove
 
     run_until_final(Job.objects.get(pk=job.pk))  # read upstream, store the images, settle
     expect(card.locator("img")).to_have_count(4, timeout=10_000)
-    until(
+    wait_until(
         bobs,
         f"[...document.querySelectorAll('#job-{job.pk} img')]"
         ".every(i => i.complete && i.naturalWidth > 0)",
@@ -116,6 +107,7 @@ def test_bobs_open_gallery_shows_alices_new_card_its_progress_and_thumbnails_ove
     assert others == [], f"bob's page asked for more than its stream and thumbnails: {others}"
     assert any("/live/stream/" in u for u in asked) or received(bobs)
     assert any("/m/" in u for u in asked)
+    expect(bobs.locator("main")).not_to_contain_text("{#")  # no template text leaks out
     assert_accessible(bobs, "gallery with a card that came over the stream")
 
     ARTIFACTS.mkdir(exist_ok=True)

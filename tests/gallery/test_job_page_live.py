@@ -33,13 +33,12 @@ def test_an_edit_links_to_the_image_it_was_made_from(alice_client, alice, team):
     assert f'href="/t/acme/images/{parent.pk}/">image 3 of job {parent.job_id}</a>' in html
 
 
-def test_a_job_in_flight_polls_its_fragment(alice_client, alice, team):
+def test_a_job_in_flight_leaves_its_updates_to_the_page_s_live_stream(alice_client, alice, team):
     job = running_job(alice, team)
     html = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
-    assert (
-        f'id="job-live" hx-get="/t/acme/jobs/{job.pk}/" hx-trigger="every 2s" hx-swap="outerHTML"'
-        in html
-    )
+    assert 'id="job-live">' in html  # no poll of its own: the stream (or its poll) updates it
+    assert "hx-trigger" not in html.split('id="job-live"')[1][:200]
+    assert f'sse-connect="/t/acme/live/stream/?page=job:{job.pk}' in html
     assert '<progress max="100" value="30"' in html
 
 
@@ -54,7 +53,7 @@ def test_the_fragment_follows_the_job_to_completion(alice_client, alice, team):
     response = alice_client.get(f"/t/acme/jobs/{job.pk}/", headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
-    assert "Running" in html and 'value="30"' in html and 'hx-trigger="every 2s"' in html
+    assert "Running" in html and 'value="30"' in html
 
     Job.objects.filter(pk=job.pk).update(progress=80)
     again = alice_client.get(f"/t/acme/jobs/{job.pk}/", headers=HTMX)

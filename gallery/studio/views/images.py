@@ -175,9 +175,8 @@ def children(membership: Membership, image: Image) -> list[Child]:
 
 
 def children_context(membership: Membership, image: Image) -> dict[str, Any]:
-    made = children(membership, image)
-    # Only while one is running does the list poll; a finished list is static.
-    return {"children": made, "children_busy": any(not c.job.is_final for c in made)}
+    # The list changes through the page's live stream (or its poll), not a poll of its own.
+    return {"children": children(membership, image)}
 
 
 def shown_params(job: Job) -> list[str]:

@@ -252,7 +252,6 @@ def live_state(jobs: list[Job], unchanged: dict[int, str] | None = None, *, draw
         "ids": ",".join(map(str, flying)),
         "seen": ",".join(flying.values()),
         "after": max((j.pk for j in jobs), default=0),
-        "busy": bool(flying),
     }
 
 
