@@ -18,7 +18,6 @@ import json
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 from stack import (
@@ -32,6 +31,7 @@ from stack import (
     scratch_env,
     simulator_command,
     wait_for,
+    web_command,
 )
 
 
@@ -44,6 +44,7 @@ def run(jobs: int, duration: float, callbacks: bool, spacing: float) -> dict:
         EVOLINK_API_KEY="sim-key",
         MJWEB_PROVIDER_CONCURRENCY=str(jobs),
         MJWEB_WORKERS="2",
+        WEB_THREADS="4",
     )
     if callbacks:
         env["MJWEB_PUBLIC_URL"] = f"http://127.0.0.1:{web_port}"
@@ -59,8 +60,7 @@ def run(jobs: int, duration: float, callbacks: bool, spacing: float) -> dict:
         [PY, "manage.py", "poller"],
     ]
     if callbacks:  # the web server as deployed receives them
-        gunicorn = [str(Path(PY).parent / "gunicorn"), "mjweb.wsgi", "--workers", "2"]
-        commands.append([*gunicorn, "--threads", "4", "--bind", f"127.0.0.1:{web_port}"])
+        commands.append(web_command(web_port))
     with processes(env, *commands):
         wait_for(f"{sim}/_sim/health")
         if callbacks:

@@ -2,7 +2,7 @@
 upstream misbehaves, then everything must add up.
 
 Starts a scratch site on loopback — the simulator with a fault mix, gunicorn
-(as `make serve` runs it), the django-q2 cluster and the poller — and lets
+with uvicorn workers (as `make serve` runs it), the django-q2 cluster and the poller — and lets
 MEMBERS people sign in through the real form and, for SECONDS, browse the
 gallery, keep its live refresh going, check and Generate prompts, open jobs,
 images and thumbnails, star, cancel, read their credits, and use the API with
@@ -38,7 +38,6 @@ from pathlib import Path
 import httpx
 from stack import (
     PY,
-    ROOT,
     free_port,
     manage,
     percentile,
@@ -47,6 +46,7 @@ from stack import (
     scratch_env,
     simulator_command,
     wait_for,
+    web_command,
 )
 
 TEAM = "soak"
@@ -349,6 +349,7 @@ def run(members: int, seconds: float, drain: float, seed: int) -> dict:
         MJWEB_SUBMIT_TIMEOUT="15",
         MJWEB_INGEST_RECHECK="5",
         MJWEB_WORKERS="2",
+        WEB_THREADS="4",
     )
     prepare(env)
     people = [(TEAM, f"m{n:02d}", n == 1) for n in range(1, members + 1)]
@@ -368,12 +369,7 @@ def run(members: int, seconds: float, drain: float, seed: int) -> dict:
             *("--duration-draft", "2", "--fault-seed", str(seed), *faults),
             *("--request-log-size", "1000000"),
         ),
-        [
-            str(Path(PY).parent / "gunicorn"),
-            "mjweb.wsgi",
-            *("--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4"),
-            *("--config", str(ROOT / "gunicorn.conf.py")),
-        ],
+        web_command(web_port),
         [PY, "manage.py", "qcluster"],
         [PY, "manage.py", "poller"],
     ]

@@ -1,6 +1,6 @@
 """Submission figure: API creations accepted per second, 20 concurrent clients.
 
-The web server runs as deployed (bin/serve: gunicorn, 2 workers × 4 threads,
+The web server runs as deployed (bin/serve: gunicorn with uvicorn workers, 2 processes × 4 threads,
 DEBUG off) on a free loopback port, over a scratch database. 20 members of
 one team each get a personal token, plenty of credits and a high in-flight
 cap; 20 client threads, one per member, each POST valid generations
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import httpx
-from stack import ROOT, free_port, manage, prepare, processes, scratch_env, wait_for
+from stack import ROOT, free_port, manage, prepare, processes, scratch_env, wait_for, web_command
 
 CREDITS = 10_000_000
 
@@ -160,16 +160,12 @@ def run(clients: int, seconds: float, runs: int) -> dict:
         SECURE_SSL_REDIRECT="False",
         MJWEB_PUBLIC_URL=f"http://127.0.0.1:{port}",
         MJWEB_API_RATE_LIMIT="1000000",
+        WEB_THREADS="4",
     )
     prepare(env)
     script = MEMBERS.replace("CLIENTS", str(clients)).replace("CREDITS", str(CREDITS))
     tokens = json.loads(manage(env, "shell", "-c", script).strip().splitlines()[-1])
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [
-        gunicorn,
-        "mjweb.wsgi",
-        *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"),
-    ]
+    command = web_command(port)
     base = f"http://127.0.0.1:{port}"
     results = []
     with processes(env, command, log_dir=scratch / "logs"):
