@@ -44,7 +44,6 @@ def run(jobs: int, duration: float, callbacks: bool, spacing: float) -> dict:
         EVOLINK_API_KEY="sim-key",
         MJWEB_PROVIDER_CONCURRENCY=str(jobs),
         MJWEB_WORKERS="2",
-        WEB_THREADS="4",
     )
     if callbacks:
         env["MJWEB_PUBLIC_URL"] = f"http://127.0.0.1:{web_port}"

@@ -160,7 +160,6 @@ def run(clients: int, seconds: float, runs: int) -> dict:
         SECURE_SSL_REDIRECT="False",
         MJWEB_PUBLIC_URL=f"http://127.0.0.1:{port}",
         MJWEB_API_RATE_LIMIT="1000000",
-        WEB_THREADS="4",
     )
     prepare(env)
     script = MEMBERS.replace("CLIENTS", str(clients)).replace("CREDITS", str(CREDITS))
