@@ -1,7 +1,7 @@
 """Submission figure: API creations accepted per second, 20 concurrent clients.
 
-The web server runs as deployed (bin/serve: gunicorn with uvicorn workers, 2 processes × 4 threads,
-DEBUG off) on a free loopback port, over a scratch database. 20 members of
+The web server runs as deployed (bin/serve: gunicorn with uvicorn workers,
+2 processes × WEB_THREADS, 8 unless set; DEBUG off) on a free loopback port, over a scratch database. 20 members of
 one team each get a personal token, plenty of credits and a high in-flight
 cap; 20 client threads, one per member, each POST valid generations
 (`mj-v7`, a distinct prompt each time) to /api/v1/images/generations on a

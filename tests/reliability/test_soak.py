@@ -1,7 +1,7 @@
 """The short soak: twenty members use the whole site for 45 seconds, each
 holding the gallery's live stream, through the web server as deployed
-(gunicorn with uvicorn workers), the cluster and the poller, while the simulator injects faults. The
-long one is `make soak`; both are bench/soak.py.
+(gunicorn with uvicorn workers), the cluster and the poller, while the
+simulator injects faults. The long one is `make soak`; both are bench/soak.py.
 
 It runs as a separate program on its own scratch database (a new database on
 the PostgreSQL server when DATABASE_URL is set), so it needs no test database.
