@@ -1,13 +1,13 @@
 """Submission figure: API creations accepted per second, 20 concurrent clients.
 
-The web server runs as deployed (bin/serve: gunicorn with uvicorn workers,
-2 processes × WEB_THREADS, 8 unless set; DEBUG off) on a free loopback port, over a scratch database. 20 members of
-one team each get a personal token, plenty of credits and a high in-flight
-cap; 20 client threads, one per member, each POST valid generations
-(`mj-v7`, a distinct prompt each time) to /api/v1/images/generations on a
-keep-alive connection for `--seconds`. A creation is validate + price +
-ledger reserve + job + enqueue of the submit task (the queue row only: no
-cluster runs, so nothing is sent upstream).
+The web server runs as deployed (bin/serve: gunicorn with uvicorn workers, 2
+processes × WEB_THREADS, 8 unless set; DEBUG off) on a free loopback port,
+over a scratch database. 20 members of one team each get a personal token,
+plenty of credits and a high in-flight cap; 20 client threads, one per member,
+each POST valid generations (`mj-v7`, a distinct prompt each time) to
+/api/v1/images/generations on a keep-alive connection for `--seconds`. A
+creation is validate + price + ledger reserve + job + enqueue of the submit
+task (the queue row only: no cluster runs, so nothing is sent upstream).
 
 The figure is the median over `--runs` runs of 200 answers per second. The
 API's per-token rate limit (120 a minute by default, i.e. 40/s for 20 tokens)
