@@ -209,8 +209,8 @@ def in_page(base: str, cookie: list[str], token: str, jobs: int, spacing: float,
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
             for n in range(jobs):
-                body = {"model": "mj-v7", "prompt": f"live bench {n}", "model_params": {}}
-                body["model_params"]["speed"] = "fast"
+                speed = {"speed": "fast"}
+                body = {"model": "mj-v7", "prompt": f"live bench {n}", "model_params": speed}
                 started = time.time()
                 answer = api.post("/api/v1/images/generations", json=body)
                 if answer.status_code != 200:
