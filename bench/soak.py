@@ -88,6 +88,7 @@ IMAGE_ID = re.compile(r'href="/t/[\w-]+/images/(\d+)/"')
 THUMB = re.compile(r'src="(/m/[^"]+)"')
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ALERT = re.compile(r'role="alert"[^>]*>([^<]+)<')
+BUSY = "Too many sign-ins are being checked right now"  # gallery/teams/forms_auth.py
 CLIENT_ID = re.compile(r'name="client_request_id" value="([0-9a-f]+)"')
 
 
@@ -226,14 +227,27 @@ class Member(threading.Thread):
     # --- what a person does ----------------------------------------------------------------
 
     def sign_in(self) -> bool:
-        page = self.call("sign-in page", "GET", "/accounts/login/")
-        if page is None:
-            return False
-        self.remember(page.text)
-        data = {"username": self.username, "password": PASSWORD, "csrfmiddlewaretoken": self.csrf}
-        return (
-            self.call("sign in", "POST", "/accounts/login/", expect=(302,), data=data) is not None
-        )
+        # The site checks only so many passwords at once and asks the rest to
+        # try again in a few seconds: a clear answer, which a person obeys.
+        for _ in range(10):
+            page = self.call("sign-in page", "GET", "/accounts/login/")
+            if page is None:
+                return False
+            self.remember(page.text)
+            data = {"username": self.username, "password": PASSWORD}
+            data["csrfmiddlewaretoken"] = self.csrf
+            answer = self.call("sign in", "POST", "/accounts/login/", expect=(302, 200), data=data)
+            if answer is None:
+                return False
+            if answer.status_code == 302:
+                return True
+            if BUSY not in answer.text:
+                problem = "the sign-in form came back without saying the site is busy"
+                self.tally.add(Record("sign in refused", 200, 0, problem))
+                return False
+            time.sleep(self.rng.uniform(2, 4))
+        self.tally.add(Record("sign in refused", 200, 0, "still busy after 10 tries"))
+        return False
 
     def gallery(self) -> None:
         page = self.call("gallery", "GET", f"/t/{TEAM}/")
