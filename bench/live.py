@@ -41,6 +41,7 @@ import html
 import json
 import re
 import resource
+import shutil
 import statistics
 import sys
 import time
@@ -369,8 +370,9 @@ def run(args: argparse.Namespace) -> dict:
         problems.append(f"the page polled {len(polled)} times, {seen['hello']} stream hellos")
     if any(t.get("completed_at") is None for t in tasks.values()):
         problems.append("the simulator has tasks without a completion instant")
-    if problems:
+    if problems:  # the scratch directory stays, with the processes' logs
         raise RuntimeError("the live run is broken: " + "; ".join(problems))
+    shutil.rmtree(scratch, ignore_errors=True)
     created = [seen["card"][str(i)] - submitted[i] * 1000 for i in ids]
     visible = [seen["decoded"][str(i)] - tasks[i]["completed_at"] * 1000 for i in ids]
     fine = [step for step in held if step["streams"] and step["p95_ms"] < 100]
