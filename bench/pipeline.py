@@ -18,7 +18,6 @@ import json
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 from stack import (
@@ -32,6 +31,7 @@ from stack import (
     scratch_env,
     simulator_command,
     wait_for,
+    web_command,
 )
 
 
@@ -59,8 +59,7 @@ def run(jobs: int, duration: float, callbacks: bool, spacing: float) -> dict:
         [PY, "manage.py", "poller"],
     ]
     if callbacks:  # the web server as deployed receives them
-        gunicorn = [str(Path(PY).parent / "gunicorn"), "mjweb.wsgi", "--workers", "2"]
-        commands.append([*gunicorn, "--threads", "4", "--bind", f"127.0.0.1:{web_port}"])
+        commands.append(web_command(web_port))
     with processes(env, *commands):
         wait_for(f"{sim}/_sim/health")
         if callbacks:

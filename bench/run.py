@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is scripts, not a package
 
-PARTS = ("gallery", "ingest", "submit", "memory", "pipeline")
+PARTS = ("gallery", "ingest", "submit", "memory", "pipeline", "live")
 
 # figure: (target as text, test of a measured value)
 TARGETS = {
@@ -35,6 +35,10 @@ TARGETS = {
     "status_reads_per_job": ("≤ 4 s / 2 s + 2 = 4", lambda v: v <= 4),
     "worker_rss_mb_500": ("≤ 200 MB", lambda v: v <= 200),
     "submit_per_s": ("≥ 50 per second", lambda v: v >= 50),
+    "visible_in_page_ms_p95": ("≤ 500 ms", lambda v: v <= 500),
+    "created_visible_ms_p95": ("≤ 300 ms", lambda v: v <= 300),
+    "idle_requests_per_min": ("= 0", lambda v: v == 0),
+    "streams_held": ("≥ 500 (pages p95 < 100 ms)", lambda v: v >= 500),
 }
 # figure: (target as text, the figure it is held against, test of (value, that figure))
 RELATIVE = {

@@ -2,11 +2,13 @@
 upstream misbehaves, then everything must add up.
 
 Starts a scratch site on loopback — the simulator with a fault mix, gunicorn
-(as `make serve` runs it), the django-q2 cluster and the poller — and lets
-MEMBERS people sign in through the real form and, for SECONDS, browse the
-gallery, keep its live refresh going, check and Generate prompts, open jobs,
-images and thumbnails, star, cancel, read their credits, and use the API with
-their tokens. A member of another team keeps trying the team's URLs.
+with uvicorn workers (as `make serve` runs it), the django-q2 cluster and the
+poller — and lets MEMBERS people sign in through the real form and, for
+SECONDS, browse the gallery while holding its live stream (a reader thread
+each, reconnecting with its last event id as the page does), check and
+Generate prompts (some private), open jobs, images and thumbnails, star,
+cancel, read their credits, and use the API with their tokens. A member of
+another team keeps trying the team's URLs, its stream included.
 
 Every response is classified: expected (the page, a clear refusal such as the
 in-flight cap) or an error (any 5xx, a timeout, a broken connection, an
@@ -15,7 +17,9 @@ are injected only upstream, so the site itself must show no errors at all.
 
 When the time is up, submissions stop, every job must reach a final state
 within the drain time, `check_ledger` must be clean, and every stored image
-must be on disk. Prints a table and writes the figures as JSON.
+must be on disk; every member's stream must have said hello, and no stream
+may have carried another member's private job. Prints a table and writes the
+figures as JSON.
 
     .venv/bin/python bench/soak.py [--members 20] [--seconds 300] [--json out.json]
 """
@@ -38,7 +42,6 @@ from pathlib import Path
 import httpx
 from stack import (
     PY,
-    ROOT,
     free_port,
     manage,
     percentile,
@@ -47,6 +50,7 @@ from stack import (
     scratch_env,
     simulator_command,
     wait_for,
+    web_command,
 )
 
 TEAM = "soak"
@@ -84,6 +88,7 @@ IMAGE_ID = re.compile(r'href="/t/[\w-]+/images/(\d+)/"')
 THUMB = re.compile(r'src="(/m/[^"]+)"')
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ALERT = re.compile(r'role="alert"[^>]*>([^<]+)<')
+BUSY = "Too many sign-ins are being checked right now"  # gallery/teams/forms_auth.py
 CLIENT_ID = re.compile(r'name="client_request_id" value="([0-9a-f]+)"')
 
 
@@ -105,6 +110,72 @@ class Tally:
             self.records.append(record)
 
 
+# A job's card or progress bar in a stream message; not the fragment that
+# removes a card (`<div id="job-N" hx-swap-oob="delete">`), which is how a job
+# made private leaves the others' pages.
+STREAM_JOB = re.compile(r'id="(?:job|progress)-(\d+)"(?! hx-swap-oob="delete")')
+
+
+class Stream(threading.Thread):
+    """A member's open gallery page holding its live stream for the whole
+    visit, as the page does: reconnects after `bye` or a cut with the last
+    event id it had. Each connection is one record ("stream"): a 5xx, a
+    refused or broken connection is an error. Notes every job id the stream
+    carried and the newest event number that did, to check no one else's job
+    reached it after it went private."""
+
+    def __init__(self, member: Member):
+        super().__init__(name=f"{member.username}-stream", daemon=True)
+        self.member = member
+        self.last: str | None = None
+        self.hellos = 0
+        self.seen: dict[int, int] = {}  # job id → the newest event number that carried it
+
+    def run(self) -> None:
+        m = self.member
+        timeout = httpx.Timeout(30, read=40)  # the hub's heartbeat comes every 15 s
+        with httpx.Client(base_url=m.base, cookies=m.http.cookies, timeout=timeout) as http:
+            while time.monotonic() < m.until:
+                params = {} if self.last is None else {"last": self.last}
+                started = time.perf_counter()
+                url, accept = f"/t/{TEAM}/live/stream/", {"Accept": "text/event-stream"}
+                try:
+                    with http.stream("GET", url, params=params, headers=accept) as answer:
+                        ms = (time.perf_counter() - started) * 1000
+                        bad = answer.status_code != 200
+                        problem = f"unexpected {answer.status_code} on the stream" if bad else ""
+                        m.tally.add(Record("stream", answer.status_code, ms, problem))
+                        if bad:
+                            time.sleep(2)
+                            continue
+                        self.read(answer)
+                except httpx.HTTPError as exc:
+                    if time.monotonic() < m.until:
+                        ms = (time.perf_counter() - started) * 1000
+                        m.tally.add(Record("stream", 0, ms, f"{type(exc).__name__}: {exc}"))
+                        time.sleep(2)
+
+    def read(self, answer: httpx.Response) -> None:
+        event = ""
+        for line in answer.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+                self.hellos += event == "hello"
+            elif line.startswith("id: "):
+                self.last = line[4:]
+            elif line.startswith("data: "):
+                if event == "hello":
+                    self.last = line[6:]
+                for job in map(int, STREAM_JOB.findall(line)):
+                    self.seen[job] = max(self.seen.get(job, 0), int(self.last or 0))
+            elif not line:
+                if event == "bye":
+                    return  # the server ends it: open another, as the page does
+                event = ""
+            if time.monotonic() >= self.member.until:
+                return
+
+
 class Member(threading.Thread):
     """One person: signs in, then does what people do, with think time."""
 
@@ -120,6 +191,8 @@ class Member(threading.Thread):
         self.thumbs: list[str] = []
         self.api_tasks: list[str] = []
         self.after = 0
+        self.stream = Stream(self)
+        self.mine: list[int] = []  # jobs this member made, not yet made private
 
     # --- measuring -------------------------------------------------------------------------
 
@@ -154,24 +227,30 @@ class Member(threading.Thread):
     # --- what a person does ----------------------------------------------------------------
 
     def sign_in(self) -> bool:
-        page = self.call("sign-in page", "GET", "/accounts/login/")
-        if page is None:
-            return False
-        self.remember(page.text)
-        data = {"username": self.username, "password": PASSWORD, "csrfmiddlewaretoken": self.csrf}
-        return (
-            self.call("sign in", "POST", "/accounts/login/", expect=(302,), data=data) is not None
-        )
+        # The site checks only so many passwords at once and asks the rest to
+        # try again in a few seconds: a clear answer, which a person obeys.
+        for _ in range(10):
+            page = self.call("sign-in page", "GET", "/accounts/login/")
+            if page is None:
+                return False
+            self.remember(page.text)
+            data = {"username": self.username, "password": PASSWORD}
+            data["csrfmiddlewaretoken"] = self.csrf
+            answer = self.call("sign in", "POST", "/accounts/login/", expect=(302, 200), data=data)
+            if answer is None:
+                return False
+            if answer.status_code == 302:
+                return True
+            if BUSY not in answer.text:
+                problem = "the sign-in form came back without saying the site is busy"
+                self.tally.add(Record("sign in refused", 200, 0, problem))
+                return False
+            time.sleep(self.rng.uniform(2, 4))
+        self.tally.add(Record("sign in refused", 200, 0, "still busy after 10 tries"))
+        return False
 
     def gallery(self) -> None:
         page = self.call("gallery", "GET", f"/t/{TEAM}/")
-        if page is not None:
-            self.remember(page.text)
-
-    def live(self) -> None:
-        ids = ",".join(str(i) for i in self.job_ids[-48:])
-        params = {"ids": ids, "after": str(self.after)}
-        page = self.call("live refresh", "GET", f"/t/{TEAM}/live/", params=params, headers=HX)
         if page is not None:
             self.remember(page.text)
 
@@ -195,6 +274,15 @@ class Member(threading.Thread):
         )  # fmt: skip
         if made is not None:
             self.remember(made.text)
+            self.mine += map(int, JOB_ID.findall(made.text))
+
+    def make_private(self) -> None:
+        # From now on no other member's stream may carry this job.
+        if self.mine:
+            job = self.mine.pop(self.rng.randrange(len(self.mine)))
+            data = {"csrfmiddlewaretoken": self.csrf}
+            self.call("make private", "POST", f"/t/{TEAM}/jobs/{job}/private/", data=data,
+                      expect=(302, 404))  # fmt: skip
 
     def check_prompt(self) -> None:
         prompt = self.rng.choice(PROMPTS + BAD_PROMPTS)
@@ -252,7 +340,6 @@ class Member(threading.Thread):
 
     ACTIONS = [
         (gallery, 10),
-        (live, 30),
         (generate, 10),
         (check_prompt, 8),
         (job_page, 8),
@@ -262,16 +349,19 @@ class Member(threading.Thread):
         (credits, 4),
         (api, 8),
         (cancel, 1),
+        (make_private, 2),
     ]
 
     def run(self) -> None:
         if not self.sign_in():
             return
         self.gallery()
+        self.stream.start()
         actions, weights = zip(*self.ACTIONS, strict=True)
         while time.monotonic() < self.until:
             self.rng.choices(actions, weights)[0](self)
             time.sleep(self.rng.uniform(0.5, 2.0))
+        self.stream.join(timeout=45)
         self.http.close()
 
 
@@ -286,7 +376,8 @@ class Outsider(Member):
             return
         while time.monotonic() < self.until:
             job = self.rng.randint(1, 400)
-            for url in (f"/t/{TEAM}/", f"/t/{TEAM}/jobs/{job}/", f"/t/{TEAM}/images/{job}/"):
+            urls = (f"/t/{TEAM}/", f"/t/{TEAM}/jobs/{job}/", f"/t/{TEAM}/images/{job}/")
+            for url in (*urls, f"/t/{TEAM}/live/stream/"):
                 self.call("outsider probe", "GET", url, expect=(404,))
             self.call("outsider api", "GET", f"/api/v1/tasks/task-{job}",
                       headers={"Authorization": f"Bearer {self.token}"}, expect=(404,))  # fmt: skip
@@ -315,6 +406,11 @@ from django.core.files.storage import default_storage
 from django.db.models import Count
 from gallery.models import Image, Job
 from gallery.management.commands.check_ledger import ledger_problems
+from django.db.models import Max
+from gallery.studio.models.live import LiveEvent
+private = list(Job.objects.filter(private=True).values_list("pk", "user__username"))
+hidden = dict(LiveEvent.objects.filter(kind="hidden", job_id__in=[pk for pk, _ in private])
+    .values_list("job_id").annotate(seq=Max("seq")).order_by())
 stored = Image.objects.filter(status="stored")
 missing = [i.pk for i in stored.iterator() if not (
     default_storage.exists(i.original.name) and default_storage.exists(i.thumbnail.name))]
@@ -326,6 +422,7 @@ print(json.dumps({
     "ledger_problems": ledger_problems(),
     "refunded_failures": Job.objects.filter(status="failed", entries__kind="refund").count(),
     "failed": Job.objects.filter(status="failed").count(),
+    "private": {pk: [owner, hidden.get(pk)] for pk, owner in private},
 }))
 """
 
@@ -368,12 +465,7 @@ def run(members: int, seconds: float, drain: float, seed: int) -> dict:
             *("--duration-draft", "2", "--fault-seed", str(seed), *faults),
             *("--request-log-size", "1000000"),
         ),
-        [
-            str(Path(PY).parent / "gunicorn"),
-            "mjweb.wsgi",
-            *("--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4"),
-            *("--config", str(ROOT / "gunicorn.conf.py")),
-        ],
+        web_command(web_port),
         [PY, "manage.py", "qcluster"],
         [PY, "manage.py", "poller"],
     ]
@@ -405,7 +497,40 @@ def run(members: int, seconds: float, drain: float, seed: int) -> dict:
         injected = httpx.get(f"{sim}/_sim/requests", timeout=30).json()["requests"]
     audit = json.loads(manage(env, "shell", "-c", AUDIT).strip().splitlines()[-1])
     ledger_ok = not audit["ledger_problems"]
-    return summarise(tally, audit, browsing, drain_s, ledger_ok, injected, scratch)
+    figures = summarise(tally, audit, browsing, drain_s, ledger_ok, injected, scratch)
+    figures.update(stream_figures([person.stream for person in crowd[:-1]], audit["private"]))
+    return figures
+
+
+def stream_figures(streams: list[Stream], private: dict[str, list]) -> dict:
+    """What the members' streams carried: none may carry another member's job
+    in an event after the one that made it private (that one removes its
+    card), and every member's stream must have said hello."""
+    leaks = sorted(
+        f"{stream.member.username} got {owner}'s private job {pk} in event {stream.seen[int(pk)]}"
+        f" (private at {hidden})"
+        for stream in streams
+        for pk, (owner, hidden) in private.items()
+        if owner != stream.member.username
+        and int(pk) in stream.seen
+        and (hidden is None or stream.seen[int(pk)] > hidden)
+    )
+    silent = [stream.member.username for stream in streams if not stream.hellos]
+    figures = {
+        "streams": len(streams),
+        "stream_hellos": sum(stream.hellos for stream in streams),
+        "streams_without_hello": silent,
+        "private_jobs": len(private),
+        "private_leaks": leaks[:20],
+    }
+    print(
+        f"{len(streams)} streams held, {figures['stream_hellos']} hellos "
+        f"({len(silent)} members without one); {len(private)} private jobs, "
+        f"{len(leaks)} seen in another member's stream"
+    )
+    for leak in leaks[:20]:
+        print(f"  leak: {leak}")
+    return figures
 
 
 def summarise(tally, audit, browsing, drain_s, ledger_ok, log, scratch) -> dict:
@@ -485,6 +610,8 @@ def healthy(figures: dict) -> bool:
         and figures["ledger_ok"]
         and figures["jobs_not_final"] == 0
         and figures["images_missing_files"] == 0
+        and not figures["private_leaks"]
+        and not figures["streams_without_hello"]
     )
 
 

@@ -122,6 +122,19 @@ def stop(procs: list[subprocess.Popen], grace: float = 15) -> None:
         proc.wait()
 
 
+def web_command(port: int, *, workers: int = 2) -> list[str]:
+    """The web server as deployed (bin/serve): gunicorn running the ASGI
+    application in uvicorn workers (mjweb.serving.Worker), which hold the live
+    streams. Each process runs Django in a pool of WEB_THREADS threads (from the
+    environment, 8 when unset); gunicorn.conf.py is read from ROOT, the
+    working directory `processes` gives it."""
+    gunicorn = str(Path(PY).parent / "gunicorn")
+    return [
+        *(gunicorn, "mjweb.asgi:application", "-k", "mjweb.serving.Worker"),
+        *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+    ]
+
+
 def manage(env: dict, *args: str, timeout: float = 600) -> str:
     result = subprocess.run(
         [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout

@@ -1,13 +1,13 @@
 """Submission figure: API creations accepted per second, 20 concurrent clients.
 
-The web server runs as deployed (bin/serve: gunicorn, 2 workers × 4 threads,
-DEBUG off) on a free loopback port, over a scratch database. 20 members of
-one team each get a personal token, plenty of credits and a high in-flight
-cap; 20 client threads, one per member, each POST valid generations
-(`mj-v7`, a distinct prompt each time) to /api/v1/images/generations on a
-keep-alive connection for `--seconds`. A creation is validate + price +
-ledger reserve + job + enqueue of the submit task (the queue row only: no
-cluster runs, so nothing is sent upstream).
+The web server runs as deployed (bin/serve: gunicorn with uvicorn workers, 2
+processes × WEB_THREADS, 8 unless set; DEBUG off) on a free loopback port,
+over a scratch database. 20 members of one team each get a personal token,
+plenty of credits and a high in-flight cap; 20 client threads, one per member,
+each POST valid generations (`mj-v7`, a distinct prompt each time) to
+/api/v1/images/generations on a keep-alive connection for `--seconds`. A
+creation is validate + price + ledger reserve + job + enqueue of the submit
+task (the queue row only: no cluster runs, so nothing is sent upstream).
 
 The figure is the median over `--runs` runs of 200 answers per second. The
 API's per-token rate limit (120 a minute by default, i.e. 40/s for 20 tokens)
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import httpx
-from stack import ROOT, free_port, manage, prepare, processes, scratch_env, wait_for
+from stack import ROOT, free_port, manage, prepare, processes, scratch_env, wait_for, web_command
 
 CREDITS = 10_000_000
 
@@ -164,12 +164,7 @@ def run(clients: int, seconds: float, runs: int) -> dict:
     prepare(env)
     script = MEMBERS.replace("CLIENTS", str(clients)).replace("CREDITS", str(CREDITS))
     tokens = json.loads(manage(env, "shell", "-c", script).strip().splitlines()[-1])
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [
-        gunicorn,
-        "mjweb.wsgi",
-        *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"),
-    ]
+    command = web_command(port)
     base = f"http://127.0.0.1:{port}"
     results = []
     with processes(env, command, log_dir=scratch / "logs"):

@@ -1,6 +1,7 @@
-"""The short soak: twenty members use the whole site for 45 seconds through a
-real gunicorn, cluster and poller, while the simulator injects faults. The
-long one is `make soak`; both are bench/soak.py.
+"""The short soak: twenty members use the whole site for 45 seconds, each
+holding the gallery's live stream, through the web server as deployed
+(gunicorn with uvicorn workers), the cluster and the poller, while the
+simulator injects faults. The long one is `make soak`; both are bench/soak.py.
 
 It runs as a separate program on its own scratch database (a new database on
 the PostgreSQL server when DATABASE_URL is set), so it needs no test database.
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.db_sensitive
 EVERY_ACTION = {
     "sign in",
     "gallery",
-    "live refresh",
+    "stream",
+    "make private",
     "generate",
     "check prompt",
     "job page",
@@ -52,6 +54,12 @@ def soak(tmp_path_factory) -> dict:
 def test_the_site_answers_every_request_without_an_error(soak):
     assert soak["requests"] > 300, soak["output"]
     assert soak["errors"] == 0, "\n".join(soak["first_errors"])
+
+
+def test_every_member_holds_a_stream_that_never_carries_another_members_private_job(soak):
+    assert soak["streams"] == 20 and not soak["streams_without_hello"], soak["output"]
+    assert soak["private_jobs"] > 0, soak["output"]  # the check below had something to check
+    assert soak["private_leaks"] == [], soak["private_leaks"]
 
 
 def test_every_kind_of_visit_happened(soak):
