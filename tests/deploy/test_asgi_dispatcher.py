@@ -15,6 +15,7 @@ from django.test import Client
 from mjweb.asgi import Dispatcher, application
 from tests.deploy import serving_stubs
 from tests.factories import finished_job
+from tests.loops import run_elsewhere
 
 INVITE = "Zq81-never-a-real-token-but-still-secret"
 
@@ -60,7 +61,7 @@ def call(app, request: dict) -> list[dict]:
 
         await asyncio.wait_for(app(request, receive, send), timeout=30)
 
-    asyncio.run(run())
+    run_elsewhere(asyncio.run, run())
     return sent
 
 
@@ -121,7 +122,9 @@ def test_the_dispatcher_answers_lifespan_itself():
     async def send(message):
         sent.append(message)
 
-    asyncio.run(Dispatcher(wsgi_app(), threads=1)({"type": "lifespan"}, receive, send))
+    run_elsewhere(
+        asyncio.run, Dispatcher(wsgi_app(), threads=1)({"type": "lifespan"}, receive, send)
+    )
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 

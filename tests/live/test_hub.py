@@ -16,6 +16,7 @@ from gallery.studio.live.render import Page, View
 from gallery.studio.models.jobs import Job
 from gallery.studio.models.live import LiveEvent
 from tests.factories import finished_job, in_flight_job, membership
+from tests.loops import run_elsewhere
 
 pytestmark = pytest.mark.django_db
 Kind = LiveEvent.Kind
@@ -77,11 +78,11 @@ class Loop:
             for _ in range(20):
                 await asyncio.sleep(0)
 
-        self.loop.run_until_complete(steps())
+        run_elsewhere(self.loop.run_until_complete, steps())
 
     def leave(self, client: FakeClient, task: asyncio.Task) -> None:
         client.gone.set()
-        self.loop.run_until_complete(task)
+        run_elsewhere(self.loop.run_until_complete, task)
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def loop():
         async def wind_down() -> None:
             await asyncio.gather(*pending, return_exceptions=True)
 
-        made.loop.run_until_complete(wind_down())
+        run_elsewhere(made.loop.run_until_complete, wind_down())
     made.loop.close()
 
 
@@ -253,7 +254,7 @@ def test_a_stream_too_slow_to_keep_up_is_cut_without_bye(
     assert queue.qsize() == 2 and sub.cursor == 2
     client = FakeClient()
     pump = hub._pump(queue, client.send, loop.loop.create_future(), 1e12, loop.loop)
-    assert loop.loop.run_until_complete(pump) is True
+    assert run_elsewhere(loop.loop.run_until_complete, pump) is True
     assert "event: live\nid: 1" in client.body and "bye" not in client.body
 
 
@@ -278,7 +279,7 @@ def test_the_hubs_own_thread_pushes_a_committed_change_and_stops(
     for _ in range(400):  # an upper bound on waiting, not a measure of speed
         if "from the hub thread" in client.body:
             break
-        loop.loop.run_until_complete(asyncio.sleep(0.05))
+        run_elsewhere(loop.loop.run_until_complete, asyncio.sleep(0.05))
     assert "from the hub thread" in client.body
     if connection.vendor == "postgresql":
         assert threaded.listener.woken >= 1  # woken by the commit's NOTIFY
