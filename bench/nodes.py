@@ -35,10 +35,18 @@ import statistics
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
-from stack import free_port, manage, percentile, prepare, processes, scratch_env, wait_for
+from stack import (
+    free_port,
+    manage,
+    percentile,
+    prepare,
+    processes,
+    scratch_env,
+    wait_for,
+    web_command,
+)
 from submit import CHECK, CREDITS, MEMBERS, client, other, verify
 
 SEED_JOBS = 2000
@@ -78,13 +86,6 @@ session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print(json.dumps(session.session_key))
 """
-
-
-def web_command(port: int) -> list[str]:
-    """The web server as bin/serve starts it (bin/serve's `web=` line)."""
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    bind = f"127.0.0.1:{port}"
-    return [gunicorn, "mjweb.wsgi", "--bind", bind, "--workers", "2", "--threads", "8"]
 
 
 def submits(urls: list[str], tokens: list[str], seconds: float) -> dict:
