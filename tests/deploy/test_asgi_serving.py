@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,12 +23,14 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.deploy.test_access_log import GUNICORN, ROOT, WEB, free_port
 from tests.factories import finished_job
 from tests.pipeline.stack import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+WEB = ("mjweb.asgi:application", "-k", "mjweb.serving.Worker")
 GRACEFUL_TIMEOUT = 20  # gunicorn's --graceful-timeout in these tests
 
 
@@ -40,8 +43,17 @@ class Site:
     err: Path
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @contextlib.contextmanager
-def served(tmp_path: Path, *, stubs: bool = False, **extra_env: str) -> Iterator[Site]:
+def served(
+    tmp_path: Path, *, stubs: bool = False, workers: int = 2, **extra_env: str
+) -> Iterator[Site]:
+    """The web server as bin/serve starts it, on the test database and media."""
     port = free_port()
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     env = {
@@ -55,7 +67,7 @@ def served(tmp_path: Path, *, stubs: bool = False, **extra_env: str) -> Iterator
     if stubs:
         env["DJANGO_SETTINGS_MODULE"] = "tests.deploy.serving_settings"
     # bin/serve's command line.
-    command = [GUNICORN, *WEB, "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+    command = [GUNICORN, *WEB, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     command += ["--access-logfile", "-", "--graceful-timeout", str(GRACEFUL_TIMEOUT)]
     with out.open("w") as stdout, err.open("w") as stderr:
         proc = subprocess.Popen(
