@@ -11,6 +11,13 @@ subscription in the private response header X-Mjweb-Stream; the dispatcher
 strips that header, sends the view's body, and then keeps the connection on the
 event loop with the live hub (`hold`), costing no thread and no DB connection.
 
+Requests that check a password (the sign-in forms' and password change's
+POSTs) run in a lane of their own, a second pool of
+MJWEB_PASSWORD_CHECKS_PER_PROCESS threads: forty sign-ins at once (an attack,
+or a team arriving at nine) queue in that lane, each answered in turn, while
+pages and /healthz keep the main pool. Sharing one pool, a burst held every
+thread and a page waited behind it (issue 23: /healthz took 230 ms).
+
 The access log is written here, because uvicorn's own bypasses gunicorn.conf.py:
 gunicorn's default format, to the `gunicorn.access` logger (so --access-logfile
 still decides where it goes), every atom with its URL credentials redacted
@@ -19,17 +26,20 @@ still decides where it goes), every atom with its URL credentials redacted
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
 from django.conf import settings
+from django.urls import reverse
 
 from mjweb.env import env_int
 from mjweb.wsgi import application as django_application  # sets Django up
@@ -68,9 +78,28 @@ class _Response:
         self.token = ""
 
 
+# The URLs whose POST checks a password (forms_auth's throttled forms).
+PASSWORD_URLS = ("login", "admin:login", "password_change")
+
+
+@functools.cache
+def password_paths() -> frozenset[str]:
+    return frozenset(reverse(name) for name in PASSWORD_URLS)
+
+
 class Dispatcher:
-    def __init__(self, wsgi_app: Callable, *, threads: int) -> None:
+    def __init__(self, wsgi_app: Callable, *, threads: int, password_threads: int = 1) -> None:
         self.wsgi = WSGIMiddleware(wsgi_app, workers=threads)
+        self.passwords = WSGIMiddleware(wsgi_app)
+        self.passwords.executor = ThreadPoolExecutor(
+            max_workers=password_threads, thread_name_prefix="WSGI-passwords"
+        )
+
+    def lane(self, scope: Scope) -> WSGIMiddleware:
+        """The pool a request runs in: its own for a password check."""
+        if scope["method"] == "POST" and scope["path"] in password_paths():
+            return self.passwords
+        return self.wsgi
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -107,7 +136,7 @@ class Dispatcher:
             await counted(message)
 
         try:
-            await self.wsgi(scope, receive, forward)
+            await self.lane(scope)(scope, receive, forward)
             if response.token:
                 hub = importlib.import_module(hub_name())
                 await hub.hold(response.token, counted, receive)
@@ -161,5 +190,10 @@ def log_access(scope: Scope, response: _Response) -> None:
         logging.getLogger("gunicorn.error").exception("access log line failed")
 
 
-# The pool every request's Django runs in: WEB_THREADS per process, as gthread had.
-application = Dispatcher(django_application, threads=env_int("WEB_THREADS", 8, minimum=1))
+# The pool every request's Django runs in: WEB_THREADS per process, as gthread
+# had; beside it the password lane, as wide as one process may check at once.
+application = Dispatcher(
+    django_application,
+    threads=env_int("WEB_THREADS", 8, minimum=1),
+    password_threads=settings.MJWEB_PASSWORD_CHECKS_PER_PROCESS,
+)

@@ -8,9 +8,12 @@ once, across all web processes: a hash takes one of that many slots (lock
 files beside the database; an OS lock is released when its holder dies, so a
 killed worker leaves no slot taken) and the rest queue, each answered in turn.
 
-A check waiting for a slot still holds a web thread, so one process lets at
-most half its threads check passwords at once; a sign-in beyond that is told
-to try again in a moment (`checking()`), and pages keep their threads.
+A check waiting for a slot still holds a web thread. Served as deployed
+(mjweb.asgi), password checks run in a lane of their own threads, as many as
+one process may check at once, so a burst waits there and pages keep the main
+pool. Elsewhere (a test client, another server) one process lets at most half
+its threads check passwords at once; a sign-in beyond that is told to try
+again in a moment (`checking()`).
 
 The hash itself runs on a thread of lower CPU priority (nice +10, per thread
 on Linux): a core that is hashing still gives way at once to a page or a

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from mjweb.asgi import Dispatcher, application
+from mjweb.asgi import Dispatcher, application, password_paths
 from tests.deploy import serving_stubs
 from tests.factories import finished_job
 from tests.loops import run_elsewhere
@@ -110,6 +111,61 @@ def test_a_stream_response_is_held_by_the_hub_without_its_private_header(fake_hu
     # side's final empty message did not end it.
     assert [m["body"] for m in bodies] == [b"retry: 2000\n\n", b": hb\n\n"]
     assert all(m.get("more_body") for m in bodies)
+
+
+def test_the_password_lane_takes_the_posts_of_every_form_that_checks_a_password():
+    assert password_paths() == {"/accounts/login/", "/admin/login/", "/accounts/password/"}
+    app = Dispatcher(wsgi_app(), threads=1)
+    for path in password_paths():
+        assert app.lane({**scope(path), "method": "POST"}) is app.passwords
+        assert app.lane(scope(path)) is app.wsgi  # showing the form checks nothing
+    assert app.lane({**scope("/t/acme/jobs/"), "method": "POST"}) is app.wsgi
+
+
+def test_a_page_is_answered_while_every_password_thread_is_busy(fake_hub):
+    """Sign-ins run in a lane of their own: a burst of them waits there, and a
+    page (or /healthz) does not queue behind it in the main pool."""
+    release = threading.Event()
+    seen: list[str] = []
+
+    def app(environ, start_response):
+        seen.append(f"{environ['REQUEST_METHOD']} {threading.current_thread().name}")
+        if environ["REQUEST_METHOD"] == "POST":
+            release.wait(timeout=20)  # a password being checked
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    dispatcher = Dispatcher(app, threads=1, password_threads=1)
+    sign_in = {**scope("/accounts/login/"), "method": "POST"}
+
+    async def run() -> list[dict]:
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def ignore(message: dict) -> None:
+            pass
+
+        burst = [asyncio.create_task(dispatcher(sign_in, receive, ignore)) for _ in range(3)]
+        while not seen:  # until the burst has taken the lane's one thread
+            await asyncio.sleep(0.001)
+        page: list[dict] = []
+
+        async def keep(message: dict) -> None:
+            page.append(message)
+
+        try:
+            await asyncio.wait_for(dispatcher(scope("/healthz"), receive, keep), timeout=10)
+        finally:
+            release.set()
+            await asyncio.gather(*burst)
+        return page
+
+    page = run_elsewhere(asyncio.run, run())
+    assert page[0]["status"] == 200 and body_of(page) == b"ok"
+    # The page came in while the first sign-in was still being checked.
+    assert seen[0].startswith("POST WSGI-passwords") and seen[1].startswith("GET WSGI_")
+    assert [s.split()[0] for s in seen[2:]] == ["POST", "POST"]
+    assert all("passwords" in s for s in seen if s.startswith("POST"))
 
 
 def test_the_dispatcher_answers_lifespan_itself():
