@@ -108,24 +108,27 @@ for n in range(JOBS):
 """
 
 # Runs inside `manage.py shell`: a browser tab on the gallery. It follows the
-# page's own refresh protocol (the #live element's URL, renewed by each
-# answer, with the stamps of the cards it has), asking every 50 ms rather than
-# every 2 s, and notes when each job's card first comes with thumbnails.
+# page's own poll protocol (#live-poll's URL with the cursor each answer
+# gives), asking every 50 ms rather than every 2 s, and notes when each job's
+# card first comes with thumbnails. (A held stream would push the same
+# fragments: bench/live.py measures that in a real browser.)
 WATCH = """
 import html, json, re, time
 from django.contrib.auth.models import User
 from django.test import Client
 from gallery.models import Job
-LIVE = re.compile(r'<div id="live"[^>]*hx-get="([^"]+)"')
+POLL = re.compile(r'id="live-poll" hx-get="([^"]+)"')
+CURSOR = re.compile(r'id="live-cursor" data-seq="(\\d+)"')
 CARD = re.compile(r'<article[^>]*id="job-(\\d+)"(.*?)</article>', re.S)
 c = Client()
 c.force_login(User.objects.get(username="runner"))
-url = html.unescape(LIVE.search(c.get("/t/bench/").content.decode()).group(1))
+page = c.get("/t/bench/").content.decode()
+url, after = html.unescape(POLL.search(page).group(1)), CURSOR.search(page).group(1)
 visible, deadline = {}, time.time() + 180
 while len(visible) < JOBS and time.time() < deadline:
-    answer = c.get(url).content.decode()
+    answer = c.get(f"{url}&after={after}").content.decode()
     now = time.time()
-    url = html.unescape(LIVE.search(answer).group(1))
+    after = CURSOR.search(answer).group(1)
     for pk, card in CARD.findall(answer):
         if "<img" in card:
             visible.setdefault(int(pk), now)

@@ -17,7 +17,6 @@ urlpatterns = [
     ),
     path("t/<slug:slug>/", jobs.gallery, name="gallery"),
     path("t/<slug:slug>/jobs/", jobs.create_job, name="create-job"),
-    path("t/<slug:slug>/live/", jobs.live, name="live"),
     path("t/<slug:slug>/live/stream/", live_views.live_stream, name="live-stream"),
     path("t/<slug:slug>/live/poll/", live_views.live_poll, name="live-poll"),
     path("t/<slug:slug>/jobs/<int:pk>/", jobs.job_detail, name="job-detail"),

@@ -197,3 +197,8 @@ application = Dispatcher(
     threads=env_int("WEB_THREADS", 8, minimum=1),
     password_threads=settings.MJWEB_PASSWORD_CHECKS_PER_PROCESS,
 )
+
+# The URLconf (every view module, the API and its schemas) is loaded here, as
+# the worker boots, rather than by the first request it serves: that request
+# (often a load balancer's /healthz) took half a second.
+password_paths()

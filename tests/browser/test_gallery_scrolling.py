@@ -67,8 +67,6 @@ def test_the_61st_job_is_reached_by_scrolling(page: Page, live_server, alice, bo
     end = page.get_by_text("That's everything")
     expect(end).to_be_in_viewport()
     expect(load_older).to_have_count(0)
-    # The page's refresh now covers the appended cards down to the oldest.
-    assert page.locator("#live-through").input_value().endswith(f"-{jobs[-1].pk}")
     assert "/accounts/" not in page.url and page.url.endswith("/t/acme/")  # one page, appended
     ARTIFACTS.mkdir(exist_ok=True)
     for thumb in page.locator(f"#job-{jobs[-1].pk} img").all():  # a true picture

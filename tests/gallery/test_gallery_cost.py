@@ -1,12 +1,10 @@
-"""What the gallery page and its live refresh cost: queries that do not grow
-with the team's jobs, an index for the page's order, and a refresh that sends
-again only the cards that changed."""
+"""What the gallery page costs: queries that do not grow with the team's
+jobs, and an index for the page's order. (Its live updates' cost is
+tests/live's.)"""
 
 from __future__ import annotations
 
-import html as htmllib
 import re
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
@@ -14,7 +12,6 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import clear_script_prefix, reverse, set_script_prefix
 
-from gallery.credits import ledger
 from gallery.models import Collection, CollectionItem, Job, Star
 from gallery.templatetags.cards import card_thumb, card_url
 from tests.factories import many_jobs
@@ -25,17 +22,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def no_queue(monkeypatch):
     monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
-
-
-def live_url(html: str) -> str:
-    """The refresh request the page (or a refresh response) asks the browser to make next."""
-    found = re.search(r'<div id="live"[^>]*hx-get="([^"]*)"', html)
-    return htmllib.unescape(found.group(1))
-
-
-def asked_about(url: str) -> list[int]:
-    ids = parse_qs(urlsplit(url).query).get("ids", [""])[0]
-    return sorted(int(pk) for pk in ids.split(",") if pk)
 
 
 def cards(html: str) -> list[int]:
@@ -73,81 +59,6 @@ def test_the_page_order_is_read_off_an_index():
     assert ["team_id", "created", "id"] in columns
 
 
-def test_a_refresh_sends_only_the_cards_that_changed(alice_client, alice, team):
-    flying = many_jobs(team, [alice], 6, status="running", progress=10, credits_charged=None)
-    url = live_url(alice_client.get("/t/acme/").content.decode())
-    html = alice_client.get(url).content.decode()
-    assert cards(html) == []  # nothing moved: no card is sent again
-    assert live_url(html) == url  # and the next refresh still asks about all six
-
-    Job.objects.filter(pk=flying[0].pk).update(progress=55)
-    Job.objects.filter(pk=flying[1].pk).update(status="completed", credits_charged=79)
-    html = alice_client.get(url).content.decode()
-    assert cards(html) == [flying[1].pk]  # its status changed: the whole card
-    assert "status-completed" in html
-    # Only the progress moved: a new bar for the card the page has, no card.
-    bar = f'<progress id="progress-{flying[0].pk}" max="100" value="55" aria-label="Progress"'
-    assert f'{bar} hx-swap-oob="true">55%</progress>' in html
-    following = live_url(html)
-    assert asked_about(following) == sorted(job.pk for job in flying if job != flying[1])
-    assert cards(alice_client.get(following).content.decode()) == []
-
-
-def test_after_generate_the_refresh_sends_the_cards_the_page_drew_before(
-    alice_client, alice, team, no_queue
-):
-    ledger.grant(account=ledger.account_for(alice.memberships.get()), amount=1000, by=alice)
-    (earlier,) = many_jobs(team, [alice], 1, status="queued", progress=0, credits_charged=None)
-    alice_client.get("/t/acme/")  # the page draws it queued
-    Job.objects.filter(pk=earlier.pk).update(status="running", progress=30)
-    data = {"prompt": "a fox", "speed": "fast", "client_request_id": "r1"}
-    created = alice_client.post("/t/acme/jobs/", data, headers={"HX-Request": "true"})
-    html = alice_client.get(live_url(created.content.decode())).content.decode()
-    assert earlier.pk in cards(html) and 'value="30"' in html
-
-
-def test_a_refresh_without_stamps_sends_every_card_asked_about(alice_client, alice, team):
-    flying = many_jobs(team, [alice], 4, status="queued", progress=0, credits_charged=None)
-    ids = ",".join(str(job.pk) for job in flying)
-    html = alice_client.get(f"/t/acme/live/?ids={ids}&after={flying[-1].pk}").content.decode()
-    assert cards(html) == [job.pk for job in flying]
-
-
-def test_an_ingesting_card_is_always_sent_again(alice_client, alice, team):
-    (job,) = many_jobs(team, [alice], 1, status="ingesting", progress=100, credits_charged=None)
-    url = live_url(alice_client.get("/t/acme/").content.decode())
-    assert cards(alice_client.get(url).content.decode()) == [job.pk]  # its images may have come
-
-
-def test_a_quiet_refresh_costs_the_same_queries_for_1_and_40_jobs_in_flight(
-    alice_client, alice, bob, team
-):
-    def count(n: int) -> int:
-        Job.objects.all().delete()
-        many_jobs(team, [alice, bob], n, status="running", progress=20, credits_charged=None)
-        url = live_url(alice_client.get("/t/acme/").content.decode())
-        assert cards(alice_client.get(url).content.decode()) == []
-        return queries(alice_client, url)
-
-    count(1)  # the first request also makes alice's credit account
-    assert count(1) == count(40) <= 6
-
-
-def test_stamps_cannot_reveal_a_hidden_job(alice_client, bob, team):
-    (secret,) = many_jobs(team, [bob], 1, status="running", progress=5, private=True)
-    html = alice_client.get(f"/t/acme/live/?ids={secret.pk}&seen=r5&after=0").content.decode()
-    assert asked_about(live_url(html)) == [] and cards(html) == []
-
-
-@pytest.mark.parametrize(
-    ("query", "status"),
-    [("ids=%C2%B2&after=1", 400), ("ids=1&after=%C2%B2", 400), ("ids=,,&seen=r1,r2", 200)],
-)
-def test_odd_refresh_parameters_are_refused_and_empty_ones_ignored(alice_client, query, status):
-    # A superscript two is no job number, and no page sends one: refused, not guessed at.
-    assert alice_client.get(f"/t/acme/live/?{query}").status_code == status
-
-
 @pytest.mark.parametrize(
     ("name", "args"),
     [
@@ -156,7 +67,7 @@ def test_odd_refresh_parameters_are_refused_and_empty_ones_ignored(alice_client,
         ("star-job", ["acme", 1]),
         ("media", ["thumbs/ab/0f3e.webp"]),
         ("media", ["thumbs/a b/ü%20{x}?#&;=.webp"]),
-        ("live", ["acme"]),
+        ("live-poll", ["acme"]),
     ],
 )
 @pytest.mark.parametrize("prefix", ["/", "/sub dir/"])

@@ -106,7 +106,7 @@ def test_the_gallery_shows_cards_newest_first_with_thumbnails(alice_client, alic
     assert "bob · Generate" in html  # the operation in words, not its model id
 
 
-def test_finished_cards_carry_no_trigger_and_the_page_polls_once(alice_client, alice, team):
+def test_no_card_polls_and_the_page_listens_on_one_stream(alice_client, alice, team):
     done = finished_job(alice, team)
     running = Job.objects.create(
         team=team,
@@ -120,58 +120,9 @@ def test_finished_cards_carry_no_trigger_and_the_page_polls_once(alice_client, a
     )
     html = alice_client.get("/t/acme/").content.decode()
     assert 'hx-trigger="every' not in html  # the page's live stream updates it, no poll
-    # It asks about the running card, with what the card shows (running, 40 %).
-    assert f'?ids={running.pk}&amp;seen=r40&amp;after={running.pk}"' in html
-    assert 'value="40"' in html
+    assert html.count('sse-connect="/t/acme/live/stream/?page=gallery"') == 1
+    assert f'id="progress-{running.pk}" max="100" value="40"' in html
     assert done.pk != running.pk
-
-
-def test_the_live_request_returns_changed_and_new_cards(alice_client, alice, bob, team):
-    running = Job.objects.create(
-        team=team,
-        user=alice,
-        provider="evolink",
-        operation="mj-v7",
-        prompt="a dog",
-        status="running",
-        progress=40,
-        credits_reserved=79,
-    )
-    Job.objects.filter(pk=running.pk).update(status="completed", credits_charged=79)
-    teammates = finished_job(bob, team)
-    response = alice_client.get(f"/t/acme/live/?ids={running.pk}&after={running.pk}")
-    html = response.content.decode()
-    assert f'id="job-{running.pk}" hx-swap-oob="true"' in html
-    assert f'id="job-{teammates.pk}"' in html and "afterbegin:#job-grid" in html
-    assert f"after={teammates.pk}" in html
-
-
-def test_the_live_request_costs_the_same_queries_for_1_and_20_jobs(alice_client, alice, team):
-    def count(n):
-        jobs = [
-            Job.objects.create(
-                team=team,
-                user=alice,
-                provider="evolink",
-                operation="mj-v7",
-                status="running",
-                credits_reserved=1,
-            )
-            for _ in range(n)
-        ]
-        ids = ",".join(str(j.pk) for j in jobs)
-        with CaptureQueriesContext(connection) as ctx:
-            alice_client.get(f"/t/acme/live/?ids={ids}&after={jobs[-1].pk}")
-        return len(ctx.captured_queries)
-
-    count(1)  # the first request also makes alice's credit account
-    assert count(1) == count(20)
-
-
-def test_the_live_request_never_shows_another_teams_jobs(alice_client, carol, other_team, alice):
-    theirs = finished_job(carol, other_team)
-    html = alice_client.get(f"/t/acme/live/?ids={theirs.pk}&after=0").content.decode()
-    assert f"job-{theirs.pk}" not in html
 
 
 def test_images_are_served_to_the_team_only(alice_client, carol_client, client, alice, team):

@@ -1,7 +1,7 @@
 """Cards of jobs in flight say where they stand (issue 16): a job waiting past
 its member's cap reads "Queued · 2nd in line", a running one shows the time
-left by the provider's estimate; the live refresh keeps both current, reading
-them in the queries it already makes."""
+left by the provider's estimate, both read in the queries the page already
+makes. (Their live updates are tests/live's.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from gallery.models import Job
 from tests.factories import many_jobs
-from tests.gallery.test_gallery_cost import cards, live_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_sensitive]  # JSON and window SQL differ
 
@@ -60,24 +59,6 @@ def test_a_running_card_shows_the_time_left_by_the_providers_estimate(
     html = alice_client.get("/t/acme/").content.decode()
     assert f'<span class="time-left" id="time-left-{job.pk}">about 40 s left</span>' in html
     assert f'<span class="time-left" id="time-left-{no_estimate.pk}"></span>' in html
-
-    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW + timedelta(seconds=45))
-    refreshed = alice_client.get(live_url(html)).content.decode()
-    assert cards(refreshed) == []  # only the bar and its time, not the card
-    assert (
-        f'<span class="time-left" id="time-left-{job.pk}" hx-swap-oob="true">almost done</span>'
-        in refreshed
-    )
-
-
-def test_a_card_moving_up_the_line_is_sent_again_with_its_new_place(alice_client, alice, team):
-    first, second = waiting(team, alice, 2)
-    url = live_url(alice_client.get("/t/acme/").content.decode())
-    assert cards(alice_client.get(url).content.decode()) == []  # nothing moved
-    Job.objects.filter(pk=first.pk).update(next_poll_at=timezone.now())  # it is being sent
-    html = alice_client.get(url).content.decode()
-    assert cards(html) == [first.pk, second.pk]
-    assert label(html, second) == "Queued · next in line"
 
 
 def test_waiting_cards_cost_no_query_of_their_own(alice_client, alice, bob, team):

@@ -79,6 +79,8 @@ def test_another_teams_poll_and_stream_are_not_found(alice, carol, team):
         ("page=gallery&after=-1", "after"),
         ("page=gallery&after=soon", "after"),
         ("page=gallery&since=2024-02-31", "start date"),
+        ("page=gallery&after=99999999999999999999999", "after"),
+        ("page=gallery&after=\u0661\u0662\u0663", "after"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_the_rule(bob, query, rule):

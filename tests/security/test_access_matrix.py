@@ -57,7 +57,6 @@ EXPECTED = {
     # No operation named: a 400 in words to those who may edit (issue 23).
     "image-price": ("400 400 200 404 302 302", "405 405 405 405 302 302"),
     "job-detail": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
-    "live": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     # The test client is no ASGI server: the stream says "poll instead" (204).
     "live-poll": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     "live-stream": ("204 204 204 404 302 302", "405 405 405 405 302 302"),

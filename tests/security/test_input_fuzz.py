@@ -161,16 +161,15 @@ FIELDS: list[Field] = [
         Field("edit-image", "POST", name, good, base, accepts=ok, args="image", htmx=True)
         for base, name, good, ok in EDIT_FORMS
     ),
-    # The gallery: its date filters, and the live refresh's job numbers.
+    # The gallery: its date filters, and its live updates' event numbers and filters.
     Field("gallery", "GET", "since", "2026-02-28", {"q": "cat"}, DATES, OPTIONAL),
     Field("gallery", "GET", "until", "2026-02-28", {}, DATES, OPTIONAL),
-    Field("live", "GET", "ids", "1,2", {"after": "0"}, accepts=OPTIONAL),
-    Field("live", "GET", "after", "1", {"ids": ""}, accepts=OPTIONAL),
-    Field("live", "GET", "since", "2026-02-28", {"after": "0"}, DATES, OPTIONAL),
-    # Its pages: the cursor of "Load older jobs", and how far a scrolled page goes.
+    Field("live-poll", "GET", "after", "1", {"page": "gallery"}, accepts=OPTIONAL),
+    Field("live-poll", "GET", "since", "2026-02-28", {"after": "0"}, DATES, OPTIONAL),
+    Field("live-stream", "GET", "last", "1", {"page": "gallery"}, accepts=OPTIONAL),
+    # Its pages: the cursor of "Load older jobs".
     Field("gallery", "GET", "before", "1796313058123456-1", {}, CURSORS, OPTIONAL),
     Field("gallery", "GET", "before", "1796313058123456-1", {}, CURSORS, OPTIONAL, htmx=True),
-    Field("live", "GET", "through", "1796313058123456-1", {"ids": ""}, CURSORS, OPTIONAL),
     # Credits: the ledger filter and pages, the dashboard, the CSV.
     Field(
         "my-credits", "GET", "month", "2026-02", {}, MONTHS, OPTIONAL, ("LedgerFilterForm", "month")

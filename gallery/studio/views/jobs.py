@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from itertools import zip_longest
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -29,16 +28,13 @@ from gallery.net import numbers, throttle
 from gallery.net.files import stored_file_response
 from gallery.studio import pipeline
 from gallery.studio.forms import CreateForm
-from gallery.studio.models.jobs import Image, Job, time_left
+from gallery.studio.models.jobs import Image, Job
 from gallery.studio.models.live import LiveSeq
 from gallery.studio.models.organise import Collection, Star
 from gallery.teams.models.teams import Membership
 from gallery.teams.views.helpers import get_membership
 
 PAGE_SIZE = 48
-# A refresh asks about the cards a page shows: those it drew and those the
-# last refresh added, each at most a page.
-MAX_LIVE_IDS = 2 * PAGE_SIZE
 BULK_LIMIT = 100  # jobs per request of the selection bar (organise.py), which says so
 SUBMITS_PER_MINUTE = 30  # per member; the in-flight cap bounds spend, this bounds requests
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
@@ -84,14 +80,6 @@ def parent_visible_to(membership: Membership) -> ExpressionWrapper:
     return ExpressionWrapper(parent_job, output_field=BooleanField())
 
 
-def cards_of(membership: Membership, ids: list[int]) -> list[Job]:
-    """These in-flight jobs' cards. Their images are asked for only if one of
-    them can have any: usually the refresh sends running cards, which cannot."""
-    jobs = list(team_jobs(membership).prefetch_related(None).with_ids(ids))
-    prefetch_related_objects([j for j in jobs if j.status not in Job.BEFORE_IMAGES], card_images())
-    return jobs
-
-
 FILTERS = ("who", "starred", "op", "since", "until", "q")
 # The date filters: (field, lookup, what the error calls it).
 DATE_FILTERS = (
@@ -117,7 +105,7 @@ def read_filters(params) -> tuple[dict[str, str], dict[str, str]]:
 
 def apply_filters(jobs, filters: dict[str, str], user):
     """The gallery's filters (as `read_filters` leaves them), shared by the
-    page and its live refresh."""
+    page and its live updates (studio/live/render.py)."""
     who = filters.get("who", "")
     if who == "mine":
         jobs = jobs.filter(user=user)
@@ -212,7 +200,6 @@ def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
         "membership": membership,
         "team": membership.team,
         "jobs": jobs,
-        "live": live_state(jobs),
         "balance": ledger.balance_of(membership),
         "ratios": ASPECT_RATIOS,
         "bulk_limit": BULK_LIMIT,
@@ -222,113 +209,8 @@ def _page_context(membership: Membership, jobs: list[Job], **extra) -> dict:
     }
 
 
-def card_stamp(
-    status: str, progress: int, position: int | None = None, left: int | None = None
-) -> str:
-    """What an in-flight card shows that can change, for the page to send back.
-    An ingesting card's images change under one status and progress: it has
-    no stamp, so it is always sent again. A waiting card's is its place in
-    line ("w2"); a running card's carries its seconds left ("r40t12")."""
-    if status == Job.Status.INGESTING:
-        return ""
-    if position is not None:
-        return f"w{position}"
-    return f"{status[:1]}{progress}" + (f"t{left}" if left is not None else "")
-
-
-def live_state(jobs: list[Job], unchanged: dict[int, str] | None = None, *, drawn=True) -> dict:
-    """What the page's one refresh request asks about: its in-flight cards, each
-    with the stamp of what it shows, and the newest job it has, so teammates'
-    new jobs can be added. `unchanged` are in-flight cards the page already has.
-    Cards of `jobs` that this response does not draw may be older than the jobs:
-    they get no stamp, so the next refresh sends them."""
-    flying = dict(unchanged or {})
-    flying.update(
-        (j.pk, card_stamp(j.status, j.progress, j.queue_position, j.time_left) if drawn else "")
-        for j in jobs
-        if not j.is_final
-    )
-    return {
-        "ids": ",".join(map(str, flying)),
-        "seen": ",".join(flying.values()),
-        "after": max((j.pk for j in jobs), default=0),
-    }
-
-
-def shown_cards(params) -> dict[int, str]:
-    """The in-flight cards a page asks about, id → the stamp it drew each with
-    ("" if it sent none, as pages from before stamps do). NumberError when an
-    id is no job number: a page only sends those it was given."""
-    ids = params.get("ids", "").split(",")
-    if len(ids) > MAX_LIVE_IDS:
-        raise numbers.NumberError(f"ids lists at most {MAX_LIVE_IDS} job numbers")
-    pairs = zip_longest(ids, params.get("seen", "").split(","))
-    shown = [(_job_number(i, "A job number in ids", 1), seen or "") for i, seen in pairs if i]
-    return dict(shown[:PAGE_SIZE])
-
-
 def _job_number(raw: str, label: str, minimum: int) -> int:
     return numbers.whole(raw, label=label, minimum=minimum, maximum=numbers.MAX_ID)
-
-
-def unchanged_cards(
-    membership: Membership, shown: dict[int, str]
-) -> tuple[dict[int, str], dict[int, tuple[int, int | None]]]:
-    """Of the cards the page shows (id → stamp), those whose job it may still
-    see and whose stamp still holds, with their stamps; and, apart, those
-    whose only change is the progress bar or the time left (id → (progress,
-    seconds left)): the page gets a new bar for them, not a new card. A
-    waiting card whose place in line changed is sent whole (its place is in
-    its status line). One narrow query on the requested ids."""
-    if not any(shown.values()):
-        return {}, {}
-    rows = (
-        Job.objects.visible_in(membership)
-        .with_ids(shown)
-        .with_flight_facts()
-        .values_list(
-            "pk", "status", "progress", "queue_position", "upstream_estimate", "submitted_at"
-        )
-    )
-    now = {}
-    for pk, status, progress, position, estimate, submitted in rows:
-        left = time_left(status, estimate, submitted)
-        now[pk] = (card_stamp(status, progress, position, left), progress, left)
-    same, moved = {}, {}
-    for pk, stamp in shown.items():  # in the page's order
-        current, progress, left = now.get(pk, ("", 0, None))
-        if stamp and current == stamp:
-            same[pk] = stamp
-        elif stamp and current and current[:1] == stamp[:1] != "w":
-            same[pk], moved[pk] = current, (progress, left)
-    return same, moved
-
-
-def newer_jobs(membership: Membership, filters, after: int | None, shown) -> list[Job]:
-    """Jobs newer than the page's newest, under its filters, less those it has.
-    Usually there are none: a plain look at the team's jobs says so first."""
-    if after is None or not Job.objects.filter(team=membership.team, pk__gt=after).exists():
-        return []
-    jobs = apply_filters(team_jobs(membership), filters, membership.user)
-    return list(jobs.filter(pk__gt=after).exclude(pk__in=shown)[:PAGE_SIZE])
-
-
-def scrolled_in_flight(
-    membership: Membership, filters, through: tuple[datetime, int] | None, known: list[int]
-) -> list[Job]:
-    """In-flight jobs on the pages the member scrolled to (the newest down to
-    `through`, the last card appended) that the refresh does not ask about yet:
-    its ids came with the first page. Sent once, then asked about with their
-    stamps like the others, as far as a refresh has room."""
-    room = PAGE_SIZE - len(known)
-    if through is None or room <= 0:
-        return []
-    created, pk = through
-    jobs = apply_filters(team_jobs(membership).prefetch_related(None), filters, membership.user)
-    jobs = jobs.in_flight().filter(Q(created__gt=created) | Q(created=created, pk__gte=pk))
-    found = list(jobs.exclude(pk__in=known)[:room])
-    prefetch_related_objects([j for j in found if j.status not in Job.BEFORE_IMAGES], card_images())
-    return found
 
 
 @require_GET
@@ -344,13 +226,10 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
         before, cursor_error, jobs, cursor = None, str(problem), [], ""
     ctx = _page_context(membership, jobs, before=before, cursor_error=cursor_error)
     ctx["older_url"] = older_url(slug, usable, cursor)
-    ctx["filter_qs"] = filter_query(usable)  # the live refresh carries only usable filters
+    ctx["filter_qs"] = filter_query(usable)  # links carry only usable filters
     status = 400 if errors or cursor_error else 200
     if request.htmx and "before" in request.GET:  # scrolled to the end: the next cards
-        ctx["through"] = cursor_of(jobs[-1]) if jobs else ""  # the refresh covers them now
         return render(request, "gallery/index.html#older-page", ctx, status=status)
-    if before is not None:  # the page's newest is not the team's: older cards are not news
-        ctx["live"]["after"] = None
     prompt = request.GET.get("prompt", "")  # whole: one too long is named by the live check
     form = CreateForm(initial={"client_request_id": uuid.uuid4().hex, "prompt": prompt})
     filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
@@ -396,8 +275,6 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
     fresh = [job for job in made if job.pk not in known]
     ctx = _page_context(membership, fresh, form=form, problem=problem)
     ctx["check"] = preview_batch(form.to_request()) if made else None
-    # The page's refresh request must now ask about the new jobs too.
-    ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]), drawn=False)
     response = render(request, "gallery/index.html#created", ctx, status=200 if made else status)
     return trigger_client_event(response, "credits-changed") if fresh else response
 
@@ -410,35 +287,6 @@ def made_for_request(membership: Membership, key: str) -> set[int]:
     mine = Job.objects.filter(user_id=membership.user_id, team_id=membership.team_id)
     same = mine.filter(Q(client_request_id=key) | Q(client_request_id__startswith=f"{key}#"))
     return set(same.values_list("pk", flat=True))
-
-
-@require_GET
-def live(request: HttpRequest, slug: str) -> HttpResponse:
-    """One request per open page per interval, however many jobs are in flight.
-    Only the cards whose job changed since the page drew them are sent again."""
-    membership = get_membership(request, slug, "account")
-    usable, errors = read_filters(request.GET)
-    try:
-        shown = shown_cards(request.GET)
-        raw_after = request.GET.get("after", "")
-        after = _job_number(raw_after, "The newest job number (after)", 0) if raw_after else None
-        through = read_cursor(request.GET.get("through", ""))
-    except numbers.NumberError as problem:
-        errors["ids"] = str(problem)
-    if errors:  # the page sends only what it was given; this was typed or altered
-        return HttpResponse("; ".join(errors.values()), status=400, content_type="text/plain")
-    unchanged, moved = unchanged_cards(membership, shown)
-    stale = [pk for pk in shown if pk not in unchanged]
-    changed = cards_of(membership, stale) if stale else []
-    new = newer_jobs(membership, usable, after, shown)
-    changed += scrolled_in_flight(membership, usable, through, [*shown, *(j.pk for j in new)])
-    state = live_state(changed + new, unchanged)
-    # A page that does not start at the newest job sends no `after`, and gets none back.
-    state["after"] = None if after is None else max(after, state["after"])
-    ctx = _page_context(membership, changed, new_jobs=new, live=state)
-    ctx["progressed"] = [(pk, progress, left) for pk, (progress, left) in moved.items()]
-    ctx["filter_qs"] = filter_query(usable)
-    return render(request, "gallery/index.html#live-update", ctx)
 
 
 @require_GET
