@@ -26,8 +26,8 @@ PARTS = ("gallery", "ingest", "submit", "memory", "pipeline", "live")
 # figure: (target as text, test of a measured value)
 TARGETS = {
     "gallery_ms_10k": ("median ≤ 30 ms", lambda v: v <= 30),
-    "gallery_queries_10k": ("≤ 12, same as at 100", lambda v: v <= 12),
-    "gallery_queries_100": ("≤ 12", lambda v: v <= 12),
+    "gallery_queries_10k": ("≤ 8, same as at 100", lambda v: v <= 8),
+    "gallery_queries_100": ("≤ 8", lambda v: v <= 8),
     "poll_ms_20": ("median ≤ 10 ms", lambda v: v <= 10),
     "visible_after_complete_ms_p95_poll": ("≤ interval + 1 s = 3000 ms", lambda v: v <= 3000),
     "visible_after_complete_ms_p95_callback": ("≤ 500 ms", lambda v: v <= 500),

@@ -13,10 +13,15 @@ def site(request: HttpRequest) -> dict:
 
 
 def teams(request: HttpRequest) -> dict:
-    """The user's teams for the header switcher, queried only if a page shows them."""
-    return {
-        "my_memberships": SimpleLazyObject(lambda: list(Membership.objects.for_user(request.user)))
-    }
+    """The user's teams for the header switcher: those a team view has read
+    already (teams.views.helpers.get_membership), else queried only if a page
+    shows them."""
+
+    def lookup() -> list[Membership]:
+        known = getattr(request, "my_memberships", None)
+        return known if known is not None else list(Membership.objects.for_user(request.user))
+
+    return {"my_memberships": SimpleLazyObject(lookup)}
 
 
 def header_balance(request: HttpRequest) -> dict:
