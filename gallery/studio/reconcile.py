@@ -185,3 +185,10 @@ def report_for(provider: str, month: str) -> Report:
     """Fetch the provider's statement (if one is configured) and reconcile.
     Raises ProviderError when a configured statement cannot be read."""
     return reconcile(provider, month, statements.fetch(provider, month))
+
+
+def shift_month(month: str, by: int) -> str:
+    """The month `by` months from "YYYY-MM"."""
+    start, _ = month_bounds(month)
+    index = start.year * 12 + start.month - 1 + by
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

@@ -79,6 +79,8 @@ EXPECTED = {
     "private-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
     "provider-callback": ("405 405 405 405 405 405", "404 404 404 404 404 404"),
     "public-image": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
+    # Site staff only: the providers' accounts span every team.
+    "reconcile": ("403 403 403 403 302 302", "405 405 405 405 302 302"),
     "restore-job": ("405 405 405 405 302 302", "404 404 404 404 302 302"),
     "revoke-invite": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
     "revoke-my-tokens": ("405 405 405 405 302 302", "302 302 302 404 302 302"),
@@ -152,6 +154,7 @@ NO_ARGS = {
     "api-balance",
     "api-openapi",
     "api-docs",
+    "reconcile",
 }
 
 
