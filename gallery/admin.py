@@ -8,6 +8,7 @@ from django.forms.models import BaseInlineFormSet
 from gallery.models import (
     ApiTask,
     ApiToken,
+    AuditEntry,
     Collection,
     CollectionItem,
     CreditAccount,
@@ -226,6 +227,31 @@ class CreditAccountAdmin(admin.ModelAdmin):
     readonly_fields = ["membership", "balance", "created"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the model's method, so the change gets its audit line.
+        saved = CreditAccount.objects.get(pk=obj.pk)
+        saved.set_limits(
+            monthly_limit=obj.monthly_limit, max_in_flight=obj.max_in_flight, by=request.user
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Append-only: visible, never added, changed or deleted here."""
+
+    list_display = ["at", "team", "actor", "action", "target"]
+    list_filter = ["action", "team"]
+    search_fields = ["target", "actor__username"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -30,6 +30,9 @@ EXPECTED = {
     "api-not-found": ("404 404 404 404 404 404", "404 404 404 404 404 404"),
     "api-openapi": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
     "api-task": ("401 401 401 401 401 401", "405 405 405 405 405 405"),
+    # Team admins only; another team's log is not found.
+    "audit": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    "audit-csv": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
     "balance": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     # The selection bar's actions: no job selected is a 400 in words; viewers
     # may star (as one star) but not collect, and deleting is the single rule's.
