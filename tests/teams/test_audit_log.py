@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zoneinfo
 from datetime import timedelta
 
 import pytest
@@ -208,3 +209,12 @@ def test_the_csv_holds_the_filtered_entries_with_before_and_after(alice_client, 
 def test_a_bad_csv_filter_is_refused_before_any_line(alice_client):
     response = alice_client.get(CSV, {"since": "yesterday"})
     assert response.status_code == 400 and b"valid date" in response.content
+
+
+def test_times_are_shown_in_the_teams_time_zone(alice_client, alice, team):
+    team.time_zone = "Asia/Tokyo"
+    team.save(update_fields=["time_zone"])
+    entry = audit.record(team, alice, AuditAction.GRANT, "x")
+    tokyo = timezone.localtime(entry.at, zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert f"{tokyo:%H:%M}" in alice_client.get(PAGE).content.decode()
+    assert "Times are in Asia/Tokyo" in alice_client.get(PAGE).content.decode()

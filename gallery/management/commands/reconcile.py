@@ -14,6 +14,7 @@ from django.utils import timezone
 from gallery.providers import ProviderError
 from gallery.studio import reconcile
 from gallery.studio.reconcile import Report
+from gallery.templatetags.usd import usd
 
 
 class Command(BaseCommand):
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         out = self.stdout.write
         out(f"{report.provider} {report.month}")
         margin = report.margin_usd
-        money = f"members charged {report.charged} credits (${report.charged_usd:.3f})"
+        money = f"members charged {report.charged} credits ({usd(report.charged_usd)})"
         if not report.statement:
             reported = "unknown" if report.reported is None else f"{report.reported} {report.unit}"
             out(f"  no statement available: {report.jobs} charged jobs; {money}")
@@ -62,7 +63,7 @@ class Command(BaseCommand):
             )
             out(f"  ours: {report.jobs} jobs; {money}")
         if margin is not None:
-            out(f"  margin: ${margin:.3f}")
+            out(f"  margin: {usd(margin)}")
         for diff in report.differences:
             label = "explained" if diff.explained else "UNEXPLAINED"
             job = f"job {diff.job_id}" if diff.job_id else "no job"
