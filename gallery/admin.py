@@ -27,6 +27,7 @@ from gallery.models import (
     Team,
     ThrottleCounter,
 )
+from gallery.teams import audit
 from gallery.teams.forms_auth import ThrottledAdminAuthenticationForm
 from gallery.teams.usernames import DistinctUsername
 
@@ -70,6 +71,25 @@ class MembershipFormSet(BaseInlineFormSet):
         if commit:
             obj.remove(by=self.removed_by)  # revokes the member's tokens with it
 
+    def save_existing(self, form, obj, commit=True):
+        saved = super().save_existing(form, obj, commit=commit)
+        if commit and "role" in form.changed_data:
+            _audit_role(obj, form.initial.get("role"), self.removed_by)
+        return saved
+
+
+def _audit_role(membership: Membership, before: str | None, by) -> None:
+    """A role changed in the site admin gets the audit line the members page writes."""
+    audit.record(
+        membership.team_id,
+        by,
+        audit.AuditAction.ROLE,
+        f"{membership.user.username}'s role",
+        {"role": before},
+        {"role": membership.role},
+        subject=membership.user,
+    )
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
@@ -90,6 +110,14 @@ class TeamAdmin(admin.ModelAdmin):
             formset.removed_by = request.user
         super().save_formset(request, form, formset, change)
 
+    def save_model(self, request, obj, form, change) -> None:
+        if change and {"monthly_limit", "time_zone"} & set(form.changed_data):
+            # Through the model's method, so the change gets its audit line.
+            Team.objects.get(pk=obj.pk).set_spending(
+                monthly_limit=obj.monthly_limit, time_zone=obj.time_zone, by=request.user
+            )
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
@@ -104,6 +132,11 @@ class MembershipAdmin(admin.ModelAdmin):
     # it; the members page removes such a member by marking the row removed.)
     def delete_model(self, request, obj) -> None:
         self.delete_queryset(request, [obj])
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "role" in form.changed_data:
+            _audit_role(obj, form.initial.get("role"), request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for membership in queryset:

@@ -9,12 +9,15 @@ import zoneinfo
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 from django.utils import timezone
 
 from gallery.credits import ledger
 from gallery.models import ApiToken, AuditAction, AuditEntry, Membership
 from gallery.teams import audit
 from gallery.teams.models.audit import AppendOnly
+from tests.teams.test_membership_removal import form_data
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -218,3 +221,31 @@ def test_times_are_shown_in_the_teams_time_zone(alice_client, alice, team):
     tokyo = timezone.localtime(entry.at, zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert f"{tokyo:%H:%M}" in alice_client.get(PAGE).content.decode()
     assert "Times are in Asia/Tokyo" in alice_client.get(PAGE).content.decode()
+
+
+@pytest.fixture
+def root_client(db) -> Client:
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-Root-123!")
+    client = Client()
+    client.force_login(root)
+    return client
+
+
+def test_limit_and_role_edits_in_the_site_admin_are_recorded_too(root_client, bob, bobs, team):
+    page = root_client.get(f"/admin/gallery/team/{team.pk}/change/")
+    data = form_data(page.context["adminform"].form)
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update(form_data(formset.management_form))
+        for form in formset.forms:
+            data.update(form_data(form))
+            if form.instance.pk == bobs.pk:
+                data[form.add_prefix("role")] = "viewer"
+    data["monthly_limit"] = "777"
+    response = root_client.post(f"/admin/gallery/team/{team.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [limit] = entries(AuditAction.TEAM_LIMIT)
+    assert (limit.before, limit.after) == ({"monthly_limit": None}, {"monthly_limit": 777})
+    [role] = entries(AuditAction.ROLE)
+    assert (role.before, role.after, role.subject) == ({"role": "member"}, {"role": "viewer"}, bob)
+    assert role.actor.username == "root"
