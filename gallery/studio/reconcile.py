@@ -14,7 +14,7 @@ which the two disagree is a `Difference`, explained by a known cause or not:
   for a reason that should have cost the provider nothing) is unexplained.
 
 Months are UTC calendar months, as the statement's. Jobs still in flight are
-not compared: their money has not moved yet on our side.
+not compared (nor counted): their money has not moved yet on our side.
 """
 
 from __future__ import annotations
@@ -104,9 +104,9 @@ def _sent_jobs(provider: str, month: str, task_ids: Iterable[str]) -> list[Job]:
     sent = ~Q(upstream_id="") | Q(error_kind=str(Kind.AMBIGUOUS))
     in_month = Q(created__gte=start, created__lt=end) & sent
     return list(
-        Job.objects.filter(Q(provider=provider) & (in_month | Q(upstream_id__in=list(task_ids))))
-        .exclude(status__in=Job.IN_FLIGHT)
-        .order_by("created", "pk")
+        Job.objects.filter(
+            Q(provider=provider) & (in_month | Q(upstream_id__in=list(task_ids)))
+        ).order_by("created", "pk")
     )
 
 
@@ -115,12 +115,13 @@ def reconcile(provider: str, month: str, statement: Statement | None) -> Report:
         return _without_statement(provider, month)
     jobs = _sent_jobs(provider, month, [line.task_id for line in statement.lines])
     report = Report(provider, month, True, unit=statement.unit, tasks=len(statement.lines))
-    report.jobs = len(jobs)
-    report.charged = sum(job.credits_charged or 0 for job in jobs)
+    settled = [job for job in jobs if job.status not in Job.IN_FLIGHT]
+    report.jobs = len(settled)
+    report.charged = sum(job.credits_charged or 0 for job in settled)
     report.provider_billed = sum((line.charged for line in statement.lines), Decimal(0))
     report.provider_refunded = sum((line.refunded for line in statement.lines), Decimal(0))
     by_task = {job.upstream_id: job for job in jobs if job.upstream_id}
-    lost = [job for job in jobs if not job.upstream_id]
+    lost = [job for job in settled if not job.upstream_id]
     for line in statement.lines:
         job = by_task.pop(line.task_id, None)
         found = _compare(line, job) if job else _unknown_task(line, lost)
@@ -140,6 +141,8 @@ def reconcile(provider: str, month: str, statement: Statement | None) -> Report:
 
 
 def _compare(line: Line, job: Job) -> Difference | None:
+    if job.status in Job.IN_FLIGHT:
+        return None  # our side has not settled yet: compared once it has
     charged = job.credits_charged or 0
     if line.net > 0 and not charged:
         # A task still running upstream past our deadline is billed already.
@@ -171,7 +174,7 @@ def _unknown_task(line: Line, lost: list[Job]) -> Difference | None:
 def _without_statement(provider: str, month: str) -> Report:
     """No statement: what members were charged beside the costs the provider
     reported per task. Its refunds and lost creates cannot be seen this way."""
-    jobs = [job for job in _sent_jobs(provider, month, ()) if job.credits_charged]
+    jobs = [job for job in _sent_jobs(provider, month, ()) if job.credits_charged]  # settled
     report = Report(provider, month, False, jobs=len(jobs))
     report.charged = sum(job.credits_charged or 0 for job in jobs)
     costs = [job for job in jobs if job.provider_cost is not None]
