@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
+
 from gallery.teams.models.audit import AuditAction, AuditEntry
-from gallery.teams.models.teams import Team
 
 __all__ = ["AuditAction", "record"]
 
 
 def record(
-    team: Team | int,
+    team: models.Model | int,  # a Team (not imported: Team's methods call this)
     actor: Any,
     action: str,
     target: str,

@@ -17,8 +17,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from gallery.teams.models.teams import Team
-
 
 class AppendOnly(Exception):
     """An attempt to change or delete an audit entry."""
@@ -58,7 +56,8 @@ class AuditQuerySet(models.QuerySet["AuditEntry"]):
 
 
 class AuditEntry(models.Model):
-    team = models.ForeignKey(Team, models.PROTECT, related_name="audit_entries")
+    # By name, not by import: the team's own methods write entries (no import cycle).
+    team = models.ForeignKey("gallery.Team", models.PROTECT, related_name="audit_entries")
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.net.digests import secret_digest
+from gallery.teams import audit
 from gallery.teams.signals import membership_removed
 
 
@@ -58,8 +59,6 @@ class Team(models.Model):
 
     def set_spending(self, *, monthly_limit: int | None, time_zone: str, by=None) -> None:
         """Change the team's monthly limit and time zone, with an audit line."""
-        from gallery.teams import audit  # its model names Team
-
         before = {"monthly_limit": self.monthly_limit, "time_zone": self.time_zone}
         after = {"monthly_limit": monthly_limit, "time_zone": time_zone}
         with transaction.atomic():
@@ -155,8 +154,6 @@ class Membership(models.Model):
                 )
             Membership.objects.filter(pk=self.pk).update(role=role)
             if role != self.role:
-                from gallery.teams import audit  # its model names Team
-
                 audit.record(
                     self.team_id,
                     by,
@@ -188,8 +185,6 @@ class Membership(models.Model):
                     "admin first."
                 )
             revoked = self.api_tokens.revoke_all(by=by)
-            from gallery.teams import audit  # its model names Team
-
             audit.record(
                 self.team_id,
                 by,
