@@ -52,7 +52,7 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
         Each revocation gets its audit line in the same transaction."""
         with transaction.atomic():
             live = self.filter(revoked_at__isnull=True).select_related("membership__user")
-            tokens = list(live.select_for_update())
+            tokens = list(live.select_for_update(of=("self",)))
             for token in tokens:
                 token.audit(audit.AuditAction.TOKEN_REVOKED, by)
             return self.filter(pk__in=[t.pk for t in tokens], revoked_at__isnull=True).update(
