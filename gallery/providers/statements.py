@@ -93,7 +93,7 @@ def parse(provider: str, month: str, data: Any) -> Statement:
     return Statement(
         provider=provider,
         month=month,
-        unit=str(block.get("unit", "")).lower(),
+        unit=str(block.get("unit", "")).lower(),  # as Job.provider_cost_unit: credits | usd
         lines=tuple(_line(provider, row) for row in block["tasks"]),
     )
 

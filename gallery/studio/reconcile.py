@@ -11,7 +11,8 @@ which the two disagree is a `Difference`, explained by a known cause or not:
   finished or kept. Both are the price of never paying twice.
 - anything else (a task we charged that the provider refunded, a billed task
   no job accounts for, a charged job missing from the statement, a refund
-  for a reason that should have cost the provider nothing) is unexplained.
+  for a reason that should have cost the provider nothing, a task billed at
+  another price than the provider reported for it) is unexplained.
 
 Months are UTC calendar months, as the statement's. Jobs still in flight are
 not compared (nor counted): their money has not moved yet on our side.
@@ -124,7 +125,7 @@ def reconcile(provider: str, month: str, statement: Statement | None) -> Report:
     lost = [job for job in settled if not job.upstream_id]
     for line in statement.lines:
         job = by_task.pop(line.task_id, None)
-        found = _compare(line, job) if job else _unknown_task(line, lost)
+        found = _compare(line, job, statement.unit) if job else _unknown_task(line, lost)
         report.differences += [found] if found else []
     for job in by_task.values():  # ours, not on the statement
         if job.credits_charged:
@@ -140,10 +141,14 @@ def reconcile(provider: str, month: str, statement: Statement | None) -> Report:
     return report
 
 
-def _compare(line: Line, job: Job) -> Difference | None:
+def _compare(line: Line, job: Job, unit: str) -> Difference | None:
     if job.status in Job.IN_FLIGHT:
         return None  # our side has not settled yet: compared once it has
     charged = job.credits_charged or 0
+    reported = job.provider_cost if job.provider_cost_unit == unit else None
+    if charged and line.net > 0 and reported is not None and line.net != reported:
+        what = f"billed {line.net.normalize()}, though it reported {reported.normalize()}"
+        return Difference(line.task_id, job.pk, what, line.net, charged)
     if line.net > 0 and not charged:
         # A task still running upstream past our deadline is billed already.
         cause = LATE if job.error_code == "deadline" else ""

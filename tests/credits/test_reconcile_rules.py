@@ -105,3 +105,10 @@ def test_months_are_read_and_shifted_across_years():
     assert reconcile.month_bounds("2026-12")[1] == datetime(2027, 1, 1, tzinfo=UTC)
     with pytest.raises(ValueError):
         reconcile.month_bounds("2026-13")
+
+
+def test_a_task_billed_at_another_price_than_it_reported_is_unexplained(alice, team):
+    job(alice, team, provider_cost=Decimal("5.4"), provider_cost_unit="credits")
+    job(alice, team, upstream_id="t2", provider_cost=Decimal("5.4"), provider_cost_unit="credits")
+    [diff] = run(line("t1", charged="8.1"), line("t2", charged="5.40")).unexplained
+    assert (diff.task_id, diff.what) == ("t1", "billed 8.1, though it reported 5.4")
