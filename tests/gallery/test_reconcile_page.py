@@ -92,3 +92,12 @@ def test_anonymous_visitors_are_sent_to_sign_in():
 
 def test_it_only_answers_get(staff_client):
     assert staff_client.post(URL).status_code == 405
+
+
+def test_the_margin_is_listed_month_by_month_newest_first(staff_client, statements):
+    page = staff_client.get(URL, {"month": "2026-03"}).content.decode()
+    history = page[page.index('id="reconcile-history"') :]
+    months = ["2026-03", "2026-02", "2026-01", "2025-12", "2025-11", "2025-10"]
+    positions = [history.index(f'href="?month={m}"') for m in months]
+    assert positions == sorted(positions)
+    assert "2025-09" not in history

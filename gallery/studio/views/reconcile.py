@@ -31,18 +31,42 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
     except ValueError:
         ctx = {"month": month, "error": "Choose a month as YYYY-MM, for example 2026-07."}
         return render(request, "gallery/reconcile.html", ctx, status=400)
-    reports, unreadable = [], []
-    for provider in settings.PROVIDER_NAMES:
-        try:
-            reports.append(reconcile.report_for(provider, month))
-        except ProviderError as exc:
-            unreadable.append((provider, exc.message))
+    reports, unreadable = _reports(month)
     ctx = {
         "month": month,
         "start": start,
         "previous": reconcile.shift_month(month, -1),
         "next": reconcile.shift_month(month, 1) if month < this_month else "",
         "reports": reports,
-        "unreadable": unreadable,
+        "unreadable": [(p, message) for p, message in unreadable.items()],
+        "history": _history(month, reports),
+        "providers": settings.PROVIDER_NAMES,
     }
     return render(request, "gallery/reconcile.html", ctx)
+
+
+HISTORY_MONTHS = 6  # the margin table: this month and the five before it
+
+
+def _reports(month: str) -> tuple[list[reconcile.Report], dict[str, str]]:
+    """Each provider's report for the month, and why any could not be made."""
+    reports, unreadable = [], {}
+    for provider in settings.PROVIDER_NAMES:
+        try:
+            reports.append(reconcile.report_for(provider, month))
+        except ProviderError as exc:
+            unreadable[provider] = exc.message
+    return reports, unreadable
+
+
+def _history(month: str, latest: list[reconcile.Report]) -> list[dict]:
+    """Month by month, newest first: each provider's margin and unexplained count."""
+    rows = []
+    for back in range(HISTORY_MONTHS):
+        shown = reconcile.shift_month(month, -back)
+        reports = latest if back == 0 else _reports(shown)[0]
+        by_provider = {r.provider: r for r in reports}
+        rows.append(
+            {"month": shown, "cells": [by_provider.get(p) for p in settings.PROVIDER_NAMES]}
+        )
+    return rows
