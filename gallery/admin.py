@@ -8,6 +8,7 @@ from django.forms.models import BaseInlineFormSet
 from gallery.models import (
     ApiTask,
     ApiToken,
+    AuditEntry,
     Collection,
     CollectionItem,
     CreditAccount,
@@ -26,6 +27,7 @@ from gallery.models import (
     Team,
     ThrottleCounter,
 )
+from gallery.teams import audit
 from gallery.teams.forms_auth import ThrottledAdminAuthenticationForm
 from gallery.teams.usernames import DistinctUsername
 
@@ -69,6 +71,25 @@ class MembershipFormSet(BaseInlineFormSet):
         if commit:
             obj.remove(by=self.removed_by)  # revokes the member's tokens with it
 
+    def save_existing(self, form, obj, commit=True):
+        saved = super().save_existing(form, obj, commit=commit)
+        if commit and "role" in form.changed_data:
+            _audit_role(obj, form.initial.get("role"), self.removed_by)
+        return saved
+
+
+def _audit_role(membership: Membership, before: str | None, by) -> None:
+    """A role changed in the site admin gets the audit line the members page writes."""
+    audit.record(
+        membership.team_id,
+        by,
+        audit.AuditAction.ROLE,
+        f"{membership.user.username}'s role",
+        {"role": before},
+        {"role": membership.role},
+        subject=membership.user,
+    )
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
@@ -89,6 +110,14 @@ class TeamAdmin(admin.ModelAdmin):
             formset.removed_by = request.user
         super().save_formset(request, form, formset, change)
 
+    def save_model(self, request, obj, form, change) -> None:
+        if change and {"monthly_limit", "time_zone"} & set(form.changed_data):
+            # Through the model's method, so the change gets its audit line.
+            Team.objects.get(pk=obj.pk).set_spending(
+                monthly_limit=obj.monthly_limit, time_zone=obj.time_zone, by=request.user
+            )
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
@@ -103,6 +132,11 @@ class MembershipAdmin(admin.ModelAdmin):
     # it; the members page removes such a member by marking the row removed.)
     def delete_model(self, request, obj) -> None:
         self.delete_queryset(request, [obj])
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "role" in form.changed_data:
+            _audit_role(obj, form.initial.get("role"), request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for membership in queryset:
@@ -226,6 +260,31 @@ class CreditAccountAdmin(admin.ModelAdmin):
     readonly_fields = ["membership", "balance", "created"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the model's method, so the change gets its audit line.
+        saved = CreditAccount.objects.get(pk=obj.pk)
+        saved.set_limits(
+            monthly_limit=obj.monthly_limit, max_in_flight=obj.max_in_flight, by=request.user
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Append-only: visible, never added, changed or deleted here."""
+
+    list_display = ["at", "team", "actor", "action", "target"]
+    list_filter = ["action", "team"]
+    search_fields = ["target", "actor__username"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from gallery.studio.live import views as live_views
 from gallery.studio.views import callbacks, create, jobs, organise, queue, upload_paint
-from gallery.teams.views import accounts, teams
+from gallery.teams.views import accounts, audit, teams
 
 urlpatterns = [
     path("", teams.home, name="home"),
@@ -54,6 +54,8 @@ urlpatterns = [
     path("t/<slug:slug>/queue/", queue.team_queue, name="team-queue"),
     path("t/<slug:slug>/members/<int:pk>/role/", teams.change_role, name="member-role"),
     path("t/<slug:slug>/members/<int:pk>/remove/", teams.remove_member, name="member-remove"),
+    path("t/<slug:slug>/audit/", audit.audit_log, name="audit"),
+    path("t/<slug:slug>/audit.csv", audit.audit_csv, name="audit-csv"),
     path("t/<slug:slug>/members/invite/", teams.create_invite, name="create-invite"),
     path("t/<slug:slug>/invites/<int:pk>/revoke/", teams.revoke_invite, name="revoke-invite"),
 ]

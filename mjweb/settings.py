@@ -296,14 +296,17 @@ PROVIDERS = {
     "evolink": {
         "base_url": env_url("EVOLINK_BASE_URL", "https://api.evolink.ai"),
         "api_key": env_secret("EVOLINK_API_KEY"),
+        "statement_url": env_str("EVOLINK_STATEMENT_URL", ""),
     },
     "reapi": {
         "base_url": env_url("REAPI_BASE_URL", "https://reapi.ai"),
         "api_key": env_secret("REAPI_API_KEY"),
+        "statement_url": env_str("REAPI_STATEMENT_URL", ""),
     },
     "vtrix": {
         "base_url": env_url("VTRIX_BASE_URL", "https://cloud.vtrix.ai"),
         "api_key": env_secret("VTRIX_API_KEY"),
+        "statement_url": env_str("VTRIX_STATEMENT_URL", ""),
     },
 }
 

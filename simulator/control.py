@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +97,8 @@ def _route(sim: SimState, method: str, path: str, query: dict[str, str], raw: by
         return _tasks(sim, method, parts[1:], query, raw)
     if head == "prices" and method == "GET":
         return 200, _prices()
+    if head == "statement" and method == "GET":
+        return 200, _statement(sim, query)
     raise ControlError(404, f"no control route {method} {path}")
 
 
@@ -208,6 +211,59 @@ def _tasks(sim: SimState, method: str, rest: list[str], query: dict[str, str], r
     return 200, engine.internal_state(task)
 
 
+UNITS = {"evolink": "credits", "reapi": "credits", "vtrix": "USD"}
+
+
+def _month_bounds(month: str) -> tuple[float, float]:
+    """[start, end) of a UTC calendar month "YYYY-MM", as epoch seconds."""
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise ControlError(400, "month must be YYYY-MM") from exc
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+    return start.timestamp(), end.timestamp()
+
+
+def _statement(sim: SimState, query: dict[str, str]) -> dict[str, Any]:
+    """The account statement a provider would keep for one key: every task it
+    billed in a month, per dialect, with what it charged and refunded."""
+    key = query.get("key") or ""
+    if not sim.store.key_exists(key):
+        raise ControlError(404, f"unknown key {key!r}")
+    dialects = [query["dialect"]] if query.get("dialect") else list(sim.dialects)
+    if any(d not in sim.dialects for d in dialects):
+        raise ControlError(400, f"unknown dialect {query['dialect']!r}")
+    month = query.get("month") or datetime.now(UTC).strftime("%Y-%m")
+    start, end = _month_bounds(month)
+    rows = sim.store.statement(key, start, end)
+    out: dict[str, Any] = {}
+    for dialect in dialects:
+        tasks = [r for r in rows if r["dialect"] == dialect]
+        charged = sum((r["charged"] for r in tasks), Decimal(0))
+        refunded = sum((r["refunded"] for r in tasks), Decimal(0))
+        out[dialect] = {
+            "unit": UNITS[dialect],
+            "charged": str(charged),
+            "refunded": str(refunded),
+            "net": str(charged - refunded),
+            "tasks": [_statement_row(r) for r in tasks],
+        }
+    return {"key": key, "month": month, "dialects": out}
+
+
+def _statement_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "charged": str(row["charged"]),
+        "refunded": str(row["refunded"]),
+        "net": str(row["charged"] - row["refunded"]),
+    }
+
+
 def _prices() -> dict[str, Any]:
     out: dict[str, Any] = {"evolink": {}, "reapi": {}, "vtrix": {}}
     for op in ops.OPERATIONS:
@@ -226,7 +282,7 @@ def _prices() -> dict[str, Any]:
                 row["creative"] = str(ops.price(dialect, req, oref=False))
             out[dialect][op] = row
     return {
-        "unit": {"evolink": "credits", "reapi": "credits", "vtrix": "USD"},
+        "unit": UNITS,
         "oref_factor": 2,
         "prices": out,
     }

@@ -156,7 +156,12 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 entry["body"] = raw.decode("utf-8", "replace")
         if path == "/_sim" or path.startswith("/_sim/"):
-            status, body = handle_control(sim, method, path, parse_qs(split.query), raw)
+            query = parse_qs(split.query)
+            scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+            if "key" not in query and scheme.lower() == "bearer" and token.strip():
+                # The statement is read as a provider's would be: with the account's key.
+                query["key"] = [token.strip()]
+            status, body = handle_control(sim, method, path, query, raw)
             self._send(status, body)
             return
         try:

@@ -316,3 +316,38 @@ class Store:
             (key,),
         )
         return [dict(r) for r in rows]
+
+    def statement(self, key: str, start: float, end: float) -> list[dict[str, Any]]:
+        """Every task of `key` created in [start, end): what it was charged and
+        refunded, as a provider's account statement lists them. Balance top-ups
+        ("set") are not tasks and are left out."""
+        rows = self.query(
+            "SELECT t.id AS task_id, t.dialect, t.model, t.operation, t.speed, t.status, "
+            "t.created_at, t.completed_at, t.images, t.error_code, "
+            "l.kind, l.amount FROM tasks t JOIN ledger l "
+            "ON l.task_id = t.id AND l.api_key = t.api_key AND l.dialect = t.dialect "
+            "WHERE t.api_key = ? AND t.created_at >= ? AND t.created_at < ? "
+            "AND l.kind IN ('charge', 'refund') ORDER BY t.created_at, t.id, l.id",
+            (key, start, end),
+        )
+        tasks: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            entry = tasks.get(row["task_id"])
+            if entry is None:
+                entry = tasks[row["task_id"]] = {
+                    "task_id": row["task_id"],
+                    "dialect": row["dialect"],
+                    "model": row["model"],
+                    "operation": row["operation"],
+                    "speed": row["speed"],
+                    "status": row["status"],
+                    "created_at": row["created_at"],
+                    "finished_at": row["completed_at"],
+                    "images": len(json.loads(row["images"])) if row["status"] == "completed" else 0,
+                    "error_code": row["error_code"],
+                    "charged": Decimal(0),
+                    "refunded": Decimal(0),
+                }
+            amount = Decimal(row["amount"])
+            entry["charged" if row["kind"] == "charge" else "refunded"] += abs(amount)
+        return list(tasks.values())

@@ -172,6 +172,25 @@ def price_key(request: Request) -> PriceKey:
     return (request.provider, request.operation, variant_for(request))
 
 
+# USD per unit of what each provider reports and bills, to set its bill beside
+# what members were charged (our credit is $0.001). evolink's credit is
+# inferred from its published V7 prices: $0.079 for 5.4 credits, $0.040 for
+# 2.7, $0.159 for 10.8 (providers.md §2.7) [INFERRED]; reAPI's is its rule,
+# $0.001 (§3.6); Vtrix bills USD.
+UNIT_USD: dict[tuple[str, str], Decimal] = {
+    ("evolink", "credits"): Decimal("0.0147"),
+    ("reapi", "credits"): Decimal("0.001"),
+}
+
+
+def usd_of(provider: str, amount: Decimal, unit: str) -> Decimal | None:
+    """A provider's amount in USD; None for a unit whose rate is unknown."""
+    if unit.lower() == "usd":
+        return amount
+    rate = UNIT_USD.get((provider, unit.lower()))
+    return amount * rate if rate is not None else None
+
+
 def credits_for(usd: Decimal) -> int:
     """Whole credits for a USD amount: ceil(usd * 1000), exact in Decimal."""
     return math.ceil(usd * CREDITS_PER_USD)

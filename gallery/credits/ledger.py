@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_bounds
 from gallery.credits.signals import balance_changed
+from gallery.teams import audit
 from gallery.teams.models.teams import Membership, Team
 
 if TYPE_CHECKING:  # the ledger takes a Job only as an annotation
@@ -107,6 +109,7 @@ def grant(
         key=key or _fresh_key("grant", account),
         created_by=by,
         reason=reason or "Granted",
+        then=lambda entry: _audit(audit.AuditAction.GRANT, account, entry, by),
     )
 
 
@@ -123,6 +126,20 @@ def adjust(*, account: CreditAccount, amount: int, by, reason: str, key: str = "
         key=key or _fresh_key("adjust", account),
         created_by=by,
         reason=reason.strip(),
+        then=lambda entry: _audit(audit.AuditAction.ADJUST, account, entry, by),
+    )
+
+
+def _audit(action: str, account: CreditAccount, entry: LedgerEntry, by) -> None:
+    member = account.membership
+    audit.record(
+        member.team_id,
+        by,
+        action,
+        f"{member.user.username}'s balance",
+        {"balance": entry.balance_after - entry.amount},
+        {"balance": entry.balance_after, "amount": entry.amount, "reason": entry.reason},
+        subject=member.user,
     )
 
 
@@ -269,7 +286,10 @@ def _apply(
     reason: str,
     created_by=None,
     job=None,
+    then: Callable[[LedgerEntry], object] | None = None,
 ) -> LedgerEntry:
+    """`then(entry)` runs in the transaction once the entry is new (not on a
+    retry that finds it applied): the audit line of an admin's move."""
     try:
         with transaction.atomic():
             rows = CreditAccount.objects.filter(pk=account.pk)
@@ -295,6 +315,8 @@ def _apply(
                 # controlled clock dates the entry too.
                 created=timezone.now(),
             )
+            if then is not None:
+                then(entry)
             if amount:
                 # In this transaction: open pages hear of the move exactly when it commits.
                 balance_changed.send(CreditAccount, account=account, balance=balance)

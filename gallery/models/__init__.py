@@ -12,11 +12,14 @@ from gallery.net.models.throttle import ThrottleCounter
 from gallery.studio.models.jobs import Image, Job, JobEvent
 from gallery.studio.models.live import LiveEvent, LiveSeq
 from gallery.studio.models.organise import Collection, CollectionItem, ShareLink, Star
+from gallery.teams.models.audit import AuditAction, AuditEntry
 from gallery.teams.models.teams import Invite, Membership, Role, Team, token_hash
 
 __all__ = [
     "ApiTask",
     "ApiToken",
+    "AuditAction",
+    "AuditEntry",
     "Collection",
     "CollectionItem",
     "CreditAccount",

@@ -58,8 +58,9 @@ class Cost:
     """A cost as the provider reported it, in the provider's own unit.
 
     `credits` are that provider's credits (evolink's and reAPI's differ).
-    Only the create answer carries one (`Accepted.cost`); it is reported, never
-    billed: a job costs what it reserved.
+    evolink reports one on the create answer (`Accepted.cost`), Vtrix on the
+    completed task (`Snapshot.cost`), reAPI none. It is recorded beside the
+    job for reconciliation, never billed: a job costs what it reserved.
     """
 
     amount: Decimal
@@ -87,6 +88,7 @@ class Snapshot:
     image_urls: tuple[str, ...] = ()  # 1-4 when completed (moderation may leave fewer than 4)
     error: TaskError | None = None  # set when failed
     upstream_status: str = ""  # the provider's own word, for logs
+    cost: Cost | None = None  # what the provider says the task cost, when it says
 
     @property
     def terminal(self) -> bool:
@@ -390,6 +392,7 @@ class Adapter(ABC):
         progress: int | None,
         urls: Iterable[Any],
         error: ErrorInfo | None,
+        cost: Cost | None = None,
     ) -> Snapshot:
         """Normalise one reading: status words, progress bounds, URL list, failure reason."""
         word = text(raw_status) or ""
@@ -435,6 +438,7 @@ class Adapter(ABC):
             image_urls=found,
             error=task_error,
             upstream_status=word,
+            cost=cost,
         )
 
     def status_of(self, word: str, upstream_id: str) -> Status:

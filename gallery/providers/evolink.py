@@ -147,6 +147,7 @@ class EvolinkAdapter(Adapter):
             progress=percent(data.get("progress")),
             urls=results if isinstance(results, list) else (),
             error=error,
+            cost=_credits(data.get("usage")),
         )
 
     def classify(self, http_status: int | None, info: ErrorInfo) -> Kind:
@@ -154,7 +155,8 @@ class EvolinkAdapter(Adapter):
 
 
 def _credits(usage: Any) -> Cost | None:
-    # credits_reserved on the create answer (providers.md §2.1).
+    # credits_reserved on the create answer (providers.md §2.1); read on a task
+    # body too, should the provider ever repeat it there.
     if not isinstance(usage, Mapping):
         return None
     amount = decimal(usage.get("credits_reserved"))

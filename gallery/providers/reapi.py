@@ -14,6 +14,8 @@ body comes from `unified_body`. Differences that matter:
 - Error codes are 5-digit numbers whose first digit is the category (errors
   page), or strings on the MJ-V7 page (SEED-004); either may arrive, and a
   number may arrive as a string (§3.3).
+- No per-task cost is returned on create or task (§3.1-3.2): snapshots carry
+  no `cost`, and reconciliation prices reAPI tasks from its statement.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ providers.md §1.2. The same operations under other names (`midjourney_*`,
 from the catalog), camelCase fields (`jobId`, `imageNo`, `remixPrompt`,
 `imgPos`), integer enums (the catalog's `vtrix_codes`), no `speed` field: the
 speed travels as a native flag in the prompt text, as with any Midjourney
-prompt. Results are `output[].content[].url`; its `usage.cost` (USD, a string)
-is not read: what a job costs is what it reserved.
+prompt. Results are `output[].content[].url`; its `usage.cost` (USD, a string,
+on a completed task) is reported as the snapshot's `cost` for reconciliation,
+never billed: what a job costs is what it reserved.
 
 Where the sources disagree the adapter accepts both (§1.2):
 - the create body is flat in the docs and `{"model", "input": [{"params"}]}`
@@ -32,9 +33,11 @@ from gallery.catalog.operations import Request, model_id
 from gallery.providers.base import (
     Accepted,
     Adapter,
+    Cost,
     ErrorInfo,
     Kind,
     Snapshot,
+    decimal,
     jsonable,
     looks_like_policy,
     percent,
@@ -161,6 +164,7 @@ class VtrixAdapter(Adapter):
             progress=percent(data.get("progress"), fraction=True),
             urls=list(_urls(data.get("output"))),
             error=self.error_info(data) if data.get("error") else None,
+            cost=_usd(data.get("usage")),
         )
 
     def classify(self, http_status: int | None, info: ErrorInfo) -> Kind:
@@ -185,3 +189,11 @@ def _urls(output: Any) -> Iterator[str]:
             url = entry.get("url")
             if "image" in kind and isinstance(url, str):
                 yield url
+
+
+def _usd(usage: Any) -> Cost | None:
+    # usage.cost, a USD string, only when completed (providers.md §1.2).
+    if not isinstance(usage, Mapping):
+        return None
+    amount = decimal(usage.get("cost"))
+    return Cost(amount, "usd") if amount is not None else None

@@ -375,7 +375,7 @@ def run_submit(job_id: int) -> None:
     now = timezone.now()
     first_read = now + timedelta(seconds=_first_poll_delay(accepted.estimated_seconds))
     snapshot = {"status": accepted.status.value, "estimated_seconds": accepted.estimated_seconds}
-    if job.mark_running(accepted.upstream_id, snapshot, first_read):
+    if job.mark_running(accepted.upstream_id, snapshot, first_read, accepted.cost):
         job.log(
             "submitted", f"Upstream task {accepted.upstream_id}", eta=accepted.estimated_seconds
         )
@@ -664,7 +664,8 @@ def apply_snapshot(job: Job, snapshot: Snapshot) -> None:
             fail(job, Kind.CONTENT_POLICY, "no_images", "The provider returned no images.", raw)
             return
         with transaction.atomic():
-            if not job.mark_ingesting(raw, timezone.now() + _recheck("INGEST_RECHECK")):
+            recheck = timezone.now() + _recheck("INGEST_RECHECK")
+            if not job.mark_ingesting(raw, recheck, snapshot.cost):
                 return
             _slot_freed(job)
             for index, url in enumerate(snapshot.image_urls):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from gallery.studio.views import images
+from gallery.studio.views import images, reconcile
 
 urlpatterns = [
     path("t/<slug:slug>/images/<int:pk>/", images.image, name="image"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("t/<slug:slug>/images/<int:pk>/edit/", images.edit_image, name="edit-image"),
     path("t/<slug:slug>/images/<int:pk>/price/", images.image_price, name="image-price"),
     path("t/<slug:slug>/images/<int:pk>/children/", images.image_children, name="image-children"),
+    path("staff/reconcile/", reconcile.reconciliation, name="reconcile"),
     # The upstream fetches retexture / remove-background sources here, signed-out.
     path("p/<str:token>/<path:name>", images.public_image, name="public-image"),
 ]

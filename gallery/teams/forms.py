@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
@@ -21,3 +24,31 @@ class InviteForm(forms.Form):
 
 class JoinForm(DistinctUsername, UserCreationForm):
     """A new person picks a username and password when accepting an invite."""
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters: an action, a person (who did it or whom it was
+    about), and a range of days in the team's time zone."""
+
+    action = forms.ChoiceField(required=False, label="Action")
+    member = forms.TypedChoiceField(required=False, label="Person", coerce=int, empty_value=None)
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, people: Iterable[tuple[int, str]] = (), **kwargs: Any) -> None:
+        from gallery.teams.models.audit import AuditAction
+
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "All actions"), *AuditAction.choices]
+        self.fields["member"].choices = [("", "Everyone"), *people]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The last day must not be before the first.")
+        return data

@@ -22,6 +22,7 @@ PAGES = [
     "/t/acme/spend/",
     "/t/acme/collections/",
     "/t/acme/members/",
+    "/t/acme/audit/",
     "/t/acme/tokens/",
     "/api/docs/",
     "/accounts/password/",

@@ -30,6 +30,9 @@ EXPECTED = {
     "api-not-found": ("404 404 404 404 404 404", "404 404 404 404 404 404"),
     "api-openapi": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
     "api-task": ("401 401 401 401 401 401", "405 405 405 405 405 405"),
+    # Team admins only; another team's log is not found.
+    "audit": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    "audit-csv": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
     "balance": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     # The selection bar's actions: no job selected is a 400 in words; viewers
     # may star (as one star) but not collect, and deleting is the single rule's.
@@ -78,6 +81,8 @@ EXPECTED = {
     "private-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
     "provider-callback": ("405 405 405 405 405 405", "404 404 404 404 404 404"),
     "public-image": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
+    # Site staff only: the providers' accounts span every team.
+    "reconcile": ("403 403 403 403 302 302", "405 405 405 405 302 302"),
     "restore-job": ("405 405 405 405 302 302", "404 404 404 404 302 302"),
     "revoke-invite": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
     "revoke-my-tokens": ("405 405 405 405 302 302", "302 302 302 404 302 302"),
@@ -151,6 +156,7 @@ NO_ARGS = {
     "api-balance",
     "api-openapi",
     "api-docs",
+    "reconcile",
 }
 
 

@@ -13,12 +13,13 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from gallery.net.digests import secret_digest
 from gallery.studio.models.jobs import Job
+from gallery.teams import audit
 from gallery.teams.models.teams import Membership
 
 TOKEN_PREFIX = "mjw_"  # noqa: S105 - the visible prefix, not a secret
@@ -47,8 +48,16 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
         return self.filter(membership=membership)
 
     def revoke_all(self, by=None) -> int:
-        """Revoke every token here that is not revoked yet; returns how many were."""
-        return self.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=by)
+        """Revoke every token here that is not revoked yet; returns how many were.
+        Each revocation gets its audit line in the same transaction."""
+        with transaction.atomic():
+            live = self.filter(revoked_at__isnull=True).select_related("membership__user")
+            tokens = list(live.select_for_update(of=("self",)))
+            for token in tokens:
+                token.audit(audit.AuditAction.TOKEN_REVOKED, by)
+            return self.filter(pk__in=[t.pk for t in tokens], revoked_at__isnull=True).update(
+                revoked_at=timezone.now(), revoked_by=by
+            )
 
 
 class ApiToken(models.Model):
@@ -79,13 +88,15 @@ class ApiToken(models.Model):
     ) -> tuple[ApiToken, str]:
         """Make a token; returns it with the plain token, which is not stored."""
         plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            membership=membership,
-            name=name,
-            prefix=plain[:SHOWN_CHARS],
-            digest=token_digest(plain),
-            expires_at=timezone.now() + expires_in if expires_in else None,
-        )
+        with transaction.atomic():
+            token = cls.objects.create(
+                membership=membership,
+                name=name,
+                prefix=plain[:SHOWN_CHARS],
+                digest=token_digest(plain),
+                expires_at=timezone.now() + expires_in if expires_in else None,
+            )
+            token.audit(audit.AuditAction.TOKEN_CREATED, membership.user)
         return token, plain
 
     @classmethod
@@ -118,12 +129,30 @@ class ApiToken(models.Model):
     def revoke(self, by=None) -> bool:
         """Revoke once; returns whether this call did it."""
         now = timezone.now()
-        done = ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
-            revoked_at=now, revoked_by=by
-        )
+        with transaction.atomic():
+            done = ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
+                revoked_at=now, revoked_by=by
+            )
+            if done:
+                self.audit(audit.AuditAction.TOKEN_REVOKED, by)
         if done:
             self.revoked_at, self.revoked_by = now, by
         return bool(done)
+
+    def audit(self, action: str, by) -> None:
+        """The audit line of this token's creation or revocation."""
+        member = self.membership
+        state = {"expires_at": self.expires_at.isoformat() if self.expires_at else None}
+        revoked = action == audit.AuditAction.TOKEN_REVOKED
+        audit.record(
+            member.team_id,
+            by,
+            action,
+            f"API token “{self.name}” ({self.prefix}…) of {member.user.username}",
+            {"active": True} if revoked else {},
+            {"active": False} if revoked else {"active": True, **state},
+            subject=member.user,
+        )
 
     def touch(self) -> None:
         now = timezone.now()

@@ -12,10 +12,11 @@ import zoneinfo
 from datetime import datetime, tzinfo
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from gallery.teams import audit
 from gallery.teams.models.teams import Membership
 
 DEFAULT_MAX_IN_FLIGHT = 4
@@ -80,6 +81,26 @@ class CreditAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership.user} in {self.membership.team}: {self.balance}"
+
+    def set_limits(self, *, monthly_limit: int | None, max_in_flight: int, by=None) -> None:
+        """Change the member's limits, with an audit line naming what changed."""
+        before = {"monthly_limit": self.monthly_limit, "max_in_flight": self.max_in_flight}
+        after = {"monthly_limit": monthly_limit, "max_in_flight": max_in_flight}
+        with transaction.atomic():
+            self.monthly_limit, self.max_in_flight = monthly_limit, max_in_flight
+            # Only these columns: the balance belongs to the ledger's conditional UPDATEs.
+            self.save(update_fields=["monthly_limit", "max_in_flight"])
+            if before != after:
+                member = self.membership
+                audit.record(
+                    member.team_id,
+                    by,
+                    audit.AuditAction.MEMBER_LIMITS,
+                    f"{member.user.username}'s limits",
+                    {k: v for k, v in before.items() if after[k] != v},
+                    {k: v for k, v in after.items() if before[k] != v},
+                    subject=member.user,
+                )
 
 
 # Entries that make up what jobs cost: reservations less what came back.

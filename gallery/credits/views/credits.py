@@ -161,10 +161,11 @@ def adjust_credits(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def set_limits(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     def act(member: Membership, data: dict) -> str:
         account = ledger.account_for(member)
-        account.monthly_limit = data["monthly_limit"]
-        account.max_in_flight = data["max_in_flight"]
-        # Only these columns: the balance belongs to the ledger's conditional UPDATEs.
-        account.save(update_fields=["monthly_limit", "max_in_flight"])
+        account.set_limits(
+            monthly_limit=data["monthly_limit"],
+            max_in_flight=data["max_in_flight"],
+            by=request.user,
+        )
         return f"Saved {member.user.username}'s limits."
 
     return _member_action(request, slug, pk, "limits", act)
@@ -180,9 +181,11 @@ def team_limit(request: HttpRequest, slug: str) -> HttpResponse:
     form = TeamLimitForm(request.POST)
     saved = form.is_valid()
     if saved:
-        team.monthly_limit = form.cleaned_data["monthly_limit"]
-        team.time_zone = form.cleaned_data["time_zone"] or team.time_zone
-        team.save(update_fields=["monthly_limit", "time_zone"])
+        team.set_spending(
+            monthly_limit=form.cleaned_data["monthly_limit"],
+            time_zone=form.cleaned_data["time_zone"] or team.time_zone,
+            by=request.user,
+        )
         form = _team_limit_form(team)
     if request.htmx:
         ctx = {

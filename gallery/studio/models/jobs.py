@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -41,6 +41,9 @@ from gallery.net.digests import secret_digest
 from gallery.studio.live.events import emit
 from gallery.studio.models.live import LiveEvent
 from gallery.teams.models.teams import Membership, Team
+
+if TYPE_CHECKING:
+    from gallery.providers.base import Cost
 
 # The upstream gives up on a task after about 20 minutes (providers.md §2.1);
 # past this the reaper reads the task one last time and settles it.
@@ -303,6 +306,11 @@ class Job(models.Model):
 
     credits_reserved = models.BigIntegerField(default=0)
     credits_charged = models.BigIntegerField(null=True, blank=True)
+    # What the provider said the task cost, in its own unit (evolink credits,
+    # Vtrix USD); empty when it says nothing (reAPI). Never billed: kept to
+    # reconcile the provider's statement with what members were charged.
+    provider_cost = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    provider_cost_unit = models.CharField(max_length=10, blank=True)
 
     created = models.DateTimeField(default=timezone.now, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -556,7 +564,10 @@ class Job(models.Model):
         """An ingesting job whose images did not all arrive tries again `when`."""
         return self._move((self.Status.INGESTING,), next_poll_at=when)
 
-    def mark_running(self, upstream_id: str, snapshot: dict, next_poll_at) -> bool:
+    def mark_running(
+        self, upstream_id: str, snapshot: dict, next_poll_at, cost: Cost | None = None
+    ) -> bool:
+        """`cost`: the provider's reported cost (`providers.Cost`), if any."""
         return self._move(
             (self.Status.SUBMITTING,),
             status=self.Status.RUNNING,
@@ -564,17 +575,20 @@ class Job(models.Model):
             snapshot=snapshot,
             submitted_at=timezone.now(),
             next_poll_at=next_poll_at,
+            **_cost_fields(cost),
         )
 
-    def mark_ingesting(self, snapshot: dict, recheck_at) -> bool:
+    def mark_ingesting(self, snapshot: dict, recheck_at, cost: Cost | None = None) -> bool:
         """The upstream finished; `recheck_at` is when the poller's sweep looks
-        again in case the ingest task is lost with a killed worker."""
+        again in case the ingest task is lost with a killed worker. A `cost`
+        read now (Vtrix's usage.cost) replaces the create answer's estimate."""
         return self._move(
             (self.Status.SUBMITTING, self.Status.RUNNING),
             status=self.Status.INGESTING,
             snapshot=snapshot,
             progress=100,
             next_poll_at=recheck_at,
+            **_cost_fields(cost),
         )
 
     def mark_completed(self, credits_charged: int) -> bool:
@@ -707,6 +721,10 @@ class JobEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.at:%H:%M:%S}"
+
+
+def _cost_fields(cost: Cost | None) -> dict[str, Any]:
+    return {} if cost is None else {"provider_cost": cost.amount, "provider_cost_unit": cost.unit}
 
 
 def _share_links() -> models.QuerySet:

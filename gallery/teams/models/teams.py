@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.net.digests import secret_digest
+from gallery.teams import audit
 from gallery.teams.signals import membership_removed
 
 
@@ -55,6 +56,23 @@ class Team(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("gallery", args=[self.slug])
+
+    def set_spending(self, *, monthly_limit: int | None, time_zone: str, by=None) -> None:
+        """Change the team's monthly limit and time zone, with an audit line."""
+        before = {"monthly_limit": self.monthly_limit, "time_zone": self.time_zone}
+        after = {"monthly_limit": monthly_limit, "time_zone": time_zone}
+        with transaction.atomic():
+            self.monthly_limit, self.time_zone = monthly_limit, time_zone
+            self.save(update_fields=["monthly_limit", "time_zone"])
+            if before != after:
+                audit.record(
+                    self,
+                    by,
+                    audit.AuditAction.TEAM_LIMIT,
+                    "the team's monthly limit",
+                    {k: v for k, v in before.items() if after[k] != v},
+                    {k: v for k, v in after.items() if before[k] != v},
+                )
 
 
 class Role(models.TextChoices):
@@ -135,6 +153,16 @@ class Membership(models.Model):
                     "admin first."
                 )
             Membership.objects.filter(pk=self.pk).update(role=role)
+            if role != self.role:
+                audit.record(
+                    self.team_id,
+                    by,
+                    audit.AuditAction.ROLE,
+                    f"{self.user.username}'s role",
+                    {"role": self.role},
+                    {"role": role},
+                    subject=self.user,
+                )
         self.role = role
 
     def remove(self, *, by=None) -> int:
@@ -157,6 +185,15 @@ class Membership(models.Model):
                     "admin first."
                 )
             revoked = self.api_tokens.revoke_all(by=by)
+            audit.record(
+                self.team_id,
+                by,
+                audit.AuditAction.REMOVE,
+                self.user.username,
+                {"role": self.role},
+                {"removed": True, "tokens_revoked": revoked},
+                subject=self.user,
+            )
             # CreditAccount through its relation: `credits` imports this module.
             accounts = self._meta.get_field("account").related_model.objects
             account = accounts.filter(membership=self).first()
