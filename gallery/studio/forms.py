@@ -16,16 +16,12 @@ from gallery.catalog.prompt import (
     ReferenceRole,
     compose,
 )
+from gallery.studio import health
 from gallery.studio.pipeline import Draft
+from gallery.teams.models.teams import configured_providers
 
 SPEEDS = [("draft", "Draft"), ("fast", "Fast"), ("turbo", "Turbo")]
-PROVIDER_LABELS = {"evolink": "evolink", "reapi": "reAPI", "vtrix": "Vtrix"}
-
-
-def configured_providers() -> list[str]:
-    """Providers this installation has a key for, the default first."""
-    names = [n for n, conf in settings.PROVIDERS.items() if conf.get("api_key")]
-    return sorted(names, key=lambda n: n != settings.MJWEB_PROVIDER)
+PROVIDER_LABELS = health.LABELS
 
 
 class PromptField(forms.CharField):
