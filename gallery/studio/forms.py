@@ -113,7 +113,20 @@ class CreateForm(forms.Form):
             weight = forms.CharField(max_length=16, required=False, label=role.weight.label)
             weight.error_messages["max_length"] = f"{role.weight.flag} takes a number"
             self.fields[role.weight.name] = weight
-        self.fields["provider"].choices = [(p, PROVIDER_LABELS[p]) for p in configured_providers()]
+        configured = configured_providers()
+        # A provider that is not healthy says so next to its name.
+        self.provider_states = {
+            p: s for p, s in health.states(configured).items() if s != health.HEALTHY
+        }
+        self.fields["provider"].choices = [
+            (
+                p,
+                f"{PROVIDER_LABELS[p]} ({self.provider_states[p]})"
+                if p in self.provider_states
+                else PROVIDER_LABELS[p],
+            )
+            for p in configured
+        ]
         self.fields["provider"].initial = settings.MJWEB_PROVIDER
 
     @property
@@ -126,6 +139,18 @@ class CreateForm(forms.Form):
         """The provider the form starts with, by its name for people."""
         chosen = self["provider"].value() or settings.MJWEB_PROVIDER
         return PROVIDER_LABELS.get(chosen, chosen)
+
+    @property
+    def provider_warning(self) -> str:
+        """What the panel says when the chosen provider is not healthy."""
+        chosen = self["provider"].value() or settings.MJWEB_PROVIDER
+        state = self.provider_states.get(chosen)
+        if state is None:
+            return ""
+        name = PROVIDER_LABELS.get(chosen, chosen)
+        if state == health.DOWN:
+            return f"{name} is down: new generations go to the team's next provider, edits wait"
+        return f"{name} is degraded: some of its calls fail or answer slowly"
 
     @property
     def offers_providers(self) -> bool:
@@ -178,3 +203,36 @@ class CollectionForm(forms.Form):
         required=False,
         help_text="Only you will see it; otherwise the whole team can add to it",
     )
+
+
+ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth")
+
+
+class ProviderOrderForm(forms.Form):
+    """The team's provider order, one choice per place, and whether new work fails over."""
+
+    failover = forms.BooleanField(
+        label="Fail over: send a new generation another provider can take when one is down",
+        required=False,
+    )
+
+    def __init__(self, *args, team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        order = team.providers_in_order()
+        choices = [(p, PROVIDER_LABELS.get(p, p)) for p in configured_providers()]
+        places = {}
+        for index, provider in enumerate(order):
+            places[f"place_{index + 1}"] = forms.ChoiceField(
+                label=f"{ORDINALS[index]} provider", choices=choices, initial=provider
+            )
+        self.fields = {**places, **self.fields}
+        self.fields["failover"].initial = team.failover
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        order = [v for k, v in cleaned.items() if k.startswith("place_")]
+        if len(order) == len(self.fields) - 1 and len(set(order)) != len(order):
+            names = ", ".join(PROVIDER_LABELS.get(p, p) for p in configured_providers())
+            raise forms.ValidationError(f"Choose each provider once ({names}).")
+        cleaned["order"] = order
+        return cleaned

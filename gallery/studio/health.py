@@ -173,8 +173,34 @@ class Health:
     def healthy(self) -> bool:
         return self.state == HEALTHY
 
-    def share_text(self, outcome: str) -> str:
-        return f"{self.shares.get(outcome, 0) * 100:.0f}%"
+    @property
+    def label(self) -> str:
+        return label(self.provider)
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        """The window's calls by outcome, as shares."""
+        return [(o.label, f"{self.shares.get(o.value, 0) * 100:.0f}%") for o in Outcome]
+
+    @property
+    def bars(self) -> list[dict]:
+        """The chart's bars, in a 240 × 48 box: one per CHART_SPAN / CHART_BUCKETS,
+        as tall as the share of calls that failed as outages then."""
+        minutes = int(CHART_SPAN.total_seconds() // 60 // CHART_BUCKETS)
+        out = []
+        for index, (share, p95) in enumerate(self.chart):
+            height = round(share * 44, 1)
+            ago = (CHART_BUCKETS - index) * minutes
+            out.append(
+                {
+                    "x": index * 20 + 1,
+                    "y": round(46 - height, 1),
+                    "height": max(height, 0.5),
+                    "title": f"{ago}–{ago - minutes} min ago: {share * 100:.0f}% failed, "
+                    f"p95 {p95:.1f} s",
+                }
+            )
+        return out
 
 
 def _percentile(values: list[int], fraction: float) -> int | None:
@@ -185,11 +211,32 @@ def _percentile(values: list[int], fraction: float) -> int | None:
 
 
 def state_of(provider: str, now: datetime | None = None) -> str:
-    return report([provider], now=now, chart=False)[0].state
+    return states([provider], now=now)[provider]
 
 
 def states(providers: Iterable[str], now: datetime | None = None) -> dict[str, str]:
-    return {h.provider: h.state for h in report(providers, now=now, chart=False)}
+    """Each provider's state alone, in two queries whatever their number (the
+    create panel shows it on every page)."""
+    now = now or clock()
+    names = list(providers)
+    down = set(
+        ProviderCircuit.objects.filter(provider__in=names, opened_at__isnull=False).values_list(
+            "provider", flat=True
+        )
+    )
+    rows = ProviderCall.objects.filter(provider__in=names, at__gt=now - WINDOW, at__lte=now)
+    seen: dict[str, list[tuple[str, int]]] = {p: [] for p in names}
+    for provider, outcome, ms in rows.values_list("provider", "outcome", "latency_ms"):
+        seen[provider].append((outcome, ms))
+    return {p: DOWN if p in down else _window_state(seen[p]) for p in names}
+
+
+def _window_state(rows: list[tuple[str, int]]) -> str:
+    if len(rows) < MIN_CALLS:
+        return HEALTHY
+    failing = sum(1 for o, _ in rows if o in OUTAGE_OUTCOMES) / len(rows)
+    slow = (_percentile([ms for _, ms in rows], 0.95) or 0) > SLOW_MS
+    return DEGRADED if failing >= DEGRADED_SHARE or slow else HEALTHY
 
 
 def report(

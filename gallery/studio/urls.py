@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from gallery.studio.views import images
+from gallery.studio.views import images, providers
 
 urlpatterns = [
     path("t/<slug:slug>/images/<int:pk>/", images.image, name="image"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("t/<slug:slug>/images/<int:pk>/edit/", images.edit_image, name="edit-image"),
     path("t/<slug:slug>/images/<int:pk>/price/", images.image_price, name="image-price"),
     path("t/<slug:slug>/images/<int:pk>/children/", images.image_children, name="image-children"),
+    path("t/<slug:slug>/providers/", providers.providers, name="providers"),
+    path("t/<slug:slug>/providers/order/", providers.provider_order, name="provider-order"),
     # The upstream fetches retexture / remove-background sources here, signed-out.
     path("p/<str:token>/<path:name>", images.public_image, name="public-image"),
 ]
