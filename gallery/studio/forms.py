@@ -107,17 +107,19 @@ class CreateForm(forms.Form):
     )
     ref = ReferencesField(required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, team=None, show_health: bool = False, **kwargs) -> None:
+        """`team`: its provider order picks the default provider. `show_health`:
+        name a provider that is not healthy (pages, not the live check)."""
         super().__init__(*args, **kwargs)
         for role in REFERENCE_ROLES.values():  # --iw, --sw, --ow: the linter judges the value
             weight = forms.CharField(max_length=16, required=False, label=role.weight.label)
             weight.error_messages["max_length"] = f"{role.weight.flag} takes a number"
             self.fields[role.weight.name] = weight
-        configured = configured_providers()
+        configured = team.providers_in_order() if team is not None else configured_providers()
+        self.default_provider = configured[0] if configured else settings.MJWEB_PROVIDER
         # A provider that is not healthy says so next to its name.
-        self.provider_states = {
-            p: s for p, s in health.states(configured).items() if s != health.HEALTHY
-        }
+        states = health.states(configured) if show_health else {}
+        self.provider_states = {p: s for p, s in states.items() if s != health.HEALTHY}
         self.fields["provider"].choices = [
             (
                 p,
@@ -127,7 +129,7 @@ class CreateForm(forms.Form):
             )
             for p in configured
         ]
-        self.fields["provider"].initial = settings.MJWEB_PROVIDER
+        self.fields["provider"].initial = self.default_provider
 
     @property
     def panel(self) -> tuple[PromptParam, ...]:
@@ -137,13 +139,13 @@ class CreateForm(forms.Form):
     @property
     def provider_label(self) -> str:
         """The provider the form starts with, by its name for people."""
-        chosen = self["provider"].value() or settings.MJWEB_PROVIDER
+        chosen = self["provider"].value() or self.default_provider
         return PROVIDER_LABELS.get(chosen, chosen)
 
     @property
     def provider_warning(self) -> str:
         """What the panel says when the chosen provider is not healthy."""
-        chosen = self["provider"].value() or settings.MJWEB_PROVIDER
+        chosen = self["provider"].value() or self.default_provider
         state = self.provider_states.get(chosen)
         if state is None:
             return ""
@@ -179,7 +181,7 @@ class CreateForm(forms.Form):
         data = {**dict(self.data.items()), **getattr(self, "cleaned_data", {})}
         chosen = data.get("provider") or ""
         if chosen not in dict(self.fields["provider"].choices):
-            chosen = settings.MJWEB_PROVIDER
+            chosen = self.default_provider
         return Request(
             operation="mj-v7",
             provider=chosen,

@@ -110,3 +110,9 @@ def test_a_moved_job_says_so_on_its_card(bob_client, bob, team):
     assert "Sent to reAPI: evolink is down; re-priced 79 → 88 credits" in page
     detail = bob_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
     assert "re-priced 79 → 88 credits" in detail
+
+
+def test_the_create_panel_starts_on_the_teams_first_provider(alice_client, team):
+    order(alice_client, ["vtrix", "evolink", "reapi"])
+    page = alice_client.get("/t/acme/").content.decode()
+    assert '<option value="vtrix" selected>Vtrix</option>' in page
