@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from gallery.catalog import pricing
 from gallery.catalog.operations import Request
+from gallery.credits import ledger
 from gallery.models import CreditAccount, Job, LedgerEntry, Membership, ProviderCircuit
 from gallery.studio import health, pipeline
 from tests.pipeline.conftest import control, run_until, run_until_final
@@ -213,4 +214,58 @@ def test_status_reads_of_a_down_providers_jobs_go_on_and_nothing_is_lost(sim, me
     job = run_until(job, Job.FINAL)
     assert job.status == "completed"
     assert job.provider == "evolink"
+    ledger_clean()
+
+
+@pytest.mark.parametrize(
+    ("operation", "spec"),
+    [
+        ("mj-v7-retexture", {"prompt": "made of glass"}),
+        ("mj-v7-remove-bg", {}),
+    ],
+)
+def test_a_direct_image_operation_moves_to_a_provider_that_offers_it(
+    sim, member, team, operation, spec
+):
+    # Vtrix offers neither: it is passed over even when it comes first after evolink.
+    team.set_provider_order(["evolink", "vtrix", "reapi"], failover=True)
+    outage(sim, "evolink", "down")
+    request = Request(
+        operation=operation,
+        provider="evolink",
+        prompt=spec.get("prompt", ""),
+        image_urls=("https://images.example.com/source.png",),
+    )
+    job = run_until_final(pipeline.create(member, pipeline.Draft(request=request)))
+    assert job.status == "completed", job.error_message
+    assert job.provider == "reapi"
+    assert creates(sim, "vtrix") == []
+    assert_each_job_made_once_upstream(sim, [job])
+    ledger_clean()
+
+
+def test_a_429_storm_moves_new_generations_after_a_second_refusal(sim, member):
+    outage(sim, "evolink", "rate_limit")
+    job = run_until_final(generate(member, "a storm of refusals"))
+    assert job.status == "completed"
+    assert job.provider == "reapi"
+    assert job.provider_note.startswith("Sent to reAPI: evolink was rate limiting (429)")
+    assert [r["status"] for r in creates(sim, "evolink")] == [429, 429]
+    assert_each_job_made_once_upstream(sim, [job])
+    ledger_clean()
+
+
+def test_a_dearer_provider_the_member_cannot_afford_is_not_used(sim, member, funded, alice):
+    ledger.adjust(
+        account=funded, amount=-(5000 - PRICE["evolink"]), by=alice, reason="leave one job's worth"
+    )
+    outage(sim, "evolink", "down")
+    job = generate(member, "too dear elsewhere")
+    for _ in range(3):
+        pipeline.run_submit(job.pk)
+    job.refresh_from_db()
+    assert job.provider == "evolink"
+    assert job.events.filter(kind="not moved").exists()
+    assert not LedgerEntry.objects.filter(job=job, kind="reprice").exists()
+    assert creates(sim, "reapi") == [] and creates(sim, "vtrix") == []
     ledger_clean()
