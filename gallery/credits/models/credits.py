@@ -127,7 +127,7 @@ class LedgerEntry(models.Model):
         ADJUST = "adjust"
         # A job moved to another provider before any took it: its reservation
         # becomes that provider's price (signed: more reserved, or some back).
-        REPRICE = "reprice"
+        REPRICE = "reprice", "Re-priced"
 
     account = models.ForeignKey(CreditAccount, models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)
