@@ -144,15 +144,18 @@ class CreateForm(forms.Form):
 
     @property
     def provider_warning(self) -> str:
-        """What the panel says when the chosen provider is not healthy."""
-        chosen = self["provider"].value() or self.default_provider
-        state = self.provider_states.get(chosen)
-        if state is None:
-            return ""
-        name = PROVIDER_LABELS.get(chosen, chosen)
-        if state == health.DOWN:
-            return f"{name} is down: new generations go to the team's next provider, edits wait"
-        return f"{name} is degraded: some of its calls fail or answer slowly"
+        """What the panel says of the providers that are not healthy (each
+        choice also carries its state, but a closed list hides the others)."""
+        said = []
+        for provider, state in self.provider_states.items():
+            name = PROVIDER_LABELS.get(provider, provider)
+            if state == health.DOWN:
+                said.append(
+                    f"{name} is down: new generations go to the team's next provider, edits wait"
+                )
+            else:
+                said.append(f"{name} is degraded: some of its calls fail or answer slowly")
+        return "; ".join(said)
 
     @property
     def offers_providers(self) -> bool:
