@@ -994,7 +994,15 @@ def reap(now=None) -> int:
     """Give jobs past their deadline one last read, then an end."""
     now = now or timezone.now()
     count = 0
-    for job in Job.objects.past_deadline(now).order_by("deadline")[:100]:
+    # A running job of a provider marked down is not ended: its task may be
+    # done upstream, and is read when the provider returns (its images wait
+    # there for a day).
+    outage = Q(
+        status=Job.Status.RUNNING,
+        provider__in=health.down_providers(),
+        submitted_at__gt=now - IMAGE_RETRY_WINDOW,
+    )
+    for job in Job.objects.past_deadline(now).exclude(outage).order_by("deadline")[:100]:
         count += 1
         if job.status == Job.Status.RUNNING:
             refresh(job.pk)

@@ -269,3 +269,21 @@ def test_a_dearer_provider_the_member_cannot_afford_is_not_used(sim, member, fun
     assert not LedgerEntry.objects.filter(job=job, kind="reprice").exists()
     assert creates(sim, "reapi") == [] and creates(sim, "vtrix") == []
     ledger_clean()
+
+
+def test_the_reaper_leaves_a_down_providers_running_job_to_be_read_when_it_returns(sim, member):
+    job = generate(member, "past its deadline in an outage")
+    pipeline.run_submit(job.pk)
+    outage(sim, "evolink", "down")
+    for _ in range(health.DOWN_STREAK):
+        Job.objects.filter(pk=job.pk).update(next_poll_at=None)
+        pipeline.refresh(job.pk)
+    assert health.is_down("evolink")
+    late = timezone.now() + timedelta(hours=1)
+    pipeline.reap(late)
+    job.refresh_from_db()
+    assert job.status == "running"
+    outage(sim, "evolink", None)
+    job = run_until(job, Job.FINAL)
+    assert job.status == "completed"
+    ledger_clean()
