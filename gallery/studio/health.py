@@ -7,7 +7,8 @@
     report(providers)                      figures and chart points for the health page
 
 State over the last WINDOW: *down* while the circuit is open (the last
-DOWN_STREAK calls all failed as outages: 5xx, 429, no answer); *degraded*
+DOWN_STREAK creates, or status reads, all failed as outages: 5xx, 429, no
+answer); *degraded*
 when at least MIN_CALLS calls were made and DEGRADED_SHARE of them failed
 so, or the 95th latency percentile is over SLOW_MS; else *healthy* (no calls
 is healthy: nothing seen is nothing wrong).
@@ -83,13 +84,16 @@ def record(
     )
     if row.pk % PRUNE_EVERY == 0:
         ProviderCall.objects.filter(at__lt=now - KEEP).delete()
-    if outcome in OUTAGE_OUTCOMES and _outage_streak(provider):
+    if outcome in OUTAGE_OUTCOMES and _outage_streak(provider, call):
         _open(provider, now)
 
 
-def _outage_streak(provider: str) -> bool:
-    last = ProviderCall.objects.filter(provider=provider).order_by("-at", "-pk")[:DOWN_STREAK]
-    outcomes = list(last.values_list("outcome", flat=True))
+def _outage_streak(provider: str, call: str) -> bool:
+    """The last DOWN_STREAK calls of this kind all failed as outages. Creates
+    and reads are counted apart: a storm of 429s on creates alone still opens
+    the circuit while the reads of running jobs go through."""
+    last = ProviderCall.objects.filter(provider=provider, call=call).order_by("-at", "-pk")
+    outcomes = list(last.values_list("outcome", flat=True)[:DOWN_STREAK])
     return len(outcomes) == DOWN_STREAK and all(o in OUTAGE_OUTCOMES for o in outcomes)
 
 

@@ -99,3 +99,10 @@ def test_the_report_has_shares_percentiles_the_last_success_and_a_chart():
     assert report.last_success == T0 - timedelta(minutes=1)
     assert len(report.bars) == health.CHART_BUCKETS
     assert report.bars[-1]["height"] == 11.0  # a quarter of 44
+
+
+def test_creates_refused_in_a_row_open_the_circuit_though_reads_go_through():
+    for _ in range(health.DOWN_STREAK):
+        health.record("evolink", "create", Outcome.RATE_LIMITED, latency=0.1, now=T0)
+        health.record("evolink", "read", Outcome.OK, latency=0.1, now=T0)
+    assert health.state_of("evolink", now=T0) == health.DOWN
