@@ -22,6 +22,8 @@ from gallery.models import (
     Membership,
     Price,
     PriceStatus,
+    ProviderCall,
+    ProviderCircuit,
     ShareLink,
     Star,
     Team,
@@ -240,6 +242,31 @@ class LiveEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ProviderCall)
+class ProviderCallAdmin(admin.ModelAdmin):
+    """What the pipeline saw of each provider, read-only: the health page's figures."""
+
+    list_display = ["provider", "call", "outcome", "http_status", "latency_ms", "at"]
+    list_filter = ["provider", "call", "outcome"]
+    readonly_fields = ["provider", "call", "outcome", "http_status", "latency_ms", "at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ProviderCircuit)
+class ProviderCircuitAdmin(admin.ModelAdmin):
+    """A provider marked down; clearing `opened at` lets creates through again."""
+
+    list_display = ["provider", "opened_at", "next_probe_at", "backoff_seconds"]
+
+    def has_add_permission(self, request) -> bool:
         return False
 
 

@@ -64,6 +64,8 @@ def _route(sim: SimState, method: str, path: str, query: dict[str, str], raw: by
         return _reset(sim, _json(raw))
     if head == "faults":
         return _faults(sim, method, parts[1:], raw)
+    if head == "outages":
+        return _outages(sim, method, parts[1:], raw)
     if head == "requests":
         if method == "GET":
             entries = sim.requests.list(query)
@@ -145,6 +147,20 @@ def _faults(sim: SimState, method: str, rest: list[str], raw: bytes) -> Reply:
     else:
         raise ControlError(405, "use GET, POST, PUT or DELETE")
     return 200, sim.faults.snapshot()
+
+
+def _outages(sim: SimState, method: str, rest: list[str], raw: bytes) -> Reply:
+    if method == "GET" and not rest:
+        return 200, {"outages": sim.faults.outages()}
+    if len(rest) != 1:
+        raise ControlError(404, "use /_sim/outages/DIALECT")
+    if method == "POST":
+        sim.faults.set_outage(rest[0], _json(raw))
+    elif method == "DELETE":
+        sim.faults.set_outage(rest[0], None)
+    else:
+        raise ControlError(405, "use GET /_sim/outages, POST or DELETE /_sim/outages/DIALECT")
+    return 200, {"outages": sim.faults.outages()}
 
 
 def _keys(sim: SimState, method: str, rest: list[str], raw: bytes) -> Reply:

@@ -10,6 +10,12 @@ A fault is ``name -> spec``. Every spec may carry:
 
 plus its own fields (``retry_after``, ``status``, ``delay``, ``when``, ``code``,
 ``images``, ``copies``), documented in README.md.
+
+An *outage* is a whole dialect failing at once, beside the faults (one per
+dialect, so evolink can be down while reAPI is slow): ``down`` answers every
+create and status read with a quick 503, ``slow`` holds each answer ``delay``
+seconds, ``rate_limit`` answers 429 with ``retry_after``. Files are not hit:
+result images sit on the provider's CDN, which outlives an API outage.
 """
 
 from __future__ import annotations
@@ -24,6 +30,23 @@ from .config import FAULT_NAMES
 HTTP_FAULTS = ("rate_limit", "server_error", "slow", "drop")
 SCOPES = ("create", "poll", "files", "any")
 DIALECTS = ("evolink", "reapi", "vtrix")
+OUTAGE_MODES = ("down", "slow", "rate_limit")
+
+
+def validate_outage(dialect: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; known: {', '.join(DIALECTS)}")
+    mode = spec.get("mode")
+    if mode not in OUTAGE_MODES:
+        raise ValueError(f"{dialect}.mode must be one of {', '.join(OUTAGE_MODES)}")
+    clean: dict[str, Any] = {"mode": mode}
+    if mode == "slow":
+        clean["delay"] = float(spec.get("delay", 30))
+        if not 0 <= clean["delay"] <= 600:
+            raise ValueError(f"{dialect}.delay must be 0-600 seconds")
+    if mode == "rate_limit":
+        clean["retry_after"] = float(spec.get("retry_after", 1))
+    return clean
 
 
 def validate_spec(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,6 +96,7 @@ class FaultBoard:
         self._lock = threading.Lock()
         self._faults: dict[str, dict[str, Any]] = {}
         self._hits: dict[str, int] = {}
+        self._outages: dict[str, dict[str, Any]] = {}
         self._rng = random.Random(seed)
         self.replace(initial)
 
@@ -81,7 +105,31 @@ class FaultBoard:
             return {
                 "active": {k: dict(v) for k, v in self._faults.items()},
                 "hits": dict(self._hits),
+                "outages": {k: dict(v) for k, v in self._outages.items()},
             }
+
+    def outages(self) -> dict[str, dict[str, Any] | None]:
+        with self._lock:
+            return {d: dict(self._outages[d]) if d in self._outages else None for d in DIALECTS}
+
+    def set_outage(self, dialect: str, spec: Mapping[str, Any] | None) -> None:
+        """Take a whole dialect away (or bring it back with ``None``)."""
+        clean = None if spec is None else validate_outage(dialect, spec)
+        if clean is None and dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}; known: {', '.join(DIALECTS)}")
+        with self._lock:
+            if clean is None:
+                self._outages.pop(dialect, None)
+            else:
+                self._outages[dialect] = clean
+
+    def outage(self, dialect: str) -> dict[str, Any] | None:
+        with self._lock:
+            spec = self._outages.get(dialect)
+            if spec is not None:
+                key = f"outage:{spec['mode']}"
+                self._hits[key] = self._hits.get(key, 0) + 1
+            return dict(spec) if spec else None
 
     def replace(self, faults: Mapping[str, Mapping[str, Any]]) -> None:
         checked = {name: validate_spec(name, spec) for name, spec in faults.items()}
@@ -102,6 +150,7 @@ class FaultBoard:
             if name is None:
                 self._faults.clear()
                 self._hits.clear()
+                self._outages.clear()
             else:
                 self._faults.pop(name, None)
 

@@ -211,6 +211,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         entry["endpoint"] = endpoint
         entry["task_id"] = task_id
+        if self._outage(dialect, endpoint, entry):
+            return
         if self._http_faults(dialect, endpoint, entry):
             return
         markers = (
@@ -259,6 +261,27 @@ class Handler(BaseHTTPRequestHandler):
         if late == "drop":
             return
         self._send(status, body)
+
+    def _outage(self, dialect: Dialect, endpoint: str, entry: dict[str, Any]) -> bool:
+        """The whole dialect is down or throttled (True: answered), or slow (it sleeps,
+        then the request goes on)."""
+        spec = self.server.sim.faults.outage(dialect.name)
+        if spec is None:
+            return False
+        entry["fault"] = f"outage:{spec['mode']}"
+        if spec["mode"] == "slow":
+            self._sleep(spec["delay"])
+            return False
+        if spec["mode"] == "rate_limit":
+            err = SimError(
+                "rate_limited",
+                "Too many requests, please try again later",
+                retry_after=spec["retry_after"],
+            )
+        else:
+            err = SimError("server_error", "Service temporarily unavailable", status=503)
+        self._error(dialect, err, endpoint)
+        return True
 
     def _http_faults(self, dialect: Dialect, endpoint: str, entry: dict[str, Any]) -> bool:
         """Faults that strike before the request is processed; True when one answered."""

@@ -286,8 +286,9 @@ class ImageGenerationRequest(Shape):
     ) = None
     provider: _optional(
         Literal[PROVIDERS],
-        "Which aggregator runs the task. Default: the site's default provider, or for an edit "
-        "the provider that made its parent.",
+        "Which aggregator runs the task. Default: the first in the team's provider order, or "
+        "for an edit the provider that made its parent. A new generation or direct-image task "
+        "its provider could not take moves to the next provider in that order, re-priced.",
     ) = None
 
     @field_validator("prompt")

@@ -44,7 +44,7 @@ from gallery.catalog.prompt import Code, Issue, check_url
 from gallery.net import netguard
 from gallery.studio import pipeline, public_urls
 from gallery.studio.models.jobs import Image, Job
-from gallery.teams.models.teams import Membership
+from gallery.teams.models.teams import Membership, Team
 
 # --- task ids -------------------------------------------------------------------------
 
@@ -286,14 +286,17 @@ def resolve_parent(membership: Membership, submission: ImageGenerationRequest) -
     return Parent(job, image)
 
 
-def to_request(submission: ImageGenerationRequest, parent: Parent | None) -> operations.Request:
+def to_request(
+    submission: ImageGenerationRequest, parent: Parent | None, team: Team | None = None
+) -> operations.Request:
     params = submission.params
+    first = team.providers_in_order()[:1] if team is not None else []
     if submission.provider:
         provider = submission.provider
     elif parent is not None:
         provider = parent.job.provider  # an edit goes where its parent was made
     else:
-        provider = settings.MJWEB_PROVIDER
+        provider = first[0] if first else settings.MJWEB_PROVIDER  # the team's order
     parent_task = None
     if parent is not None:
         parent_task = parent.job.upstream_id or params.task_id
@@ -312,11 +315,14 @@ def to_request(submission: ImageGenerationRequest, parent: Parent | None) -> ope
 
 
 def to_draft(
-    submission: ImageGenerationRequest, parent: Parent | None, client_request: str
+    submission: ImageGenerationRequest,
+    parent: Parent | None,
+    client_request: str,
+    team: Team | None = None,
 ) -> pipeline.Draft:
     """The Draft the pipeline validates; a parent without the asked-for image is
     judged by the catalog here (not completed yet, fewer images) and refused."""
-    request = to_request(submission, parent)
+    request = to_request(submission, parent, team)
     if parent is not None and parent.image is None:
         facts = operations.ParentFacts(
             provider=parent.job.provider,

@@ -170,6 +170,33 @@ def reserve(*, job: Job, account: CreditAccount) -> LedgerEntry:
         )
 
 
+def reprice(*, job: Job, account: CreditAccount, credits: int, provider: str) -> LedgerEntry | None:
+    """A job not yet taken by any provider moves to `provider`, whose price is
+    `credits`: reserve the difference, or give it back. Once per (job,
+    provider), by its key; None when the price is the same. Call it in the
+    transaction that moves the job, before its `credits_reserved` changes
+    (a settle or refund then closes the new figure). A dearer provider is
+    checked against the balance and the month's limits like a reservation."""
+    difference = job.credits_reserved - credits
+    if credits < 0:
+        raise LedgerError("A reservation cannot be negative")
+    if difference == 0:
+        return None
+    with transaction.atomic():
+        if difference < 0:
+            team = lock_team(job.team_id)
+            _check_limits(account, team, -difference, when=job.created)
+        return _apply(
+            account=account,
+            kind=Kind.REPRICE,
+            amount=difference,
+            key=f"reprice:job:{job.pk}:{provider}",
+            job=job,
+            created_by=job.user,
+            reason=f"{job.operation} · moved to {provider}: {job.credits_reserved} → {credits}",
+        )
+
+
 def settle(*, job: Job, account: CreditAccount) -> LedgerEntry:
     """Close a completed job's reservation: what it reserved is what it cost.
 
@@ -197,7 +224,7 @@ def refund(*, job: Job, account: CreditAccount, reason: str = "") -> LedgerEntry
 
 def reserved_total(account: CreditAccount) -> int:
     """Credits held by jobs that have neither settled nor been refunded yet."""
-    open_jobs = account.entries.filter(kind=Kind.RESERVE).exclude(
+    open_jobs = account.entries.filter(kind__in=[Kind.RESERVE, Kind.REPRICE]).exclude(
         job__entries__kind__in=[Kind.SETTLE, Kind.REFUND]
     )
     return -sum(open_jobs.values_list("amount", flat=True))

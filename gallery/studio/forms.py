@@ -16,16 +16,12 @@ from gallery.catalog.prompt import (
     ReferenceRole,
     compose,
 )
+from gallery.studio import health
 from gallery.studio.pipeline import Draft
+from gallery.teams.models.teams import configured_providers
 
 SPEEDS = [("draft", "Draft"), ("fast", "Fast"), ("turbo", "Turbo")]
-PROVIDER_LABELS = {"evolink": "evolink", "reapi": "reAPI", "vtrix": "Vtrix"}
-
-
-def configured_providers() -> list[str]:
-    """Providers this installation has a key for, the default first."""
-    names = [n for n, conf in settings.PROVIDERS.items() if conf.get("api_key")]
-    return sorted(names, key=lambda n: n != settings.MJWEB_PROVIDER)
+PROVIDER_LABELS = health.LABELS
 
 
 class PromptField(forms.CharField):
@@ -111,14 +107,29 @@ class CreateForm(forms.Form):
     )
     ref = ReferencesField(required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, team=None, show_health: bool = False, **kwargs) -> None:
+        """`team`: its provider order picks the default provider. `show_health`:
+        name a provider that is not healthy (pages, not the live check)."""
         super().__init__(*args, **kwargs)
         for role in REFERENCE_ROLES.values():  # --iw, --sw, --ow: the linter judges the value
             weight = forms.CharField(max_length=16, required=False, label=role.weight.label)
             weight.error_messages["max_length"] = f"{role.weight.flag} takes a number"
             self.fields[role.weight.name] = weight
-        self.fields["provider"].choices = [(p, PROVIDER_LABELS[p]) for p in configured_providers()]
-        self.fields["provider"].initial = settings.MJWEB_PROVIDER
+        configured = team.providers_in_order() if team is not None else configured_providers()
+        self.default_provider = configured[0] if configured else settings.MJWEB_PROVIDER
+        # A provider that is not healthy says so next to its name.
+        states = health.states(configured) if show_health else {}
+        self.provider_states = {p: s for p, s in states.items() if s != health.HEALTHY}
+        self.fields["provider"].choices = [
+            (
+                p,
+                f"{PROVIDER_LABELS[p]} ({self.provider_states[p]})"
+                if p in self.provider_states
+                else PROVIDER_LABELS[p],
+            )
+            for p in configured
+        ]
+        self.fields["provider"].initial = self.default_provider
 
     @property
     def panel(self) -> tuple[PromptParam, ...]:
@@ -128,8 +139,23 @@ class CreateForm(forms.Form):
     @property
     def provider_label(self) -> str:
         """The provider the form starts with, by its name for people."""
-        chosen = self["provider"].value() or settings.MJWEB_PROVIDER
+        chosen = self["provider"].value() or self.default_provider
         return PROVIDER_LABELS.get(chosen, chosen)
+
+    @property
+    def provider_warning(self) -> str:
+        """What the panel says of the providers that are not healthy (each
+        choice also carries its state, but a closed list hides the others)."""
+        said = []
+        for provider, state in self.provider_states.items():
+            name = PROVIDER_LABELS.get(provider, provider)
+            if state == health.DOWN:
+                said.append(
+                    f"{name} is down: new generations go to the team's next provider, edits wait"
+                )
+            else:
+                said.append(f"{name} is degraded: some of its calls fail or answer slowly")
+        return "; ".join(said)
 
     @property
     def offers_providers(self) -> bool:
@@ -158,7 +184,7 @@ class CreateForm(forms.Form):
         data = {**dict(self.data.items()), **getattr(self, "cleaned_data", {})}
         chosen = data.get("provider") or ""
         if chosen not in dict(self.fields["provider"].choices):
-            chosen = settings.MJWEB_PROVIDER
+            chosen = self.default_provider
         return Request(
             operation="mj-v7",
             provider=chosen,
@@ -182,3 +208,36 @@ class CollectionForm(forms.Form):
         required=False,
         help_text="Only you will see it; otherwise the whole team can add to it",
     )
+
+
+ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth")
+
+
+class ProviderOrderForm(forms.Form):
+    """The team's provider order, one choice per place, and whether new work fails over."""
+
+    failover = forms.BooleanField(
+        label="Fail over: send a new generation another provider can take when one is down",
+        required=False,
+    )
+
+    def __init__(self, *args, team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        order = team.providers_in_order()
+        choices = [(p, PROVIDER_LABELS.get(p, p)) for p in configured_providers()]
+        places = {}
+        for index, provider in enumerate(order):
+            places[f"place_{index + 1}"] = forms.ChoiceField(
+                label=f"{ORDINALS[index]} provider", choices=choices, initial=provider
+            )
+        self.fields = {**places, **self.fields}
+        self.fields["failover"].initial = team.failover
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        order = [v for k, v in cleaned.items() if k.startswith("place_")]
+        if len(order) == len(self.fields) - 1 and len(set(order)) != len(order):
+            names = ", ".join(PROVIDER_LABELS.get(p, p) for p in configured_providers())
+            raise forms.ValidationError(f"Choose each provider once ({names}).")
+        cleaned["order"] = order
+        return cleaned

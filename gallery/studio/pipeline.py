@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,11 +42,12 @@ from gallery.credits import ledger
 from gallery.credits.models.credits import DEFAULT_MAX_IN_FLIGHT, CreditAccount
 from gallery.credits.quotes import preview, preview_batch, trusted_prefixes
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
-from gallery.studio import images, public_urls
+from gallery.studio import health, images, public_urls
 from gallery.studio.live.events import emit
-from gallery.studio.models.jobs import JOB_DEADLINE, Image, Job
+from gallery.studio.models.health import Outcome, ProviderCall
+from gallery.studio.models.jobs import JOB_DEADLINE, WAITING_NOTE_START, Image, Job
 from gallery.studio.models.live import LiveEvent
-from gallery.teams.models.teams import Membership
+from gallery.teams.models.teams import Membership, Team
 
 log = logging.getLogger(__name__)
 
@@ -359,6 +361,9 @@ def run_submit(job_id: int) -> None:
     if job.cancel_requested:
         cancel(job)
         return
+    if not health.allows_create(job.provider):
+        _route_around(job, f"{health.label(job.provider)} is down")
+        return
     if not _claim_slot(job):
         return
     if job.submit_attempts > MAX_SUBMIT_ATTEMPTS:
@@ -366,12 +371,15 @@ def run_submit(job_id: int) -> None:
         return
     token = job.new_callback_token()
     request = request_for(job, callback_url=callback_url(job, token))
+    started = time.monotonic()
     try:
         with get_adapter(job.provider) as adapter:
             accepted = adapter.submit(request)
     except ProviderError as exc:
+        _note_call(job.provider, ProviderCall.Call.CREATE, started, exc)
         _submit_failed(job, exc)
         return
+    _note_call(job.provider, ProviderCall.Call.CREATE, started)
     now = timezone.now()
     first_read = now + timedelta(seconds=_first_poll_delay(accepted.estimated_seconds))
     snapshot = {"status": accepted.status.value, "estimated_seconds": accepted.estimated_seconds}
@@ -382,20 +390,138 @@ def run_submit(job_id: int) -> None:
 
 
 def _submit_failed(job: Job, exc: ProviderError) -> None:
+    if exc.ambiguous:
+        # The provider may have made (and charged for) a task we cannot find:
+        # no provider offers a lookup by our reference, so fail and refund
+        # rather than risk a second paid task (nor is it sent elsewhere).
+        message = "The provider did not answer whether it accepted the job; it was not retried."
+        fail(job, exc.kind, exc.code or "", message)
+        return
     if exc.retryable:
+        if _gives_up_on_provider(job, exc) and _fail_over(job, _why(job.provider, exc)):
+            enqueue("submit_job", job.pk)
+            return
+        if health.is_down(job.provider):
+            _wait_for_provider(job)
+            return
         delay = exc.retry_after or RESUBMIT_DELAY.total_seconds() * job.submit_attempts
         with transaction.atomic():  # the move and its log line reach pages together
             if job.requeue(timezone.now() + timedelta(seconds=delay)):
                 job.log("retry", f"{exc.kind}: will try again in {delay:.0f}s", code=exc.code)
         return
-    if exc.ambiguous:
-        # The provider may have made (and charged for) a task we cannot find:
-        # no provider offers a lookup by our reference, so fail and refund
-        # rather than risk a second paid task.
-        message = "The provider did not answer whether it accepted the job; it was not retried."
-        fail(job, exc.kind, exc.code or "", message)
-        return
     fail(job, exc.kind, exc.code or "", exc.message)
+
+
+def _note_call(provider: str, call: str, started: float, exc: ProviderError | None = None) -> None:
+    """Keep the call's outcome for the provider's health; a create that went
+    through to a provider marked down brings it back, and what waited for it goes."""
+    latency = time.monotonic() - started
+    if exc is not None:
+        outcome = health.outcome_of(exc)
+        health.record(provider, call, outcome, latency=latency, http_status=exc.http_status)
+        return
+    health.record(provider, call, Outcome.OK, latency=latency)
+    if call == ProviderCall.Call.CREATE and health.close(provider):
+        log.info("%s is back: its circuit closed", provider)
+        try:
+            dispatch([provider])
+        except Exception:
+            log.exception("dispatch after %s came back failed; the poller tries again", provider)
+
+
+# --- failover ----------------------------------------------------------------------------
+#
+# A job no provider has taken yet may go to another one: a generation from a
+# prompt, or an operation on an image given by URL. Edits name their parent's
+# upstream task, which only the provider that made it knows: they wait for it.
+# A create whose fate is unknown (Kind.AMBIGUOUS) is never sent anywhere else:
+# the first provider may have made, and charged for, the task.
+
+MOVABLE_OPERATIONS = frozenset(
+    {"mj-v7", "mj-v7-remove-bg", "mj-v7-retexture", "mj-v7-upload-paint"}
+)
+
+
+def _gives_up_on_provider(job: Job, exc: ProviderError) -> bool:
+    """After a retryable create failure: leave the provider when it is marked
+    down, when nothing answered at all (the connection was refused), or when
+    this is its second failure for the job; a lone 5xx or 429 is tried again."""
+    return health.is_down(job.provider) or exc.http_status is None or job.submit_attempts >= 2
+
+
+def _why(provider: str, exc: ProviderError) -> str:
+    name = health.label(provider)
+    if exc.http_status == 429 or exc.kind is Kind.RATE_LIMITED:
+        return f"{name} was rate limiting (429)"
+    if exc.http_status:
+        return f"{name} was failing (HTTP {exc.http_status})"
+    return f"{name} did not answer"
+
+
+def _route_around(job: Job, why: str) -> None:
+    """The job's provider is down and another caller has its one probe: move
+    the job to the next provider, or let it wait for this one."""
+    if _fail_over(job, why):
+        enqueue("submit_job", job.pk)
+    else:
+        _wait_for_provider(job)
+
+
+def _wait_for_provider(job: Job) -> None:
+    name = health.label(job.provider)
+    if job.operation in MOVABLE_OPERATIONS and not job.parent_id:
+        reason = "no other provider of the team's could take it"
+    else:
+        reason = "edits stay with the provider that made their image"
+    note = f"{WAITING_NOTE_START}{name} to come back: {reason}"
+    before = job.provider_note
+    with transaction.atomic():
+        if job.wait_for_provider(note) and before != note:
+            job.log("waiting", note)
+
+
+def _fail_over(job: Job, why: str) -> bool:
+    """Move a job no provider took to the next healthy provider in its team's
+    order that offers its operation, re-priced there. Whether it moved."""
+    if job.operation not in MOVABLE_OPERATIONS or job.parent_id:
+        return False
+    team = Team.objects.only("provider_order", "failover").get(pk=job.team_id)
+    if not team.failover:
+        return False
+    moved_from = job.events.filter(kind="moved").values_list("data__from", flat=True)
+    tried, down = {job.provider, *moved_from}, health.down_providers()
+    order = team.providers_in_order()
+    at = order.index(job.provider) + 1 if job.provider in order else 0
+    for provider in order[at:] + order[:at]:
+        if provider in tried or provider in down:
+            continue
+        check = preview(dataclasses.replace(request_for(job), provider=provider))
+        if check.ok and check.quote is not None and _move(job, provider, check.quote, why):
+            return True
+    return False
+
+
+def _move(job: Job, provider: str, quote: Quote, why: str) -> bool:
+    """Re-reserve the job at `provider`'s price and move it there, in one transaction."""
+    account, before, old = _account_of(job), job.credits_reserved, job.provider
+    note = f"Sent to {health.label(provider)}: {why}"
+    if quote.credits != before:
+        note += f"; re-priced {before} → {quote.credits} credits"
+    retry_at = timezone.now() + _recheck("QUEUE_RECHECK")
+    try:
+        with transaction.atomic():
+            ledger.lock_team(job.team_id)
+            ledger.lock_account(account)
+            ledger.reprice(job=job, account=account, credits=quote.credits, provider=provider)
+            if not job.move_to_provider(provider, quote.credits, note, retry_at):
+                transaction.set_rollback(True)
+                return False
+            job.log("moved", note, **{"from": old, "to": provider, "credits": quote.credits})
+    except ledger.LedgerError as exc:
+        job.refresh_from_db()
+        job.log("not moved", f"{health.label(provider)} costs {quote.credits} credits: {exc}")
+        return False
+    return True
 
 
 # --- fairness ----------------------------------------------------------------------------
@@ -486,9 +612,12 @@ def dispatch(providers: Iterable[str] | None = None) -> int:
     parked = Job.objects.waiting()
     if providers is not None:
         parked = parked.filter(provider__in=list(providers))
+    down = health.down_providers()
     for provider in parked.order_by().values_list("provider", flat=True).distinct():
         busy = Job.objects.filter(provider=provider, status__in=UPSTREAM_BUSY).count()
         free = settings.MJWEB_PROVIDER_CONCURRENCY - busy
+        if provider in down:  # one job, as the probe, once its back-off is over
+            free = min(free, 1) if health.probe_due(provider) else 0
         if free > 0:
             sent += _dispatch_provider(parked.filter(provider=provider), provider, free)
     return sent
@@ -642,12 +771,15 @@ def refresh(job_id: int) -> None:
     if job is None or job.status != Job.Status.RUNNING:
         return
     job.count_poll()
+    started = time.monotonic()
     try:
         with get_adapter(job.provider) as adapter:
             snapshot = adapter.fetch(job.upstream_id)
     except ProviderError as exc:
+        _note_call(job.provider, ProviderCall.Call.READ, started, exc)
         _read_failed(job, exc)
         return
+    _note_call(job.provider, ProviderCall.Call.READ, started)
     apply_snapshot(job, snapshot)
 
 
@@ -691,7 +823,7 @@ def apply_snapshot(job: Job, snapshot: Snapshot) -> None:
 
 def _read_failed(job: Job, exc: ProviderError) -> None:
     if exc.retryable or exc.ambiguous:
-        delay = exc.retry_after or next_poll_delay(job) * 2
+        delay = health.read_backoff(job.provider, exc.retry_after or next_poll_delay(job) * 2)
         job.poll_again_at(timezone.now() + timedelta(seconds=min(delay, 60)))
         job.log("read failed", f"{exc.kind}; next read in {delay:.0f}s", code=exc.code)
         return
@@ -863,7 +995,15 @@ def reap(now=None) -> int:
     """Give jobs past their deadline one last read, then an end."""
     now = now or timezone.now()
     count = 0
-    for job in Job.objects.past_deadline(now).order_by("deadline")[:100]:
+    # A running job of a provider marked down is not ended: its task may be
+    # done upstream, and is read when the provider returns (its images wait
+    # there for a day).
+    outage = Q(
+        status=Job.Status.RUNNING,
+        provider__in=health.down_providers(),
+        submitted_at__gt=now - IMAGE_RETRY_WINDOW,
+    )
+    for job in Job.objects.past_deadline(now).exclude(outage).order_by("deadline")[:100]:
         count += 1
         if job.status == Job.Status.RUNNING:
             refresh(job.pk)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from gallery.studio.views import images, reconcile
+from gallery.studio.views import images, providers, reconcile
 
 urlpatterns = [
     path("t/<slug:slug>/images/<int:pk>/", images.image, name="image"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("t/<slug:slug>/images/<int:pk>/price/", images.image_price, name="image-price"),
     path("t/<slug:slug>/images/<int:pk>/children/", images.image_children, name="image-children"),
     path("staff/reconcile/", reconcile.reconciliation, name="reconcile"),
+    path("t/<slug:slug>/providers/", providers.providers, name="providers"),
+    path("t/<slug:slug>/providers/order/", providers.provider_order, name="provider-order"),
     # The upstream fetches retexture / remove-background sources here, signed-out.
     path("p/<str:token>/<path:name>", images.public_image, name="public-image"),
 ]

@@ -176,6 +176,15 @@ def test_the_provider_can_be_chosen(alice_api):
     assert alice_api.create({**GENERATE, "provider": "vtrix"}).json()["provider"] == "vtrix"
 
 
+def test_without_a_provider_a_generation_goes_to_the_teams_first(alice_api, team, settings):
+    settings.PROVIDERS = {
+        name: {"base_url": f"http://127.0.0.1:1/{name}", "api_key": "k"}
+        for name in ("evolink", "reapi", "vtrix")
+    }
+    team.set_provider_order(["reapi", "evolink", "vtrix"], failover=True)
+    assert alice_api.create(GENERATE).json()["provider"] == "reapi"
+
+
 # --- validation: the linter's and the catalog's issues --------------------------------------
 
 

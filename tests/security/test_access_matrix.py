@@ -79,6 +79,9 @@ EXPECTED = {
     # Only the member's own prompts: a viewer has none, a stranger's team is not found.
     "prompt-history": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     "private-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    # Team admins only; with no provider configured here, any order is the order.
+    "providers": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    "provider-order": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
     "provider-callback": ("405 405 405 405 405 405", "404 404 404 404 404 404"),
     "public-image": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
     # Site staff only: the providers' accounts span every team.

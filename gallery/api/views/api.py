@@ -389,7 +389,7 @@ def create_generation(
     if replay := _replay(request, token, key, digest):
         return replay
     api.check_callback_url(payload.callback_url)
-    draft = api.to_draft(payload, api.resolve_parent(membership, payload), key)
+    draft = api.to_draft(payload, api.resolve_parent(membership, payload), key, membership.team)
     url = payload.callback_url or ""
     task = {
         "token": token,

@@ -104,7 +104,7 @@ class CreditAccount(models.Model):
 
 
 # Entries that make up what jobs cost: reservations less what came back.
-SPENDING_KINDS = ("reserve", "settle", "refund")
+SPENDING_KINDS = ("reserve", "reprice", "settle", "refund")
 
 
 def _reserved_between(start: datetime, end: datetime) -> Q:
@@ -146,6 +146,9 @@ class LedgerEntry(models.Model):
         SETTLE = "settle"
         REFUND = "refund"
         ADJUST = "adjust"
+        # A job moved to another provider before any took it: its reservation
+        # becomes that provider's price (signed: more reserved, or some back).
+        REPRICE = "reprice", "Re-priced"
 
     account = models.ForeignKey(CreditAccount, models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -168,7 +171,7 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["grant", "reserve", "settle", "refund", "adjust"]),
+                condition=Q(kind__in=["grant", "reserve", "reprice", "settle", "refund", "adjust"]),
                 name="ledger_kind_is_known",
             ),
             models.CheckConstraint(

@@ -74,6 +74,10 @@ def time_left(status: str, estimate: float | None, submitted_at, now=None) -> in
     return max(0, round(estimate - elapsed))
 
 
+# How a note that a job waits for its provider begins (pipeline.wait_note).
+WAITING_NOTE_START = "Waiting for "
+
+
 class JobQuerySet(models.QuerySet["Job"]):
     def visible_to(self, user) -> JobQuerySet:
         """Jobs of the user's teams, less other people's private and deleted ones."""
@@ -321,6 +325,9 @@ class Job(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_count = models.PositiveIntegerField(default=0)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
+    # What the card says about the job's provider: that it moved to another
+    # one (and at what price), or that it waits for its own to come back.
+    provider_note = models.CharField(max_length=200, blank=True)
     callback_token_hash = models.CharField(max_length=64, blank=True)
 
     private = models.BooleanField(default=False)
@@ -533,6 +540,31 @@ class Job(models.Model):
             (self.Status.SUBMITTING,), status=self.Status.QUEUED, next_poll_at=retry_at
         )
 
+    def move_to_provider(self, provider: str, credits: int, note: str, retry_at) -> bool:
+        """queued or submitting → queued on another provider at its price, its
+        attempts counted afresh; only before any provider took it."""
+        return self._move(
+            (self.Status.QUEUED, self.Status.SUBMITTING),
+            status=self.Status.QUEUED,
+            provider=provider,
+            credits_reserved=credits,
+            provider_note=note[:200],
+            submit_attempts=0,
+            next_poll_at=retry_at,
+        )
+
+    def wait_for_provider(self, note: str) -> bool:
+        """submitting or queued → waiting in line (no recheck time) until its
+        provider is back: dispatch sends it then."""
+        live = (LiveEvent.Kind.QUEUE, {"waiting": True})
+        return self._move(
+            (self.Status.QUEUED, self.Status.SUBMITTING),
+            live=live,
+            status=self.Status.QUEUED,
+            provider_note=note[:200],
+            next_poll_at=None,
+        )
+
     def park(self) -> bool:
         """A queued job waits in line for a free slot (no recheck time): its card
         shows its place in line (a `queue` event)."""
@@ -568,9 +600,12 @@ class Job(models.Model):
         self, upstream_id: str, snapshot: dict, next_poll_at, cost: Cost | None = None
     ) -> bool:
         """`cost`: the provider's reported cost (`providers.Cost`), if any."""
+        # A note that it waited for its provider is over; one that it moved stays.
+        note = "" if self.provider_note.startswith(WAITING_NOTE_START) else self.provider_note
         return self._move(
             (self.Status.SUBMITTING,),
             status=self.Status.RUNNING,
+            provider_note=note,
             upstream_id=upstream_id,
             snapshot=snapshot,
             submitted_at=timezone.now(),

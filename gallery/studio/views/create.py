@@ -20,7 +20,7 @@ def check_prompt(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     if not membership.can_create:
         raise PermissionDenied("Viewers cannot generate")
-    form = CreateForm(request.POST)
+    form = CreateForm(request.POST, team=membership.team)
     form.is_valid()  # the linter reports prompt problems; the form only bounds sizes
     # Nothing typed yet is not a mistake: say nothing until there is a prompt
     # (two reference chips are one, with no text).

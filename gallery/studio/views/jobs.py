@@ -231,7 +231,11 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     if request.htmx and "before" in request.GET:  # scrolled to the end: the next cards
         return render(request, "gallery/index.html#older-page", ctx, status=status)
     prompt = request.GET.get("prompt", "")  # whole: one too long is named by the live check
-    form = CreateForm(initial={"client_request_id": uuid.uuid4().hex, "prompt": prompt})
+    form = CreateForm(
+        initial={"client_request_id": uuid.uuid4().hex, "prompt": prompt},
+        team=membership.team,
+        show_health=True,
+    )
     filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
     ctx.update(nav="gallery", form=form, check=None, operations=OPERATIONS, **listening)
     ctx.update(filters=filters, filter_errors=errors)
@@ -252,7 +256,7 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
         )
         response["Retry-After"] = str(verdict.retry_after)
         return response
-    form = CreateForm(request.POST)
+    form = CreateForm(request.POST, team=membership.team, show_health=True)
     made, problem, known = [], "", set()
     if form.is_valid():
         draft = form.to_draft()

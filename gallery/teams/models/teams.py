@@ -29,6 +29,12 @@ def validate_time_zone(name: str) -> None:
         raise ValidationError(f"{name!r} is not a known time zone, such as Europe/Berlin") from e
 
 
+def configured_providers() -> list[str]:
+    """Providers this installation has a key for, MJWEB_PROVIDER first."""
+    names = [n for n, conf in settings.PROVIDERS.items() if conf.get("api_key")]
+    return sorted(names, key=lambda n: n != settings.MJWEB_PROVIDER)
+
+
 def token_hash(token: str) -> str:
     """An invite link's secret as stored (gallery.net.digests, the one way)."""
     return secret_digest(token)
@@ -47,6 +53,13 @@ class Team(models.Model):
         help_text="Where the team's months and weeks begin and end (an IANA name)",
     )
     created = models.DateTimeField(default=timezone.now)
+    # The providers new work goes to, first to last; empty means the default
+    # (configured_providers()). A provider configured later joins at the end.
+    provider_order = models.JSONField(default=list, blank=True)
+    failover = models.BooleanField(
+        default=True,
+        help_text="Send a new generation that a provider could not take to the next one",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -73,6 +86,21 @@ class Team(models.Model):
                     {k: v for k, v in before.items() if after[k] != v},
                     {k: v for k, v in after.items() if before[k] != v},
                 )
+
+    def providers_in_order(self) -> list[str]:
+        """The configured providers in this team's order."""
+        configured = configured_providers()
+        chosen = [p for p in self.provider_order if p in configured]
+        return chosen + [p for p in configured if p not in chosen]
+
+    def set_provider_order(self, order: list[str], *, failover: bool) -> None:
+        known = configured_providers()
+        if sorted(order) != sorted(known) or len(set(order)) != len(order):
+            raise ValidationError(f"List each provider once: {', '.join(known)}")
+        self.provider_order, self.failover = list(order), failover
+        Team.objects.filter(pk=self.pk).update(
+            provider_order=self.provider_order, failover=failover
+        )
 
 
 class Role(models.TextChoices):
