@@ -11,6 +11,7 @@ from gallery.models import (
     Collection,
     CollectionItem,
     CreditAccount,
+    Export,
     Image,
     Invite,
     Job,
@@ -317,6 +318,22 @@ class ShareLinkAdmin(admin.ModelAdmin):
     list_display = ["image", "created_by", "created", "revoked_at"]
     readonly_fields = ["slug", "created"]
     raw_id_fields = ["image"]
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    # Built by a worker from its plan and checkpoint: looked at, not edited.
+    list_display = ["label", "membership", "status", "done", "total", "created", "expires_at"]
+    list_filter = ["status"]
+    exclude = ["plan"]
+    readonly_fields = [
+        *("membership", "label", "token", "status", "total", "done", "skipped", "zip_bytes"),
+        *("rows_bytes", "runs", "file", "size", "error", "queued_at", "lease_until"),
+        *("created", "finished_at", "expires_at"),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(ThrottleCounter)

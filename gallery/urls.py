@@ -3,7 +3,7 @@ from importlib.util import find_spec
 from django.urls import include, path
 
 from gallery.studio.live import views as live_views
-from gallery.studio.views import callbacks, create, jobs, organise, queue, upload_paint
+from gallery.studio.views import callbacks, create, exports, jobs, organise, queue, upload_paint
 from gallery.teams.views import accounts, teams
 
 urlpatterns = [
@@ -41,6 +41,13 @@ urlpatterns = [
     path("t/<slug:slug>/jobs/bulk/collect/", organise.bulk_collect, name="bulk-collect"),
     path("t/<slug:slug>/jobs/bulk/delete/", organise.bulk_delete, name="bulk-delete"),
     path("t/<slug:slug>/jobs/bulk/restore/", organise.bulk_restore, name="bulk-restore"),
+    path("t/<slug:slug>/exports/", exports.export_zip, name="export-zip"),
+    path("t/<slug:slug>/exports/<int:pk>/", exports.export, name="export"),
+    path(
+        "t/<slug:slug>/exports/<int:pk>/download/",
+        exports.export_download,
+        name="export-download",
+    ),
     path("t/<slug:slug>/trash/", organise.trash, name="trash"),
     path("t/<slug:slug>/trash/<int:pk>/restore/", organise.trash_restore, name="trash-restore"),
     path("t/<slug:slug>/trash/<int:pk>/purge/", organise.trash_purge, name="trash-purge"),

@@ -9,6 +9,7 @@ from gallery.api.models.tokens import ApiTask, ApiToken
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_start
 from gallery.credits.models.prices import Price, PriceStatus
 from gallery.net.models.throttle import ThrottleCounter
+from gallery.studio.models.exports import Export
 from gallery.studio.models.jobs import Image, Job, JobEvent
 from gallery.studio.models.live import LiveEvent, LiveSeq
 from gallery.studio.models.organise import Collection, CollectionItem, ShareLink, Star
@@ -20,6 +21,7 @@ __all__ = [
     "Collection",
     "CollectionItem",
     "CreditAccount",
+    "Export",
     "Image",
     "Invite",
     "Job",
