@@ -129,7 +129,7 @@ def test_a_filtered_search_zips_only_the_jobs_it_shows(alice_client, alice, team
     fox = finished_job(alice, team, images=1, prompt="a fox")
     finished_job(alice, team, images=1, prompt="a whale")
     response = download(alice_client, scope="search", q="fox")
-    assert 'filename="acme-search-q-fox.zip"' in response["Content-Disposition"]
+    assert 'filename="acme-search-for-fox.zip"' in response["Content-Disposition"]
     assert images_of(unzip(response)) == [f"{fox.pk:04d}-a-fox-1.png"]
 
 
@@ -306,7 +306,7 @@ def test_a_second_worker_steps_aside_while_the_first_holds_the_export(alice, tea
 def ready(alice, team) -> Export:
     member = Membership.objects.get(user=alice, team=team)
     finished_job(alice, team, images=2, prompt="a fox")
-    export = exports.start(member, "Search q fox", exports.plan_for(_all(member)))
+    export = exports.start(member, "Search for fox", exports.plan_for(_all(member)))
     exports.build(export.pk)
     export.refresh_from_db()
     return export
@@ -327,7 +327,7 @@ def test_the_export_page_shows_progress_then_the_download(alice_client, alice, t
 def test_the_ready_zip_downloads_as_an_attachment(alice_client, ready):
     response = alice_client.get(f"/t/acme/exports/{ready.pk}/download/")
     assert response.status_code == 200
-    assert 'attachment; filename="acme-search-q-fox.zip"' in response["Content-Disposition"]
+    assert 'attachment; filename="acme-search-for-fox.zip"' in response["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert len(images_of(archive)) == 2
     assert_hashes_match(archive)
@@ -359,3 +359,12 @@ def test_an_export_past_its_keeping_time_is_deleted_by_the_sweep(alice_client, r
 def test_the_pages_only_answer_their_methods(alice_client, ready):
     assert alice_client.post(f"/t/acme/exports/{ready.pk}/").status_code == 405
     assert alice_client.post(f"/t/acme/exports/{ready.pk}/download/").status_code == 405
+
+
+def test_a_searchs_zip_is_named_after_its_filters():
+    from gallery.studio.views.exports import search_label
+
+    assert search_label({}) == "All jobs"
+    assert search_label({"q": "fox", "who": "bob", "starred": "1"}) == (
+        "Search for fox, by bob, starred"
+    )

@@ -82,10 +82,18 @@ def _scope(request: HttpRequest, membership: Membership):
     raise BulkRefused(400, SCOPE_RULE)
 
 
+# How each gallery filter reads in an export's name ("Search for fox, by bob").
+FILTER_WORDS = {"q": "for", "who": "by", "op": "of", "since": "from", "until": "to"}
+
+
 def search_label(filters: dict[str, str]) -> str:
     if not filters:
         return "All jobs"
-    return "Search " + ", ".join(f"{key} {value}" for key, value in filters.items())
+    words = [
+        "starred" if key == "starred" else f"{FILTER_WORDS[key]} {value}"
+        for key, value in filters.items()
+    ]
+    return "Search " + ", ".join(words)
 
 
 def zip_name(slug: str, label: str) -> str:
