@@ -9,6 +9,7 @@ from gallery.api.models.tokens import ApiTask, ApiToken
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_start
 from gallery.credits.models.prices import Price, PriceStatus
 from gallery.net.models.throttle import ThrottleCounter
+from gallery.studio.models.batches import Batch, BatchJob, BatchRow
 from gallery.studio.models.exports import Export
 from gallery.studio.models.jobs import Image, Job, JobEvent
 from gallery.studio.models.live import LiveEvent, LiveSeq
@@ -18,6 +19,9 @@ from gallery.teams.models.teams import Invite, Membership, Role, Team, token_has
 __all__ = [
     "ApiTask",
     "ApiToken",
+    "Batch",
+    "BatchJob",
+    "BatchRow",
     "Collection",
     "CollectionItem",
     "CreditAccount",

@@ -47,6 +47,11 @@ EXPECTED = {
     "create-token": ("405 405 405 405 302 302", "400 400 400 404 302 302"),
     "delete-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
     "edit-image": ("405 405 405 405 302 302", "400 400 403 404 302 302"),
+    # A batch is its member's and their admins' (alice's here); viewers run none.
+    # Its control names no action: a 400 in words.
+    "batch": ("200 404 404 404 302 302", "405 405 405 405 302 302"),
+    "batch-control": ("405 405 405 405 302 302", "400 404 404 404 302 302"),
+    "batch-new": ("200 200 403 404 302 302", "400 400 403 404 302 302"),
     # A ZIP export is only its asker's (alice's); no scope named is a 400 in words.
     "export": ("200 404 404 404 302 302", "405 405 405 405 302 302"),
     "export-download": ("200 404 404 404 302 302", "405 405 405 405 302 302"),
@@ -122,6 +127,8 @@ ARGS = {
     "collect-job": "job",
     "collection": "board",
     "export": "export",
+    "batch": "batch",
+    "batch-control": "batch",
     "export-download": "export",
     "share-image": "image",
     "revoke-share": "share_pk",

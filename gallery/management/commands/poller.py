@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connections
 
 from gallery.models import Job
-from gallery.studio import exports, pipeline, references
+from gallery.studio import batches, exports, pipeline, references
 from gallery.studio.live import events
 
 log = logging.getLogger("gallery.poller")
@@ -92,6 +92,10 @@ class Command(BaseCommand):
             pipeline.dispatch()
         except Exception:
             log.exception("dispatching waiting jobs failed; trying again next tick")
+        try:
+            batches.feed_running()  # a batch's next jobs, as its member's slots free
+        except Exception:
+            log.exception("feeding batches failed; trying again next tick")
 
     @staticmethod
     def _expire_references() -> None:
