@@ -1,4 +1,5 @@
-"""A batch as a table: CSV or TSV with a header row, one job (or `repeat`) per row.
+"""A batch as a table: CSV or TSV with a header row, one job (or `repeat`) per row,
+or the team API's list of rows (`from_records`).
 
 Columns (any order, case-blind; the first row names them):
 
@@ -105,6 +106,19 @@ def parse(text: str) -> tuple[list[Row], list[Problem]]:
         if found:
             problems.extend(found)
         else:
+            rows.append(row)
+    return rows, problems
+
+
+def from_records(records: list[dict]) -> tuple[list[Row], list[Problem]]:
+    """The team API's rows (JSON objects keyed by column, `aspect_ratio` or
+    `aspect ratio` alike), checked by the same rules; row n is the n-th object."""
+    rows, problems = [], []
+    for number, record in enumerate(records, start=1):
+        cells = {ALIASES.get(k.replace("_", " ").lower(), k): str(v) for k, v in record.items()}
+        row, found = _row(number, {k: v.strip() for k, v in cells.items()})
+        problems.extend(found)
+        if not found:
             rows.append(row)
     return rows, problems
 

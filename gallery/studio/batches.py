@@ -72,7 +72,15 @@ class Preview:
 
 def preview(text: str) -> Preview:
     """Every row of the table checked and priced; bad rows apart, naming column and rule."""
-    rows, problems = tables.parse(text)
+    return _priced(*tables.parse(text))
+
+
+def preview_records(records: list[dict]) -> Preview:
+    """The team API's rows, as `preview` (row n is the n-th of the list)."""
+    return _priced(*tables.from_records(records))
+
+
+def _priced(rows: list[tables.Row], problems: list[tables.Problem]) -> Preview:
     prices, providers = Price.objects.as_mapping(), configured_providers()
     priced = []
     for row in rows:
