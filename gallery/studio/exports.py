@@ -30,6 +30,7 @@ from datetime import UTC
 from pathlib import Path
 from zipfile import ZIP_STORED, ZipFile, ZipInfo
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -54,7 +55,7 @@ SLICE_SECONDS = 60.0
 
 MANIFEST_FIELDS = (
     *("file", "job", "image", "prompt", "parameters", "operation", "operation_label"),
-    *("title", "author", "job_credits_charged", "created", "parent_job", "parent_image"),
+    *("title", "name", "author", "job_credits_charged", "created", "parent_job", "parent_image"),
     *("width", "height", "bytes", "sha256"),
 )
 # A spreadsheet runs a cell that starts like a formula; such a cell gets a quote.
@@ -107,7 +108,7 @@ def visible_entries(
     """(position, image, name) of the plan from `start`, the image None when
     the member may no longer export it (made private, deleted, purged)."""
     images = exportable(Job.objects.visible_in(membership)).select_related(
-        "job__user", "job__parent"
+        "job__user", "job__parent", "job__batch_link__row"
     )
     for at in range(start, len(plan), LOOKUP):
         chunk = plan[at : at + LOOKUP]
@@ -151,6 +152,7 @@ def manifest_row(image: Image, name: str, sha256: str, size: int) -> dict:
         "operation": job.operation,
         "operation_label": operations.label(job.operation),
         "title": job.title,
+        "name": _row_name(job),
         "author": job.user.username,
         "job_credits_charged": job.credits_charged,
         "created": job.created.astimezone(UTC).isoformat(),
@@ -161,6 +163,14 @@ def manifest_row(image: Image, name: str, sha256: str, size: int) -> dict:
         "bytes": size,
         "sha256": sha256,
     }
+
+
+def _row_name(job: Job) -> str:
+    """The free "name" of the batch row a job was made from ("" for others)."""
+    try:
+        return job.batch_link.row.name
+    except ObjectDoesNotExist:
+        return ""
 
 
 def _write_manifests(archive: ZipFile, rows: list[dict]) -> None:

@@ -4,7 +4,10 @@ passed; pause, resume, cancel (the waiting jobs refunded); its own page."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,7 +16,7 @@ from django.db import IntegrityError, transaction
 from gallery.credits import ledger
 from gallery.models import Batch, CollectionItem, CreditAccount, Job, LedgerEntry, Membership
 from gallery.studio import batches, pipeline
-from tests.factories import fund
+from tests.factories import add_images, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -270,3 +273,19 @@ def test_a_batch_is_its_members_and_their_admins(alice, bob, team, bob_client, c
         bob_client.post(f"/t/acme/batches/{alices.pk}/control/", {"do": "cancel"}).status_code
         == 404
     )
+
+
+def test_the_batch_page_downloads_its_results_with_each_rows_name(alice_client, alice, team):
+    fund(alice, team, 1000)
+    batch = start(alice, team, table(good_rows(2)), cap=1000)
+    page = alice_client.get(f"/t/acme/batches/{batch.pk}/").content.decode()
+    assert f'name="collection" value="{batch.collection_id}"' in page
+    for job in batches.jobs_of(batch):
+        Job.objects.filter(pk=job.pk).update(status="completed", credits_charged=FAST)
+        add_images(job, 1)
+    response = alice_client.post(
+        "/t/acme/exports/", {"scope": "collection", "collection": batch.collection_id}
+    )
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    rows = json.loads(archive.read("manifest.json"))
+    assert sorted(row["name"] for row in rows) == ["shot 1", "shot 2"]
