@@ -19,6 +19,7 @@ checkpoint, then kept in media storage for MJWEB_EXPORT_HOURS.
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
+from typing import BinaryIO
 from zipfile import ZIP_STORED, ZipFile, ZipInfo
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -326,7 +328,7 @@ def _size(path: Path) -> int:
 
 
 def _drop_parts(export: Export) -> None:
-    for suffix in ("zip.part", "rows.part"):
+    for suffix in ("zip.part", "rows.part", "lock"):
         export.part_path(suffix).unlink(missing_ok=True)
 
 
@@ -338,7 +340,7 @@ def build(
 ) -> int:
     """Build export `export_id` from its checkpoint for about `slice_seconds`,
     then queue the rest; how many entries this run wrote. Safe to run twice
-    at once: only the worker that claims it builds."""
+    at once: only the worker that claims it, and holds its files, builds."""
     if not Export.objects.claim(export_id):
         return 0
     export = Export.objects.select_related("membership__team", "membership__user").get(pk=export_id)
@@ -346,6 +348,35 @@ def build(
         export.mark_failed("You are no longer a member of this team.")
         _drop_parts(export)
         return 0
+    lock = lock_parts(export)
+    if lock is None:
+        return 0
+    try:
+        written, ready = _run(export, clock, slice_seconds)
+    finally:
+        lock.close()
+    if ready:
+        _drop_parts(export)
+    return written
+
+
+def lock_parts(export: Export) -> BinaryIO | None:
+    """This process's exclusive lock on the export's part files, or None if a
+    live worker holds it (a slow one whose lease ran out: it carries on). The
+    system drops a killed process's lock, so a resume is never kept out."""
+    path = export.part_path("lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+b")  # noqa: SIM115 - held until the run ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _run(export: Export, clock: Callable[[], float], slice_seconds: float) -> tuple[int, bool]:
+    """Entries written by this run, and whether the export is ready."""
     began, written = clock(), 0
     parts = _Parts(export)
     try:
@@ -354,18 +385,16 @@ def build(
             if (position + 1) % CHECKPOINT_EVERY and position + 1 < export.total:
                 continue
             if not parts.checkpoint():
-                return written
+                return written, False
             if clock() - began >= slice_seconds and position + 1 < export.total:
                 if export.pause():
                     enqueue("build_export", export.pk)
-                return written
+                return written, False
         if not parts.checkpoint():
-            return written
-        export.mark_ready(parts.finish())
+            return written, False
+        return written, export.mark_ready(parts.finish())
     finally:
         parts.close()
-    _drop_parts(export)
-    return written
 
 
 # --- the poller's sweep ----------------------------------------------------------------

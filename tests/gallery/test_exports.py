@@ -5,6 +5,7 @@ only what the member may see; large exports built by a worker in slices."""
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -368,3 +369,24 @@ def test_a_searchs_zip_is_named_after_its_filters():
     assert search_label({"q": "fox", "who": "bob", "starred": "1"}) == (
         "Search for fox, by bob, starred"
     )
+
+
+def test_a_worker_whose_lease_ran_out_keeps_its_files_and_a_second_steps_aside(alice, team):
+    """The lease says who may build; the files' lock says who is writing. A slow
+    worker past its lease still holds the lock, so a second one, queued by the
+    sweep, leaves the files alone instead of writing over them."""
+    member = Membership.objects.get(user=alice, team=team)
+    finished_job(alice, team, images=1)
+    export = exports.start(member, "All jobs", exports.plan_for(_all(member)))
+    held = exports.lock_parts(export)  # the slow worker's lock, in this process's other handle
+    assert held is not None
+    try:
+        assert exports.build(export.pk) == 0
+        assert not export.part_path("zip.part").exists()
+    finally:
+        fcntl.flock(held, fcntl.LOCK_UN)
+        held.close()
+    assert exports.recover(timezone.now() + timedelta(minutes=2)) == 1
+    assert exports.build(export.pk) == 1
+    export.refresh_from_db()
+    assert export.status == "ready" and not export.part_path("lock").exists()
