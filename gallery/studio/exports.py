@@ -67,17 +67,22 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # --- what goes in, under which names -----------------------------------------------
 
 
-def exportable(jobs: QuerySet[Job]) -> QuerySet[Image]:
-    """The stored images of `jobs` that still have their original."""
-    return Image.objects.filter(job__in=jobs, status=Image.Status.STORED).exclude(original="")
+# What a person may choose to download, and the Image field each is read from.
+SIZES = {"original": "original", "small": "thumbnail"}
 
 
-def plan_for(jobs: QuerySet[Job]) -> list[list]:
+def exportable(jobs: QuerySet[Job], field: str = "original") -> QuerySet[Image]:
+    """The stored images of `jobs` that still have that file (`field`)."""
+    stored = Image.objects.filter(job__in=jobs, status=Image.Status.STORED)
+    return stored.exclude(**{field: ""})
+
+
+def plan_for(jobs: QuerySet[Job], field: str = "original") -> list[list]:
     """[[image id, name], ...] of `jobs`' images, newest job first, each name unique."""
     rows = (
-        exportable(jobs)
+        exportable(jobs, field)
         .order_by("-job__created", "-job_id", "index")
-        .values_list("pk", "job_id", "index", "original", "job__prompt", "job__title")
+        .values_list("pk", "job_id", "index", field, "job__prompt", "job__title")
     )
     used: set[str] = set()
     plan = []
@@ -105,11 +110,11 @@ def _unique(name: str, used: set[str]) -> str:
 
 
 def visible_entries(
-    membership: Membership, plan: list[list], start: int = 0
+    membership: Membership, plan: list[list], start: int = 0, field: str = "original"
 ) -> Iterator[tuple[int, Image | None, str]]:
     """(position, image, name) of the plan from `start`, the image None when
     the member may no longer export it (made private, deleted, purged)."""
-    images = exportable(Job.objects.visible_in(membership)).select_related(
+    images = exportable(Job.objects.visible_in(membership), field).select_related(
         "job__user", "job__parent", "job__batch_link__row"
     )
     for at in range(start, len(plan), LOOKUP):
@@ -122,15 +127,17 @@ def visible_entries(
 # --- one entry, and the manifest ---------------------------------------------------------
 
 
-def _copy(archive: ZipFile, image: Image, name: str) -> tuple[ZipInfo, dict] | None:
-    """The image's original into `archive` as `name`, hashed as it is written;
+def _copy(
+    archive: ZipFile, image: Image, name: str, field: str = "original"
+) -> tuple[ZipInfo, dict] | None:
+    """The image's file `field` into `archive` as `name`, hashed as it is written;
     None if its file is gone from storage (the entry is left out)."""
     created = image.job.created.astimezone(UTC)
     info = ZipInfo(name, date_time=created.timetuple()[:6])
     info.compress_type = ZIP_STORED  # PNG, JPEG and WebP are compressed already
     info.external_attr = 0o644 << 16
     try:
-        source = default_storage.open(image.original.name, "rb")
+        source = default_storage.open(getattr(image, field).name, "rb")
     except (FileNotFoundError, OSError):
         log.warning("export: the file of image %s is gone; left out", image.pk)
         return None
@@ -140,7 +147,11 @@ def _copy(archive: ZipFile, image: Image, name: str) -> tuple[ZipInfo, dict] | N
             digest.update(block)
             target.write(block)
             size += len(block)
-    return info, manifest_row(image, name, digest.hexdigest(), size)
+    width, height = (image.width, image.height) if field == "original" else image.thumb_size
+    return info, manifest_row(image, name, digest.hexdigest(), size) | {
+        "width": width,
+        "height": height,
+    }
 
 
 def manifest_row(image: Image, name: str, sha256: str, size: int) -> dict:
@@ -214,12 +225,12 @@ class _Pipe:
         return data
 
 
-def stream(membership: Membership, plan: list[list]) -> Iterator[bytes]:
+def stream(membership: Membership, plan: list[list], field: str = "original") -> Iterator[bytes]:
     """The ZIP of `plan`, in pieces as it is written: one entry in memory at most."""
     pipe, rows = _Pipe(), []
     with ZipFile(pipe, "w") as archive:
-        for _, image, name in visible_entries(membership, plan):
-            copied = _copy(archive, image, name) if image is not None else None
+        for _, image, name in visible_entries(membership, plan, 0, field):
+            copied = _copy(archive, image, name, field) if image is not None else None
             if copied is not None:
                 rows.append(copied[1])
             if data := pipe.take():
@@ -231,11 +242,13 @@ def stream(membership: Membership, plan: list[list]) -> Iterator[bytes]:
 # --- large exports: built by a worker, resumable ----------------------------------------
 
 
-def start(membership: Membership, label: str, plan: list[list]) -> Export:
+def start(
+    membership: Membership, label: str, plan: list[list], variant: str = "original"
+) -> Export:
     """An export for a worker to build, queued once it commits."""
     with transaction.atomic():
         export = Export.objects.create(
-            membership=membership, label=label[:120], plan=plan, total=len(plan)
+            membership=membership, label=label[:120], plan=plan, total=len(plan), variant=variant
         )
         enqueue("build_export", export.pk)
     return export
@@ -276,7 +289,8 @@ class _Parts:
         self.archive.NameToInfo[info.filename] = info
 
     def add(self, image: Image | None, name: str) -> bool:
-        copied = _copy(self.archive, image, name) if image is not None else None
+        field = SIZES[self.export.variant]
+        copied = _copy(self.archive, image, name, field) if image is not None else None
         self.done += 1
         if copied is None:
             self.skipped += 1
@@ -380,7 +394,8 @@ def _run(export: Export, clock: Callable[[], float], slice_seconds: float) -> tu
     began, written = clock(), 0
     parts = _Parts(export)
     try:
-        for position, image, name in visible_entries(export.membership, export.plan, parts.done):
+        entries = visible_entries(export.membership, export.plan, parts.done, SIZES[export.variant])
+        for position, image, name in entries:
             written += parts.add(image, name)
             if (position + 1) % CHECKPOINT_EVERY and position + 1 < export.total:
                 continue

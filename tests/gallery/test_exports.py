@@ -390,3 +390,36 @@ def test_a_worker_whose_lease_ran_out_keeps_its_files_and_a_second_steps_aside(a
     assert exports.build(export.pk) == 1
     export.refresh_from_db()
     assert export.status == "ready" and not export.part_path("lock").exists()
+
+
+def test_small_previews_can_be_chosen_instead_of_originals(alice_client, alice, team):
+    job = finished_job(alice, team, images=2, prompt="a fox")
+    archive = unzip(download(alice_client, scope="selection", ids=[job.pk], size="small"))
+    assert sorted(images_of(archive)) == [
+        f"{job.pk:04d}-a-fox-1.webp",
+        f"{job.pk:04d}-a-fox-2.webp",
+    ]
+    assert_hashes_match(archive)
+    thumb = job.images.get(index=0).thumbnail
+    with default_storage.open(thumb.name) as handle:
+        assert archive.read(f"{job.pk:04d}-a-fox-1.webp") == handle.read()
+
+
+def test_an_unknown_size_is_refused_in_words(alice_client, alice, team):
+    job = finished_job(alice, team, images=1)
+    response = download(alice_client, scope="selection", ids=[job.pk], size="huge")
+    assert response.status_code == 400
+    assert "The size must be &quot;original&quot;" in response.content.decode()
+
+
+def test_a_large_export_of_small_previews_is_built_with_them(alice, team, small_stream):
+    member = Membership.objects.get(user=alice, team=team)
+    finished_job(alice, team, images=4, prompt="a fox")
+    plan = exports.plan_for(_all(member), "thumbnail")
+    export = exports.start(member, "All jobs", plan, "small")
+    assert exports.build(export.pk) == 4
+    export.refresh_from_db()
+    with default_storage.open(export.file) as handle:
+        archive = zipfile.ZipFile(io.BytesIO(handle.read()))
+    assert all(name.endswith(".webp") for name in images_of(archive))
+    assert_hashes_match(archive)

@@ -80,6 +80,8 @@ class Export(models.Model):
     # [[image id, name in the ZIP], ...] in the order they are written.
     plan = models.JSONField(default=list)
     total = models.PositiveIntegerField(default=0)  # len(plan), read without the plan
+    # Which file of each image: "original" or "small" (exports.SIZES).
+    variant = models.CharField(max_length=10, default="original")
     token = models.CharField(max_length=32, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     # The checkpoint: entries of the plan done (written or skipped), and how

@@ -27,27 +27,32 @@ from gallery.teams.models.teams import Membership
 from gallery.teams.views.errors import refusal
 from gallery.teams.views.helpers import get_membership
 
+SIZE_RULE = 'The size must be "original" (the full images) or "small" (previews).'
 SCOPE_RULE = 'Say what to download: the scope must be "selection", "collection" or "search".'
 
 
 @require_POST
 def export_zip(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
+    size = request.POST.get("size") or "original"
     try:
+        if size not in exports.SIZES:
+            raise BulkRefused(400, SIZE_RULE)
         label, jobs = _scope(request, membership)
     except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
-    plan = exports.plan_for(jobs)
+    field = exports.SIZES[size]
+    plan = exports.plan_for(jobs, field)
     if not plan:
         return refusal(request, 400, f"{label}: there is no stored image to download.")
     if len(plan) <= settings.MJWEB_EXPORT_STREAM_MAX:
         response = StreamingHttpResponse(
-            exports.stream(membership, plan), content_type="application/zip"
+            exports.stream(membership, plan, field), content_type="application/zip"
         )
         response["Content-Disposition"] = f'attachment; filename="{zip_name(slug, label)}"'
         response["Cache-Control"] = "private, no-store"
         return response
-    export = exports.start(membership, label, plan)
+    export = exports.start(membership, label, plan, size)
     return redirect("export", slug, export.pk)
 
 
