@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.utils import timezone
 
 from gallery.models import Collection, CollectionItem, Export, Job, Membership, Team
@@ -423,3 +424,17 @@ def test_a_large_export_of_small_previews_is_built_with_them(alice, team, small_
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
     assert all(name.endswith(".webp") for name in images_of(archive))
     assert_hashes_match(archive)
+
+
+@pytest.mark.django_db(transaction=True)  # the poller closes its connection between looks
+def test_the_poller_deletes_kept_zips_and_requeues_abandoned_ones(ready, alice, team, monkeypatch):
+    member = Membership.objects.get(user=alice, team=team)
+    abandoned = exports.start(member, "All jobs", exports.plan_for(_all(member)))
+    assert Export.objects.claim(abandoned.pk)  # a worker took it, then died
+    name = ready.file
+    later = ready.expires_at + timedelta(minutes=5)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    call_command("poller", "--once", stdout=io.StringIO())
+    assert not default_storage.exists(name)
+    assert Export.objects.get(pk=ready.pk).status == "expired"
+    assert Export.objects.get(pk=abandoned.pk).status == "queued"  # and its task sent again
