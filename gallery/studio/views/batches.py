@@ -112,7 +112,7 @@ def batch_control(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         changed = found.status == Batch.Status.CANCELLED and was != found.status
         done = f"Cancelled: {refunded} waiting job{'' if refunded == 1 else 's'} refunded."
     else:
-        changed = getattr(batches, action)(found)
+        changed = (batches.pause if action == "pause" else batches.resume)(found)
         done = "Paused." if action == "pause" else "Resumed."
     if not changed:
         return refusal(request, 409, f"This batch is {found.status}: it cannot {action} now.")
