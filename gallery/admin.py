@@ -9,9 +9,13 @@ from gallery.models import (
     ApiTask,
     ApiToken,
     AuditEntry,
+    Batch,
+    BatchJob,
+    BatchRow,
     Collection,
     CollectionItem,
     CreditAccount,
+    Export,
     Image,
     Invite,
     Job,
@@ -403,6 +407,68 @@ class ShareLinkAdmin(admin.ModelAdmin):
     list_display = ["image", "created_by", "created", "revoked_at"]
     readonly_fields = ["slug", "created"]
     raw_id_fields = ["image"]
+
+
+class BatchRowInline(admin.TabularInline):
+    model = BatchRow
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        *("number", "name", "prompt", "provider", "speed", "project", "repeat"),
+        *("credits_each", "made", "problem"),
+    ]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    # Its cap and what it committed are the ledger's business: looked at, not edited.
+    list_display = ["name", "membership", "status", "committed", "cap", "created"]
+    list_filter = ["status"]
+    readonly_fields = [
+        *("membership", "name", "cap", "committed", "status", "note", "collection"),
+        *("created", "finished_at"),
+    ]
+    inlines = [BatchRowInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(BatchRow)
+class BatchRowAdmin(admin.ModelAdmin):
+    list_display = ["batch", "number", "name", "repeat", "made", "credits_each"]
+    readonly_fields = BatchRowInline.readonly_fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(admin.ModelAdmin):
+    list_display = ["row", "job"]
+    raw_id_fields = ["row", "job"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    # Built by a worker from its plan and checkpoint: looked at, not edited.
+    list_display = ["label", "membership", "status", "done", "total", "created", "expires_at"]
+    list_filter = ["status"]
+    exclude = ["plan"]
+    readonly_fields = [
+        *("membership", "label", "token", "status", "total", "done", "skipped", "zip_bytes"),
+        *("rows_bytes", "runs", "file", "size", "error", "queued_at", "lease_until"),
+        *("created", "finished_at", "expires_at"),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(ThrottleCounter)

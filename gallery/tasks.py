@@ -9,7 +9,7 @@ job that the request creating it later rolled back.
 from __future__ import annotations
 
 from gallery.api import callbacks as api_callbacks
-from gallery.studio import pipeline
+from gallery.studio import exports, pipeline
 
 
 def submit_job(job_id: int) -> None:
@@ -22,3 +22,7 @@ def ingest_job(job_id: int) -> None:
 
 def deliver_callback(job_id: int) -> None:
     api_callbacks.deliver(job_id)
+
+
+def build_export(export_id: int) -> None:
+    exports.build(export_id)

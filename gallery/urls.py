@@ -3,7 +3,16 @@ from importlib.util import find_spec
 from django.urls import include, path
 
 from gallery.studio.live import views as live_views
-from gallery.studio.views import callbacks, create, jobs, organise, queue, upload_paint
+from gallery.studio.views import (
+    batches,
+    callbacks,
+    create,
+    exports,
+    jobs,
+    organise,
+    queue,
+    upload_paint,
+)
 from gallery.teams.views import accounts, audit, teams
 
 urlpatterns = [
@@ -40,6 +49,16 @@ urlpatterns = [
     path("t/<slug:slug>/jobs/bulk/collect/", organise.bulk_collect, name="bulk-collect"),
     path("t/<slug:slug>/jobs/bulk/delete/", organise.bulk_delete, name="bulk-delete"),
     path("t/<slug:slug>/jobs/bulk/restore/", organise.bulk_restore, name="bulk-restore"),
+    path("t/<slug:slug>/batches/new/", batches.batch_new, name="batch-new"),
+    path("t/<slug:slug>/batches/<int:pk>/", batches.batch, name="batch"),
+    path("t/<slug:slug>/batches/<int:pk>/control/", batches.batch_control, name="batch-control"),
+    path("t/<slug:slug>/exports/", exports.export_zip, name="export-zip"),
+    path("t/<slug:slug>/exports/<int:pk>/", exports.export, name="export"),
+    path(
+        "t/<slug:slug>/exports/<int:pk>/download/",
+        exports.export_download,
+        name="export-download",
+    ),
     path("t/<slug:slug>/trash/", organise.trash, name="trash"),
     path("t/<slug:slug>/trash/<int:pk>/restore/", organise.trash_restore, name="trash-restore"),
     path("t/<slug:slug>/trash/<int:pk>/purge/", organise.trash_purge, name="trash-purge"),

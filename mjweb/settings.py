@@ -279,6 +279,13 @@ MJWEB_TRASH_DAYS = env_int("MJWEB_TRASH_DAYS", 30, minimum=1)
 # Hours the live change feed keeps its events: a page's stream that was cut for
 # longer than this reloads its content instead of replaying what it missed.
 MJWEB_LIVE_RETENTION_HOURS = env_int("MJWEB_LIVE_RETENTION_HOURS", 48, minimum=1)
+# ZIP exports (gallery/studio/exports.py): up to MJWEB_EXPORT_STREAM_MAX images
+# stream at once; more are built by a worker into MJWEB_EXPORT_DIR (a local
+# folder: the part-built file is appended to, which a bucket cannot do), then
+# kept in media storage for MJWEB_EXPORT_HOURS.
+MJWEB_EXPORT_STREAM_MAX = env_int("MJWEB_EXPORT_STREAM_MAX", 200, minimum=1)
+MJWEB_EXPORT_DIR = Path(env_str("MJWEB_EXPORT_DIR") or VAR_DIR / "exports")
+MJWEB_EXPORT_HOURS = env_int("MJWEB_EXPORT_HOURS", 24, minimum=1)
 # Jobs one prompt may make with permutation braces and --repeat (gallery/catalog/permutations.py);
 # 40 is Midjourney's own limit for a permutation in fast mode.
 MJWEB_BATCH_CAP = env_int("MJWEB_BATCH_CAP", 40, minimum=1)

@@ -25,6 +25,7 @@ PASSWORD = "correct-horse-battery"
 def _media_root(settings, tmp_path):
     """Stored images of a test go to its own folder, never into var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MJWEB_EXPORT_DIR = tmp_path / "exports"
 
 
 def make_user(username: str) -> User:

@@ -322,6 +322,18 @@ _BALANCE_EXAMPLE = {
     },
 }
 
+_BATCH_EXAMPLE = {
+    "object": "batch",
+    "id": 12,
+    "name": "Spring product shots",
+    "status": "running",
+    "cap": 4000,
+    "rows": 40,
+    "jobs": 46,
+    "total_credits": 3634,
+    "url": "https://mjweb.example.com/t/demo/batches/12/",
+}
+
 # Each endpoint's words, answer and error codes, by operationId.
 _OPERATIONS: dict[str, dict[str, Any]] = {
     "createImageGeneration": {
@@ -361,6 +373,30 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
             "content": {JSON: {"example": _BALANCE_EXAMPLE}},
         },
         "errors": _AUTH_ERRORS,
+    },
+    "createBatch": {
+        "summary": "Run a batch of rows",
+        "description": "A table as a JSON list of rows (prompt; optional aspect_ratio, speed, "
+        "provider, project, reference_url, repeat, name), run as jobs under a spending cap, "
+        "as on the site's batch page. Every row is checked and priced first: if any is "
+        "refused, nothing is made and each problem is listed in `issues`, its param naming "
+        "the row and column (rows[3].speed). Jobs are made a few at a time, as many as your "
+        "in-flight cap, each only if its reservation fits under the cap: a batch never spends "
+        "past it, and rows past it are not run (status capped). Its results form a collection "
+        "named after it; follow it on its page (url) or read its jobs in the gallery.",
+        "model": api_schemas.BatchCreated,
+        "ok": {
+            "description": "The batch, started.",
+            "headers": dict(_RATE_HEADERS),
+            "content": {JSON: {"example": _BATCH_EXAMPLE}},
+        },
+        "errors": (
+            "invalid_request",
+            "unauthorized",
+            "model_access_denied",
+            "rate_limit_exceeded",
+            "internal_error",
+        ),
     },
     "getResultFile": {
         "summary": "A result image",

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from gallery.catalog import operations, permutations
+from gallery.catalog import operations, permutations, tables
 from gallery.catalog.operations import OPERATIONS, PROVIDERS
 from gallery.catalog.prompt import MAX_PROMPT_LENGTH, Code
 from gallery.studio.models.jobs import Job
@@ -421,3 +421,45 @@ class ErrorResponse(BaseModel):
     """evolink's error envelope; `param` and `issues` are mjweb's additions."""
 
     error: Annotated[ErrorBody, _inline(ErrorBody)]
+
+
+# --- batches -----------------------------------------------------------------------------
+
+
+class BatchRowRequest(Shape):
+    """One row of a batch: the columns of a pasted table (gallery/catalog/tables.py)."""
+
+    prompt: str = Field(max_length=tables.MAX_CELL, description="Midjourney syntax, one job.")
+    aspect_ratio: str | None = Field(
+        None, max_length=20, description="Appended as --ar, e.g. 16:9."
+    )
+    speed: Literal[tables.SPEEDS] | None = Field(None, description="fast when absent.")
+    provider: Literal[PROVIDERS] | None = Field(None, description="The site's own when absent.")
+    project: str | None = Field(None, max_length=120, description="Kept; not applied yet.")
+    reference_url: str | None = Field(
+        None, max_length=2048, description="An image URL put before the prompt."
+    )
+    repeat: int = Field(1, ge=1, le=tables.MAX_REPEAT, description="Jobs of this row.")
+    name: str | None = Field(None, max_length=120, description="A label kept with its jobs.")
+
+
+class BatchRequest(Shape):
+    name: str = Field(min_length=1, max_length=80, description="Its results' collection too.")
+    cap: int = Field(
+        ge=1,
+        le=10**9,
+        description="Credits the batch may reserve in all; rows past it are not run.",
+    )
+    rows: list[BatchRowRequest] = Field(min_length=1, max_length=tables.MAX_ROWS)
+
+
+class BatchCreated(BaseModel):
+    object: Literal["batch"]
+    id: int
+    name: str
+    status: Literal["running", "paused", "capped", "finished", "cancelled"]
+    cap: int = Field(ge=1)
+    rows: int = Field(ge=1)
+    jobs: int = Field(ge=1, description="Jobs its rows stand for (repeats counted).")
+    total_credits: int = Field(ge=0, description="What they would cost in all, by today's prices.")
+    url: str = Field(description="The batch's page on the site: rows, progress, pause, cancel.")

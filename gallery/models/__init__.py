@@ -9,6 +9,8 @@ from gallery.api.models.tokens import ApiTask, ApiToken
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_start
 from gallery.credits.models.prices import Price, PriceStatus
 from gallery.net.models.throttle import ThrottleCounter
+from gallery.studio.models.batches import Batch, BatchJob, BatchRow
+from gallery.studio.models.exports import Export
 from gallery.studio.models.health import ProviderCall, ProviderCircuit
 from gallery.studio.models.jobs import Image, Job, JobEvent
 from gallery.studio.models.live import LiveEvent, LiveSeq
@@ -21,9 +23,13 @@ __all__ = [
     "ApiToken",
     "AuditAction",
     "AuditEntry",
+    "Batch",
+    "BatchJob",
+    "BatchRow",
     "Collection",
     "CollectionItem",
     "CreditAccount",
+    "Export",
     "Image",
     "Invite",
     "Job",

@@ -241,3 +241,49 @@ class ProviderOrderForm(forms.Form):
             raise forms.ValidationError(f"Choose each provider once ({names}).")
         cleaned["order"] = order
         return cleaned
+
+
+MAX_TABLE_BYTES = 1024 * 1024
+
+
+class BatchForm(forms.Form):
+    """A batch: its name, its table (pasted, or a CSV/TSV file) and its cap.
+    The cap is asked for once the prices are shown (`starting`)."""
+
+    name = forms.CharField(label="Batch name", max_length=80)
+    table = forms.CharField(
+        label="Table (CSV or TSV, with a header row)",
+        required=False,
+        max_length=MAX_TABLE_BYTES,
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
+    )
+    file = forms.FileField(label="Or a CSV/TSV file", required=False)
+    cap = forms.IntegerField(
+        label="Spending cap (credits)",
+        required=False,
+        min_value=1,
+        max_value=10**9,
+        help_text="The batch never spends more than this; rows past it are not run",
+    )
+
+    def __init__(self, *args: Any, starting: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.starting = starting
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload = data.get("file")
+        if upload is not None:
+            if upload.size > MAX_TABLE_BYTES:
+                self.add_error("file", f"The file is over {MAX_TABLE_BYTES // 1024} KB; split it")
+                return data
+            try:
+                data["table"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error("file", "The file must be UTF-8 text (CSV or TSV)")
+                return data
+        if not (data.get("table") or "").strip() and "table" not in self.errors:
+            self.add_error("table", "Paste a table or choose a file")
+        if self.starting and data.get("cap") is None and "cap" not in self.errors:
+            self.add_error("cap", "Set a spending cap to start the batch")
+        return data

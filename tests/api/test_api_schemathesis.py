@@ -99,6 +99,7 @@ def test_the_document_is_served_as_openapi_3_1_without_a_token():
     assert document["servers"] == [{"url": "http://testserver", "description": "This mjweb"}]
     assert set(document["paths"]) == {
         "/api/v1/images/generations",
+        "/api/v1/batches",
         "/api/v1/tasks/{task_id}",
         "/api/v1/balance",
         "/api/v1/files/{name}",

@@ -8,7 +8,8 @@ from django.test import Client
 
 from gallery.api.translate import file_name
 from gallery.credits import ledger
-from gallery.models import ApiToken, Collection, Invite, Membership, ShareLink
+from gallery.models import ApiToken, Batch, Collection, Invite, Job, Membership, ShareLink
+from gallery.studio import exports
 from gallery.studio.public_urls import signed_url
 from tests.factories import finished_job
 
@@ -33,8 +34,8 @@ class World:
 
 
 def build(alice, bob, carol, dave, team) -> World:
-    """alice (admin) owns a finished job and a deleted one; bob is a member, dave a
-    viewer, carol a stranger."""
+    """alice (admin) owns a finished job and a deleted one, a ready ZIP
+    export and a batch; bob is a member, dave a viewer, carol a stranger."""
     job = finished_job(alice, team, images=1)
     image = job.images.get()
     trashed = finished_job(alice, team, images=1)
@@ -48,6 +49,10 @@ def build(alice, bob, carol, dave, team) -> World:
     revoked, revoked_plain = ApiToken.issue(bobs, "old")
     revoked.revoke(by=bob)
     public = signed_url(image.original.name).split("/p/", 1)[1]
+    alices = Membership.objects.get(user=alice, team=team)
+    export = exports.start(alices, "All jobs", exports.plan_for(Job.objects.visible_in(alices)))
+    exports.build(export.pk)  # ready: alice's alone to download
+    batch = Batch.objects.create(membership=alices, name="Spring", cap=100)
     slug = {"slug": team.slug}
     kwargs = {
         "job": {**slug, "pk": job.pk},
@@ -56,6 +61,8 @@ def build(alice, bob, carol, dave, team) -> World:
         "invite": {**slug, "pk": invite.pk},
         "invite_token": {"token": invite_token},
         "board": {**slug, "pk": board.pk},
+        "export": {**slug, "pk": export.pk},
+        "batch": {**slug, "pk": batch.pk},
         "share_pk": {**slug, "pk": share.pk},
         "share": {"share": share.slug},
         "share_file": {"share": share.slug, "size": "full"},

@@ -1,6 +1,7 @@
 """The team API: evolink's endpoints, answered for a team member's personal token.
 
     POST /api/v1/images/generations   create a task (a job in the team gallery)
+    POST /api/v1/batches              a batch of rows under a spending cap
     GET  /api/v1/tasks/<task_id>      read it
     GET  /api/v1/balance              the token owner's credits and limits
     GET  /api/v1/files/<name>         a result image (the short-lived URL is the credential)
@@ -41,7 +42,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import render
-from django.urls import URLPattern
+from django.urls import URLPattern, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from ninja import Header, NinjaAPI
@@ -56,11 +57,11 @@ from gallery.api import openapi, schemas
 from gallery.api import translate as api
 from gallery.api.models.tokens import ApiTask, ApiToken
 from gallery.api.translate import ApiError, invalid
-from gallery.catalog.prompt import Code
+from gallery.catalog.prompt import Code, Issue
 from gallery.credits import ledger
 from gallery.net import throttle as throttles  # the sign-in counters; TokenRate is per token
 from gallery.net.files import stored_file_response
-from gallery.studio import pipeline
+from gallery.studio import batches, pipeline
 from gallery.studio.models.jobs import Job
 from gallery.teams.models.teams import Membership
 
@@ -423,6 +424,43 @@ def create_generation(
         if replay := _replay(request, token, key, digest):
             return replay
     return _task_response(request, job, token)
+
+
+@team_api.post(
+    "/batches",
+    url_name="api-batches",
+    auth=TOKEN,
+    throttle=RATE,
+    **openapi.operation("createBatch"),
+)
+def create_batch(request: HttpRequest, payload: schemas.BatchRequest) -> HttpResponse:
+    """A batch of rows under a cap, as the batch page starts one; refused whole
+    (nothing made) if any row is, every problem named by row and column."""
+    membership = request.auth.membership  # type: ignore[attr-defined]
+    records = [row.model_dump(exclude_none=True) for row in payload.rows]
+    checked = batches.preview_records(records)
+    if checked.problems:
+        issues = tuple(
+            Issue(Code.INVALID_VALUE, f"rows[{p.number - 1}].{p.column.replace(' ', '_')}", str(p))
+            for p in checked.problems
+        )
+        raise ApiError(
+            "invalid_request",
+            f"{len(issues)} problem(s) in the rows; nothing was made. {issues[0].message}",
+            param=issues[0].param,
+            issues=issues,
+        )
+    try:
+        made = batches.start(membership, payload.name, payload.cap, checked)
+    except batches.Refused as exc:
+        code = "model_access_denied" if exc.status == 403 else "invalid_request"
+        raise ApiError(code, exc.message) from None
+    made.refresh_from_db()
+    page = request.build_absolute_uri(reverse("batch", args=[membership.team.slug, made.pk]))
+    body = {"object": "batch", "id": made.pk, "name": made.name, "status": made.status}
+    body.update(cap=made.cap, rows=len(checked.rows), jobs=checked.jobs)
+    body.update(total_credits=checked.total, url=page)
+    return JsonResponse(body)
 
 
 def _replay(request: HttpRequest, token: ApiToken, key: str, digest: str) -> JsonResponse | None:

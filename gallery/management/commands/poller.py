@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connections
 
 from gallery.models import Job
-from gallery.studio import pipeline, references
+from gallery.studio import batches, exports, pipeline, references
 from gallery.studio.live import events
 
 log = logging.getLogger("gallery.poller")
@@ -73,6 +73,10 @@ class Command(BaseCommand):
                         pipeline.sweep()
                     except Exception:
                         log.exception("sweep failed; trying again next time")
+                    try:
+                        exports.recover()
+                    except Exception:
+                        log.exception("recovering exports failed; trying again next time")
                 if last_expire is None or time.monotonic() - last_expire >= opts["expire"]:
                     last_expire = time.monotonic()
                     self._expire_references()
@@ -88,12 +92,17 @@ class Command(BaseCommand):
             pipeline.dispatch()
         except Exception:
             log.exception("dispatching waiting jobs failed; trying again next tick")
+        try:
+            batches.feed_running()  # a batch's next jobs, as its member's slots free
+        except Exception:
+            log.exception("feeding batches failed; trying again next tick")
 
     @staticmethod
     def _expire_references() -> None:
         """Uploaded references no job uses go after their retention period,
         jobs that lay in the trash MJWEB_TRASH_DAYS lose their images, and the
-        change feed forgets events older than MJWEB_LIVE_RETENTION_HOURS."""
+        change feed forgets events older than MJWEB_LIVE_RETENTION_HOURS, and
+        ZIP exports kept MJWEB_EXPORT_HOURS are deleted."""
         try:
             references.expire()
         except Exception:
@@ -106,6 +115,10 @@ class Command(BaseCommand):
             events.prune()
         except Exception:
             log.exception("deleting old live events failed; trying again later")
+        try:
+            exports.expire()
+        except Exception:
+            log.exception("deleting expired exports failed; trying again later")
 
     def _claim(self) -> list[tuple[int, str]]:
         try:

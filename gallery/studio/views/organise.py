@@ -331,7 +331,7 @@ class BulkRefused(Exception):
         self.status, self.message = status, message
 
 
-def _selection(request: HttpRequest, jobs) -> list[Job]:
+def selected_jobs(request: HttpRequest, jobs) -> list[Job]:
     """The jobs of `jobs` that the request's `ids` name, or BulkRefused. A page
     sends only ids it shows, so one the member may not act on (another team's,
     a teammate's private one, gone meanwhile) refuses the whole selection."""
@@ -392,7 +392,7 @@ def _bulk_answer(
 def bulk_star(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     try:
-        jobs = _selection(request, Job.objects.visible_in(membership))
+        jobs = selected_jobs(request, Job.objects.visible_in(membership))
     except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
     Star.star_all(request.user, jobs)
@@ -404,7 +404,7 @@ def bulk_collect(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     board = _board(request, membership)
     try:
-        jobs = _selection(request, Job.objects.visible_in(membership))
+        jobs = selected_jobs(request, Job.objects.visible_in(membership))
     except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
     items = [CollectionItem(collection=board, job=j, added_by=request.user) for j in jobs]
@@ -416,7 +416,7 @@ def bulk_collect(request: HttpRequest, slug: str) -> HttpResponse:
 def bulk_delete(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     try:
-        jobs = _selection(request, Job.objects.visible_in(membership))
+        jobs = selected_jobs(request, Job.objects.visible_in(membership))
         _undeletable(jobs, request.user, membership)
     except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
@@ -440,7 +440,7 @@ def bulk_restore(request: HttpRequest, slug: str) -> HttpResponse:
     """Undo of a bulk delete: the trash's rules, for each job."""
     membership = get_membership(request, slug)
     try:
-        jobs = _selection(request, Job.objects.in_trash(membership))
+        jobs = selected_jobs(request, Job.objects.in_trash(membership))
     except BulkRefused as refused:
         return refusal(request, refused.status, refused.message)
     ids = [job.pk for job in jobs]
