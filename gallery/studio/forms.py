@@ -16,6 +16,7 @@ from gallery.catalog.prompt import (
     ReferenceRole,
     compose,
 )
+from gallery.net.fields import WholeNumberField
 from gallery.studio import health
 from gallery.studio.pipeline import Draft
 from gallery.teams.models.teams import configured_providers
@@ -258,7 +259,7 @@ class BatchForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
     )
     file = forms.FileField(label="Or a CSV/TSV file", required=False)
-    cap = forms.IntegerField(
+    cap = WholeNumberField(
         label="Spending cap (credits)",
         required=False,
         min_value=1,

@@ -237,6 +237,15 @@ FIELDS: list[Field] = [
         form=("TokenForm", "expires_in_days"),
     ),
     Field("collect-job", "POST", "collection", "{board}", args="job"),
+    # A batch's spending cap, asked for when it starts.
+    Field(
+        "batch-new",
+        "POST",
+        "cap",
+        "100",
+        {"name": "fuzz", "table": "prompt\na red fox", "action": "start"},
+        form=("BatchForm", "cap"),
+    ),
 ]
 
 

@@ -161,6 +161,9 @@ class JobQuerySet(models.QuerySet["Job"]):
         the other way: order them oldest first to walk back from there."""
         return self.filter(created__gte=created).exclude(created=created, pk__lte=pk)
 
+    def in_flight(self) -> JobQuerySet:
+        return self.filter(status__in=Job.IN_FLIGHT)
+
     def search(self, text: str) -> JobQuerySet:
         """Jobs that have every word of `text` in their own prompt or in the
         prompt their lineage began with: a search for a picture's prompt finds
