@@ -6,17 +6,21 @@ all the others. Tests, the admin and management commands may import from here.
 """
 
 from gallery.api.models.tokens import ApiTask, ApiToken
+from gallery.credits.models.budgets import Budget, BudgetRaise
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_start
 from gallery.credits.models.prices import Price, PriceStatus
 from gallery.net.models.throttle import ThrottleCounter
 from gallery.studio.models.jobs import Image, Job, JobEvent
 from gallery.studio.models.live import LiveEvent, LiveSeq
 from gallery.studio.models.organise import Collection, CollectionItem, ShareLink, Star
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Invite, Membership, Role, Team, token_hash
 
 __all__ = [
     "ApiTask",
     "ApiToken",
+    "Budget",
+    "BudgetRaise",
     "Collection",
     "CollectionItem",
     "CreditAccount",
@@ -30,6 +34,7 @@ __all__ = [
     "Membership",
     "Price",
     "PriceStatus",
+    "Project",
     "Role",
     "ShareLink",
     "Star",

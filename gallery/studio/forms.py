@@ -16,7 +16,8 @@ from gallery.catalog.prompt import (
     ReferenceRole,
     compose,
 )
-from gallery.studio.pipeline import Draft
+from gallery.studio.pipeline import UNKNOWN_PROJECT, Draft
+from gallery.teams.models.projects import Project
 
 SPEEDS = [("draft", "Draft"), ("fast", "Fast"), ("turbo", "Turbo")]
 PROVIDER_LABELS = {"evolink": "evolink", "reapi": "reAPI", "vtrix": "Vtrix"}
@@ -110,9 +111,19 @@ class CreateForm(forms.Form):
         widget=forms.HiddenInput(attrs={"data-request-id": True}),
     )
     ref = ReferencesField(required=False)
+    project = forms.ModelChoiceField(
+        label="Project",
+        queryset=Project.objects.none(),
+        required=False,
+        empty_label="No project",
+        error_messages={"invalid_choice": UNKNOWN_PROJECT},
+    )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, projects=None, **kwargs) -> None:
+        """`projects`: the team's open projects, which the panel offers."""
         super().__init__(*args, **kwargs)
+        if projects is not None:
+            self.fields["project"].queryset = projects
         for role in REFERENCE_ROLES.values():  # --iw, --sw, --ow: the linter judges the value
             weight = forms.CharField(max_length=16, required=False, label=role.weight.label)
             weight.error_messages["max_length"] = f"{role.weight.flag} takes a number"
@@ -172,7 +183,12 @@ class CreateForm(forms.Form):
             # As composed, so "Use again" and the history bring the references back too.
             prompt_raw=self.composed_prompt(),
             client_request_id=self.cleaned_data.get("client_request_id", ""),
+            project=self.cleaned_data.get("project"),
         )
+
+    @property
+    def offers_projects(self) -> bool:
+        return self.fields["project"].queryset.exists()
 
 
 class CollectionForm(forms.Form):

@@ -45,6 +45,7 @@ from gallery.studio import images, public_urls
 from gallery.studio.live.events import emit
 from gallery.studio.models.jobs import JOB_DEADLINE, Image, Job
 from gallery.studio.models.live import LiveEvent
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ class Draft:
     prompt_raw: str = ""
     parent: Image | None = None
     client_request_id: str = ""
+    # None: an edit inherits its parent's project; anything else has none.
+    project: Project | None = None
 
 
 def enqueue(task: str, job_id: int) -> None:
@@ -137,6 +140,7 @@ def create(
     if existing is not None:
         return existing
     quote = _priced(draft)
+    project = _project_of(membership, draft)
     account = ledger.account_for(membership)
     prompt = operations.normalized(draft.request, trusted_url_prefixes=trusted_prefixes()).prompt
     # A job that starts a lineage is its own root, as its card reads it (no --parameters).
@@ -153,7 +157,9 @@ def create(
         if member_cap(membership.team_id, membership.user_id) == 0:
             raise Refused(PAUSED, status=403)
         waits = _must_wait(membership.team_id, membership.user_id)
-        job = _new_job(membership, draft, prompt, root_prompt, quote.credits, waits=waits)
+        job = _new_job(
+            membership, draft, prompt, root_prompt, quote.credits, waits=waits, project=project
+        )
         try:
             ledger.reserve(job=job, account=account)
         except ledger.LedgerError as exc:
@@ -169,6 +175,22 @@ def create(
         if not waits:
             enqueue("submit_job", job.pk)
     return job
+
+
+UNKNOWN_PROJECT = "That project is not one of this team's open projects; choose another."
+
+
+def _project_of(membership: Membership, draft: Draft) -> Project | None:
+    """The job's project: the one asked for, which must be an open project of
+    the team; else an edit's parent's (edits stay with their original)."""
+    if draft.project is not None:
+        if draft.project.team_id != membership.team_id or draft.project.archived_at is not None:
+            issue = Issue(Code.INVALID_VALUE, "project", UNKNOWN_PROJECT)
+            raise Refused(UNKNOWN_PROJECT, issues=(issue,))
+        return draft.project
+    if draft.parent is not None:
+        return draft.parent.job.project
+    return None
 
 
 def _priced(draft: Draft) -> Quote:
@@ -189,6 +211,7 @@ def _new_job(
     credits: int,
     *,
     waits: bool,
+    project: Project | None,
 ) -> Job:
     """The job row a checked draft becomes, inside create()'s transaction."""
     request = draft.request
@@ -196,6 +219,7 @@ def _new_job(
     return Job.objects.create(
         team=membership.team,
         user=membership.user,
+        project=project,
         provider=request.provider,
         operation=request.operation,
         parent=draft.parent,

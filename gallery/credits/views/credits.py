@@ -343,6 +343,7 @@ def _spend_context(
         "by_member": by_member,
         "operations": operations,
         "providers": providers,
+        "projects": spend.spent_by_project(team, month),
         "members": [_member_row(c, acted) for c in credits],
         "held": sum(c.balance for c in credits),
         "balance": next((c.balance for c in credits if c.membership.pk == membership.pk), 0),

@@ -40,6 +40,7 @@ from django.utils import timezone
 from gallery.net.digests import secret_digest
 from gallery.studio.live.events import emit
 from gallery.studio.models.live import LiveEvent
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership, Team
 
 # The upstream gives up on a task after about 20 minutes (providers.md §2.1);
@@ -190,6 +191,17 @@ class JobQuerySet(models.QuerySet["Job"]):
             team_n=team_id, user_n=user_id
         )
 
+    def last_project(self, membership: Membership) -> Project | None:
+        """The project of the member's newest job in the team while it is still
+        open: what the create panel offers first. One query, on projects."""
+        newest = (
+            self.of_member(membership.team_id, membership.user_id)
+            .order_by("-created", "-pk")
+            .values("project_id")[:1]
+        )
+        projects = Project.objects.of_team(membership.team_id).open()
+        return projects.filter(pk=Subquery(newest)).first()
+
     def waiting(self) -> JobQuerySet:
         """Jobs parked in line: accepted and reserved, not yet sent, waiting
         for a slot of their member's (max_in_flight) or of their provider's.
@@ -280,6 +292,8 @@ class Job(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="jobs")
     provider = models.CharField(max_length=20)
     operation = models.CharField(max_length=40)
+    # None: made before projects, or for no project in particular.
+    project = models.ForeignKey(Project, models.PROTECT, null=True, blank=True, related_name="jobs")
     parent = models.ForeignKey(
         "Image", models.PROTECT, null=True, blank=True, related_name="children"
     )

@@ -32,6 +32,7 @@ from gallery.studio.forms import CreateForm
 from gallery.studio.models.jobs import Image, Job, time_left
 from gallery.studio.models.live import LiveSeq
 from gallery.studio.models.organise import Collection, Star
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership
 from gallery.teams.views.helpers import get_membership
 
@@ -92,7 +93,7 @@ def cards_of(membership: Membership, ids: list[int]) -> list[Job]:
     return jobs
 
 
-FILTERS = ("who", "starred", "op", "since", "until", "q")
+FILTERS = ("who", "starred", "op", "project", "since", "until", "q")
 # The date filters: (field, lookup, what the error calls it).
 DATE_FILTERS = (
     ("since", "created__date__gte", "The start date"),
@@ -127,6 +128,11 @@ def apply_filters(jobs, filters: dict[str, str], user):
         jobs = jobs.starred_by(user)
     if filters.get("op") in OPERATIONS:
         jobs = jobs.filter(operation=filters["op"])
+    project = filters.get("project", "")
+    if project == "none":
+        jobs = jobs.filter(project__isnull=True)
+    elif project.isascii() and project.isdigit() and len(project) < 19:
+        jobs = jobs.filter(project_id=int(project))
     for key, lookup, _ in DATE_FILTERS:
         if key in filters:
             jobs = jobs.filter(**{lookup: date.fromisoformat(filters[key])})
@@ -352,12 +358,15 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     if before is not None:  # the page's newest is not the team's: older cards are not news
         ctx["live"]["after"] = None
     prompt = request.GET.get("prompt", "")  # whole: one too long is named by the live check
-    form = CreateForm(initial={"client_request_id": uuid.uuid4().hex, "prompt": prompt})
+    initial = {"client_request_id": uuid.uuid4().hex, "prompt": prompt}
+    initial["project"] = Job.objects.last_project(membership)
+    form = CreateForm(initial=initial, projects=open_projects(membership))
     filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
     ctx.update(nav="gallery", form=form, check=None, operations=OPERATIONS, **listening)
     ctx.update(filters=filters, filter_errors=errors)
     members = membership.team.memberships.order_by("user__username")
     ctx["members"] = members.values_list("user__username", flat=True)
+    ctx["projects"] = Project.objects.of_team(membership.team_id)
     return render(request, "gallery/index.html", ctx, status=status)
 
 
@@ -373,7 +382,7 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
         )
         response["Retry-After"] = str(verdict.retry_after)
         return response
-    form = CreateForm(request.POST)
+    form = CreateForm(request.POST, projects=open_projects(membership))
     made, problem, known = [], "", set()
     if form.is_valid():
         draft = form.to_draft()
@@ -400,6 +409,11 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
     ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]), drawn=False)
     response = render(request, "gallery/index.html#created", ctx, status=200 if made else status)
     return trigger_client_event(response, "credits-changed") if fresh else response
+
+
+def open_projects(membership: Membership):
+    """The projects the create panel offers: the team's open ones."""
+    return Project.objects.of_team(membership.team_id).open()
 
 
 def made_for_request(membership: Membership, key: str) -> set[int]:
