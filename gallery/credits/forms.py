@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 
+from gallery.credits.models.budgets import Period
 from gallery.credits.models.credits import LedgerEntry
 from gallery.credits.spend import Month
 from gallery.net.fields import WholeNumberField
@@ -148,3 +149,79 @@ def _time_zones() -> dict[str, str]:
     """Every IANA name tzdata knows, by its case-folded spelling (read once:
     listing them walks the zone files)."""
     return {name.casefold(): name for name in zoneinfo.available_timezones()}
+
+
+# --- projects and budgets ----------------------------------------------------------------
+
+TEAM_SCOPE = "team"
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(label="Project name", max_length=80)
+
+    def __init__(self, *args: Any, team=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.team = team
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the project a name.")
+        if self.team is not None and self.team.projects.filter(name__iexact=name).exists():
+            raise forms.ValidationError(f"The team already has a project called {name}.")
+        return name
+
+
+class BudgetForm(forms.Form):
+    """One budget: what it applies to (the team, a project or a member), its
+    period, its limit and the percentages that send alerts."""
+
+    applies_to = forms.ChoiceField(label="Applies to")
+    period = forms.ChoiceField(label="Period", choices=Period.choices, initial=Period.MONTH)
+    limit = WholeNumberField(
+        label="Limit",
+        min_value=0,
+        max_value=MAX_CREDITS * 100,
+        help_text="Credits its jobs may cost in a period.",
+    )
+    thresholds = forms.CharField(
+        label="Alerts at",
+        required=False,
+        max_length=40,
+        initial="80, 100",
+        help_text="Percentages of the limit, comma-separated; each alerts once a period.",
+    )
+
+    def __init__(self, *args: Any, team=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scopes: dict[str, tuple[Any, Any]] = {TEAM_SCOPE: (None, None)}
+        choices = [(TEAM_SCOPE, "The whole team")]
+        if team is not None:
+            for project in team.projects.filter(archived_at__isnull=True):
+                self.scopes[f"project-{project.pk}"] = (project, None)
+                choices.append((f"project-{project.pk}", f"Project: {project.name}"))
+            members = team.memberships.filter(removed_at__isnull=True).select_related("user")
+            for member in members.order_by("user__username"):
+                self.scopes[f"member-{member.pk}"] = (None, member)
+                choices.append((f"member-{member.pk}", f"Member: {member.user.username}"))
+        self.fields["applies_to"].choices = choices
+
+    def clean_thresholds(self) -> list[int]:
+        raw = self.cleaned_data["thresholds"].strip()
+        if not raw:
+            return []
+        found = set()
+        for part in raw.split(","):
+            part = part.strip().rstrip("%").strip()
+            if not (part.isascii() and part.isdigit()) or not 1 <= int(part) <= 100:
+                raise forms.ValidationError(
+                    "Enter whole percentages from 1 to 100, comma-separated, e.g. 80, 100."
+                )
+            found.add(int(part))
+        if len(found) > 5:
+            raise forms.ValidationError("At most 5 alert thresholds.")
+        return sorted(found)
+
+    def scope(self) -> tuple[Any, Any]:
+        """(project, membership) of the chosen scope; both None for the team."""
+        return self.scopes[self.cleaned_data["applies_to"]]

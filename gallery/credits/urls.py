@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from gallery.credits.views import credits
+from gallery.credits.views import budgets, credits
 
 urlpatterns = [
     path("t/<slug:slug>/credits/", credits.my_credits, name="my-credits"),
@@ -19,4 +19,13 @@ urlpatterns = [
         name="adjust-credits",
     ),
     path("t/<slug:slug>/spend/members/<int:pk>/limits/", credits.set_limits, name="set-limits"),
+    path("t/<slug:slug>/budgets/", budgets.budgets_page, name="budgets"),
+    path("t/<slug:slug>/budgets/set/", budgets.set_budget, name="set-budget"),
+    path("t/<slug:slug>/budgets/<int:pk>/remove/", budgets.remove_budget, name="remove-budget"),
+    path("t/<slug:slug>/projects/new/", budgets.add_project, name="add-project"),
+    path(
+        "t/<slug:slug>/projects/<int:pk>/archive/",
+        budgets.archive_project,
+        name="archive-project",
+    ),
 ]

@@ -8,7 +8,7 @@ from django.test import Client
 
 from gallery.api.translate import file_name
 from gallery.credits import ledger
-from gallery.models import ApiToken, Collection, Invite, Membership, ShareLink
+from gallery.models import ApiToken, Budget, Collection, Invite, Membership, Project, ShareLink
 from gallery.studio.public_urls import signed_url
 from tests.factories import finished_job
 
@@ -48,6 +48,8 @@ def build(alice, bob, carol, dave, team) -> World:
     revoked, revoked_plain = ApiToken.issue(bobs, "old")
     revoked.revoke(by=bob)
     public = signed_url(image.original.name).split("/p/", 1)[1]
+    project = Project.objects.create(team=team, name="Campaign")
+    budget = Budget.objects.create(team=team, project=project, limit=1000)
     slug = {"slug": team.slug}
     kwargs = {
         "job": {**slug, "pk": job.pk},
@@ -67,6 +69,8 @@ def build(alice, bob, carol, dave, team) -> World:
         "task": {"task_id": f"task-unified-mjw-{job.pk}"},
         "file": {"name": file_name(image, token.pk)},  # genuine: the name is the credential
         "rest": {"rest": "nowhere"},
+        "budget": {**slug, "pk": budget.pk},
+        "project": {**slug, "pk": project.pk},
         "team": slug,
         "none": {},
     }

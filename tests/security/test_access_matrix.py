@@ -30,6 +30,11 @@ EXPECTED = {
     "api-not-found": ("404 404 404 404 404 404", "404 404 404 404 404 404"),
     "api-openapi": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
     "api-task": ("401 401 401 401 401 401", "405 405 405 405 405 405"),
+    "add-project": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
+    "archive-project": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "budgets": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    "remove-budget": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "set-budget": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
     "balance": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     # The selection bar's actions: no job selected is a 400 in words; viewers
     # may star (as one star) but not collect, and deleting is the single rule's.
@@ -140,6 +145,8 @@ ARGS = {
     "trash-thumb": "trashed",
     "member-role": "member",
     "member-remove": "member",
+    "remove-budget": "budget",
+    "archive-project": "project",
 }
 NO_ARGS = {
     "login",
