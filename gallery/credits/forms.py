@@ -225,3 +225,67 @@ class BudgetForm(forms.Form):
     def scope(self) -> tuple[Any, Any]:
         """(project, membership) of the chosen scope; both None for the team."""
         return self.scopes[self.cleaned_data["applies_to"]]
+
+
+class AskForMoreForm(forms.Form):
+    """A member who hit a budget asks for more room in it: one click, with
+    the shortfall filled in and an optional note."""
+
+    budget = forms.IntegerField(widget=forms.HiddenInput)
+    amount = WholeNumberField(label="Credits to ask for", min_value=1, max_value=MAX_CREDITS * 100)
+    note = forms.CharField(label="Note for the admins", required=False, max_length=300)
+
+    @classmethod
+    def for_refusal(cls, refused) -> AskForMoreForm | None:
+        """The form a refusal offers: only one by a budget (`Refused.budget`)."""
+        if getattr(refused, "budget", None) is None:
+            return None
+        return cls(initial={"budget": refused.budget.pk, "amount": max(refused.short, 1)})
+
+
+class RaiseForm(forms.Form):
+    """An admin grants a member's request: how much more, until when."""
+
+    amount = WholeNumberField(label="Raise by", min_value=1, max_value=MAX_CREDITS * 100)
+    until = forms.DateField(
+        label="Until",
+        help_text="The raise ends at midnight at the start of this day, in the team's time zone.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args: Any, today=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if self.today is not None and until <= self.today:
+            raise forms.ValidationError("Choose a day after today.")
+        return until
+
+
+class ApprovalsForm(forms.Form):
+    """Which jobs wait for an admin: those above a price, and every job of
+    the members marked."""
+
+    approval_above = WholeNumberField(
+        label="Approve jobs above",
+        required=False,
+        min_value=0,
+        max_value=MAX_CREDITS,
+        help_text="Credits; jobs costing more wait for an admin. Blank: none wait for their price.",
+        widget=forms.NumberInput(attrs={"placeholder": "No approval"}),
+    )
+    needs_approval = forms.MultipleChoiceField(
+        label="Members whose every job needs approval",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, team=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if team is not None:
+            members = team.memberships.filter(removed_at__isnull=True).select_related("user")
+            self.fields["needs_approval"].choices = [
+                (str(m.pk), m.user.username) for m in members.order_by("user__username")
+            ]

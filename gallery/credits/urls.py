@@ -22,6 +22,8 @@ urlpatterns = [
     path("t/<slug:slug>/budgets/", budgets.budgets_page, name="budgets"),
     path("t/<slug:slug>/budgets/set/", budgets.set_budget, name="set-budget"),
     path("t/<slug:slug>/budgets/<int:pk>/remove/", budgets.remove_budget, name="remove-budget"),
+    path("t/<slug:slug>/budgets/approvals/", budgets.set_approvals, name="set-approvals"),
+    path("t/<slug:slug>/budgets/ask/", budgets.ask_for_more, name="ask-for-more"),
     path("t/<slug:slug>/projects/new/", budgets.add_project, name="add-project"),
     path(
         "t/<slug:slug>/projects/<int:pk>/archive/",

@@ -6,7 +6,7 @@ all the others. Tests, the admin and management commands may import from here.
 """
 
 from gallery.api.models.tokens import ApiTask, ApiToken
-from gallery.credits.models.budgets import Budget, BudgetRaise
+from gallery.credits.models.budgets import Budget, BudgetRaise, BudgetRequest
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_start
 from gallery.credits.models.prices import Price, PriceStatus
 from gallery.net.models.throttle import ThrottleCounter
@@ -21,6 +21,7 @@ __all__ = [
     "ApiToken",
     "Budget",
     "BudgetRaise",
+    "BudgetRequest",
     "Collection",
     "CollectionItem",
     "CreditAccount",

@@ -8,7 +8,16 @@ from django.test import Client
 
 from gallery.api.translate import file_name
 from gallery.credits import ledger
-from gallery.models import ApiToken, Budget, Collection, Invite, Membership, Project, ShareLink
+from gallery.models import (
+    ApiToken,
+    Budget,
+    BudgetRequest,
+    Collection,
+    Invite,
+    Membership,
+    Project,
+    ShareLink,
+)
 from gallery.studio.public_urls import signed_url
 from tests.factories import finished_job
 
@@ -50,6 +59,7 @@ def build(alice, bob, carol, dave, team) -> World:
     public = signed_url(image.original.name).split("/p/", 1)[1]
     project = Project.objects.create(team=team, name="Campaign")
     budget = Budget.objects.create(team=team, project=project, limit=1000)
+    asked = BudgetRequest.objects.create(budget=budget, membership=bobs, amount=10)
     slug = {"slug": team.slug}
     kwargs = {
         "job": {**slug, "pk": job.pk},
@@ -71,6 +81,7 @@ def build(alice, bob, carol, dave, team) -> World:
         "rest": {"rest": "nowhere"},
         "budget": {**slug, "pk": budget.pk},
         "project": {**slug, "pk": project.pk},
+        "asked": {**slug, "pk": asked.pk},
         "team": slug,
         "none": {},
     }

@@ -30,6 +30,18 @@ EXPECTED = {
     "api-not-found": ("404 404 404 404 404 404", "404 404 404 404 404 404"),
     "api-openapi": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
     "api-task": ("401 401 401 401 401 401", "405 405 405 405 405 405"),
+    # alice's finished job awaits nothing: "already decided", a 302 back to the page.
+    "approve-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "approve-member": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "approvals": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    # No amount or note: a 400 in words for those who may create.
+    "ask-for-more": ("405 405 405 405 302 302", "400 400 403 404 302 302"),
+    "decline-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "decline-member": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "dismiss-request": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    # No amount or date: a 400 in words for the admin.
+    "grant-request": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
+    "set-approvals": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
     "add-project": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
     "archive-project": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
     "budgets": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
@@ -146,6 +158,12 @@ ARGS = {
     "member-role": "member",
     "member-remove": "member",
     "remove-budget": "budget",
+    "approve-job": "job",
+    "decline-job": "job",
+    "approve-member": "member",
+    "decline-member": "member",
+    "grant-request": "asked",
+    "dismiss-request": "asked",
     "archive-project": "project",
 }
 NO_ARGS = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -179,3 +179,72 @@ class BudgetRaise(models.Model):
 
     def __str__(self) -> str:
         return f"+{self.amount} to {self.budget} until {self.expires_at:%Y-%m-%d}"
+
+
+class BudgetRequestQuerySet(models.QuerySet["BudgetRequest"]):
+    def open(self) -> BudgetRequestQuerySet:
+        return self.filter(status=BudgetRequest.Status.OPEN)
+
+
+class BudgetRequest(models.Model):
+    """A member who hit a budget asks an admin for more room in it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        GRANTED = "granted", "Granted"
+        DISMISSED = "dismissed", "Dismissed"
+
+    budget = models.ForeignKey(Budget, models.CASCADE, related_name="requests")
+    membership = models.ForeignKey(Membership, models.CASCADE, related_name="budget_requests")
+    amount = models.BigIntegerField()
+    note = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    granted = models.OneToOneField(
+        BudgetRaise, models.SET_NULL, null=True, blank=True, related_name="request"
+    )
+
+    objects = BudgetRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="budget_request_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "granted", "dismissed"]),
+                name="budget_request_status_is_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership.user} asks +{self.amount} on {self.budget}"
+
+    def grant(self, *, amount: int, expires_at: datetime, by) -> BudgetRaise | None:
+        """Raise the budget by `amount` until `expires_at`, once: a second
+        admin granting the same request at the same time finds it decided."""
+        now = timezone.now()
+        with transaction.atomic():
+            claimed = BudgetRequest.objects.open().filter(pk=self.pk)
+            if not claimed.update(status=self.Status.GRANTED, decided_at=now, decided_by=by):
+                return None
+            raised = BudgetRaise.objects.create(
+                budget=self.budget,
+                amount=amount,
+                expires_at=expires_at,
+                note=self.note,
+                granted_by=by,
+                created=now,
+            )
+            BudgetRequest.objects.filter(pk=self.pk).update(granted=raised)
+        self.status, self.granted = self.Status.GRANTED, raised
+        return raised
+
+    def dismiss(self, *, by) -> bool:
+        done = BudgetRequest.objects.open().filter(pk=self.pk)
+        return bool(
+            done.update(status=self.Status.DISMISSED, decided_at=timezone.now(), decided_by=by)
+        )

@@ -2,9 +2,14 @@
 
 A job is a database state machine:
 
+    awaiting ─┐ (approved)
+              ↓
     queued → submitting → running → ingesting → completed
-                   ↘          ↘          ↘
+       ↘           ↘          ↘          ↘
                         failed | cancelled
+
+A job that needs an admin's approval starts as "awaiting", its credits
+reserved; approval queues it, a decline cancels it (and refunds it).
 
 Every transition is a conditional UPDATE on the current status, so two
 workers racing on the same job cannot both move it: the loser's update
@@ -53,6 +58,7 @@ PURGED = "purged"
 
 
 class JobStatus(models.TextChoices):
+    AWAITING = "awaiting", "Awaiting approval"
     QUEUED = "queued"
     SUBMITTING = "submitting"
     RUNNING = "running"
@@ -154,6 +160,9 @@ class JobQuerySet(models.QuerySet["Job"]):
         """Jobs before (created, pk) in the gallery's order, as `older_than`
         the other way: order them oldest first to walk back from there."""
         return self.filter(created__gte=created).exclude(created=created, pk__lte=pk)
+
+    def awaiting_approval(self) -> JobQuerySet:
+        return self.filter(status=JobStatus.AWAITING)
 
     def in_flight(self) -> JobQuerySet:
         return self.filter(status__in=Job.IN_FLIGHT)
@@ -283,10 +292,16 @@ class JobQuerySet(models.QuerySet["Job"]):
 class Job(models.Model):
     Status = JobStatus
 
-    IN_FLIGHT = (Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.INGESTING)
+    IN_FLIGHT = (
+        Status.AWAITING,
+        Status.QUEUED,
+        Status.SUBMITTING,
+        Status.RUNNING,
+        Status.INGESTING,
+    )
     FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
     # A job has no Image rows until the provider says it completed.
-    BEFORE_IMAGES = (Status.QUEUED, Status.SUBMITTING, Status.RUNNING)
+    BEFORE_IMAGES = (Status.AWAITING, Status.QUEUED, Status.SUBMITTING, Status.RUNNING)
 
     team = models.ForeignKey(Team, models.PROTECT, related_name="jobs")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="jobs")
@@ -310,6 +325,8 @@ class Job(models.Model):
     client_request_id = models.CharField(max_length=64, blank=True)
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    # Why an awaiting job waits for an admin ("costs more than 500 credits").
+    approval_reason = models.CharField(max_length=200, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     upstream_id = models.CharField(max_length=100, blank=True, db_index=True)
@@ -548,6 +565,25 @@ class Job(models.Model):
         live = (LiveEvent.Kind.QUEUE, {"waiting": True})
         return self._move((self.Status.QUEUED,), live=live, next_poll_at=None)
 
+    def approve(self, recheck_at, deadline) -> bool:
+        """awaiting → queued: an admin approved it; its time upstream starts now."""
+        return self._move(
+            (self.Status.AWAITING,),
+            status=self.Status.QUEUED,
+            next_poll_at=recheck_at,
+            deadline=deadline,
+        )
+
+    def decline(self, message: str) -> bool:
+        """awaiting → cancelled: an admin declined it (the caller refunds it)."""
+        return self._move(
+            (self.Status.AWAITING,),
+            status=self.Status.CANCELLED,
+            error_message=message,
+            credits_charged=0,
+            finished_at=timezone.now(),
+        )
+
     def count_poll(self) -> None:
         """One more read of the upstream task (the poll cadence counts them)."""
         Job.objects.filter(pk=self.pk).update(poll_count=F("poll_count") + 1)
@@ -620,7 +656,7 @@ class Job(models.Model):
         """A queued job is cancelled outright; anything later only asks, because
         the upstream task is already paid for and its images will be kept."""
         if self._move(
-            (self.Status.QUEUED,),
+            (self.Status.AWAITING, self.Status.QUEUED),
             status=self.Status.CANCELLED,
             credits_charged=0,
             finished_at=timezone.now(),

@@ -24,6 +24,7 @@ from django_htmx.http import trigger_client_event
 
 from gallery.catalog.operations import OPERATIONS
 from gallery.credits import ledger
+from gallery.credits.forms import AskForMoreForm
 from gallery.credits.quotes import preview_batch
 from gallery.net import numbers, throttle
 from gallery.net.files import stored_file_response
@@ -383,7 +384,7 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
         response["Retry-After"] = str(verdict.retry_after)
         return response
     form = CreateForm(request.POST, projects=open_projects(membership))
-    made, problem, known = [], "", set()
+    made, problem, known, ask = [], "", set(), None
     if form.is_valid():
         draft = form.to_draft()
         known = made_for_request(membership, draft.client_request_id)
@@ -391,6 +392,7 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
             made = pipeline.create_batch(membership, draft)
         except pipeline.Refused as refused:
             problem, status = refused.message, refused.status
+            ask = AskForMoreForm.for_refusal(refused)
     else:
         problem, status = "; ".join(e for errs in form.errors.values() for e in errs), 400
     if not request.htmx:
@@ -398,12 +400,12 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("gallery", slug)
         jobs, cursor = gallery_page(membership, {})
         ctx = _page_context(membership, jobs, older_url=older_url(slug, {}, cursor))
-        ctx.update(nav="gallery", form=form, check=None, problem=problem)
+        ctx.update(nav="gallery", form=form, check=None, problem=problem, ask=ask)
         return render(request, "gallery/index.html", ctx, status=status)
     # A repeated press (the same request id) answers with the jobs it made
     # before: their cards are on the page already, and no credit moved.
     fresh = [job for job in made if job.pk not in known]
-    ctx = _page_context(membership, fresh, form=form, problem=problem)
+    ctx = _page_context(membership, fresh, form=form, problem=problem, ask=ask)
     ctx["check"] = preview_batch(form.to_request()) if made else None
     # The page's refresh request must now ask about the new jobs too.
     ctx["live"] = live_state(list(team_jobs(membership)[:PAGE_SIZE]), drawn=False)
