@@ -9,6 +9,7 @@ job that the request creating it later rolled back.
 from __future__ import annotations
 
 from gallery.api import callbacks as api_callbacks
+from gallery.credits import alerts
 from gallery.studio import pipeline
 
 
@@ -22,3 +23,7 @@ def ingest_job(job_id: int) -> None:
 
 def deliver_callback(job_id: int) -> None:
     api_callbacks.deliver(job_id)
+
+
+def budget_alerts(job_id: int) -> None:
+    alerts.check_job(job_id)

@@ -65,7 +65,14 @@ def team_budgets(team: Team, now: datetime | None = None) -> list[BudgetUse]:
 
 
 def set_budget(
-    team: Team, *, project=None, membership=None, period: str, limit: int, thresholds: list[int]
+    team: Team,
+    *,
+    project=None,
+    membership=None,
+    period: str,
+    limit: int,
+    thresholds: list[int],
+    webhook_url: str = "",
 ) -> Budget:
     """Make or change the one budget of this scope and period."""
     budget, _ = Budget.objects.update_or_create(
@@ -73,6 +80,6 @@ def set_budget(
         project=project,
         membership=membership,
         period=period,
-        defaults={"limit": limit, "thresholds": thresholds},
+        defaults={"limit": limit, "thresholds": thresholds, "webhook_url": webhook_url},
     )
     return budget

@@ -192,6 +192,14 @@ class BudgetForm(forms.Form):
         help_text="Percentages of the limit, comma-separated; each alerts once a period.",
     )
 
+    webhook_url = forms.URLField(
+        label="Webhook URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Optional: alerts are also posted here as JSON (https only).",
+    )
+
     def __init__(self, *args: Any, team=None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scopes: dict[str, tuple[Any, Any]] = {TEAM_SCOPE: (None, None)}
@@ -221,6 +229,12 @@ class BudgetForm(forms.Form):
         if len(found) > 5:
             raise forms.ValidationError("At most 5 alert thresholds.")
         return sorted(found)
+
+    def clean_webhook_url(self) -> str:
+        url = self.cleaned_data["webhook_url"]
+        if url and not url.lower().startswith("https://"):
+            raise forms.ValidationError("A webhook URL must start with https://.")
+        return url
 
     def scope(self) -> tuple[Any, Any]:
         """(project, membership) of the chosen scope; both None for the team."""

@@ -7,6 +7,7 @@ from gallery.credits.views import budgets, credits
 urlpatterns = [
     path("t/<slug:slug>/credits/", credits.my_credits, name="my-credits"),
     path("t/<slug:slug>/balance/", credits.balance, name="balance"),
+    path("t/<slug:slug>/notices/read/", credits.read_notices, name="read-notices"),
     path("t/<slug:slug>/spend/", credits.spend_dashboard, name="spend"),
     path("t/<slug:slug>/spend.csv", credits.spend_csv, name="spend-csv"),
     path("t/<slug:slug>/spend/team-limit/", credits.team_limit, name="team-limit"),

@@ -6,7 +6,13 @@ all the others. Tests, the admin and management commands may import from here.
 """
 
 from gallery.api.models.tokens import ApiTask, ApiToken
-from gallery.credits.models.budgets import Budget, BudgetRaise, BudgetRequest
+from gallery.credits.models.budgets import (
+    Budget,
+    BudgetAlert,
+    BudgetRaise,
+    BudgetRequest,
+    Notice,
+)
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_start
 from gallery.credits.models.prices import Price, PriceStatus
 from gallery.net.models.throttle import ThrottleCounter
@@ -20,6 +26,7 @@ __all__ = [
     "ApiTask",
     "ApiToken",
     "Budget",
+    "BudgetAlert",
     "BudgetRaise",
     "BudgetRequest",
     "Collection",
@@ -33,6 +40,7 @@ __all__ = [
     "LiveEvent",
     "LiveSeq",
     "Membership",
+    "Notice",
     "Price",
     "PriceStatus",
     "Project",

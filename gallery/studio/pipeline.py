@@ -199,6 +199,8 @@ def create(
             record(job)
         if not waits and not awaiting:
             enqueue("submit_job", job.pk)
+        if Budget.objects.covering(job.team_id, job.project_id, membership.pk).exists():
+            enqueue("budget_alerts", job.pk)  # thresholds crossed, told once committed
     return job
 
 

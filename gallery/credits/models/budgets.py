@@ -77,6 +77,9 @@ class Budget(models.Model):
     thresholds = models.JSONField(
         default=default_thresholds, help_text="Percentages of the limit that send an alert"
     )
+    webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Alerts are also posted here (JSON), if set"
+    )
     created = models.DateTimeField(default=timezone.now)
 
     objects = BudgetQuerySet.as_manager()
@@ -248,3 +251,50 @@ class BudgetRequest(models.Model):
         return bool(
             done.update(status=self.Status.DISMISSED, decided_at=timezone.now(), decided_by=by)
         )
+
+
+class BudgetAlert(models.Model):
+    """A threshold of a budget crossed in one period. The unique row makes
+    "each alert once per period" a fact of the database: whoever inserts it
+    sends the alert, and a second insert fails."""
+
+    budget = models.ForeignKey(Budget, models.CASCADE, related_name="alerts")
+    period_start = models.DateTimeField()
+    threshold = models.PositiveSmallIntegerField()
+    used = models.BigIntegerField()
+    limit = models.BigIntegerField()
+    created = models.DateTimeField(default=timezone.now)
+    webhook_result = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "period_start", "threshold"], name="one_alert_per_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.threshold} % of {self.budget}"
+
+
+class NoticeQuerySet(models.QuerySet["Notice"]):
+    def unread(self) -> NoticeQuerySet:
+        return self.filter(read_at__isnull=True)
+
+
+class Notice(models.Model):
+    """A message for one member, shown in the app (a budget alert)."""
+
+    membership = models.ForeignKey(Membership, models.CASCADE, related_name="notices")
+    text = models.CharField(max_length=300)
+    created = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return self.text

@@ -42,6 +42,7 @@ def set_budget(request: HttpRequest, slug: str) -> HttpResponse:
         period=data["period"],
         limit=data["limit"],
         thresholds=data["thresholds"],
+        webhook_url=data["webhook_url"],
     )
     return _answer(request, membership, notice=f"Saved {budget.name}.")
 

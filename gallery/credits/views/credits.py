@@ -18,6 +18,7 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -67,9 +68,29 @@ def my_credits(request: HttpRequest, slug: str) -> HttpResponse:
         "page": Paginator(entries, LEDGER_PAGE_SIZE).get_page(page_number),
         "page_error": page_error,
         "filtered": bool(form.cleaned_data.get("kind") or form.cleaned_data.get("month")),
+        **_notices(membership),
     }
     status = 200 if valid and not page_error else 400
     return render(request, _template(request, "gallery/credits.html", "ledger"), ctx, status=status)
+
+
+NOTICES_SHOWN = 10
+
+
+def _notices(membership: Membership) -> dict:
+    notices = list(membership.notices.all()[:NOTICES_SHOWN])
+    return {"notices": notices, "unread": any(n.read_at is None for n in notices)}
+
+
+@require_POST
+def read_notices(request: HttpRequest, slug: str) -> HttpResponse:
+    """Mark the member's notices read."""
+    membership = get_membership(request, slug)
+    membership.notices.unread().update(read_at=timezone.now())
+    if request.htmx:
+        ctx = {"team": membership.team, **_notices(membership)}
+        return render(request, "gallery/credits.html#notices", ctx)
+    return redirect("my-credits", slug)
 
 
 def _page_number(data) -> tuple[int, str]:
