@@ -13,6 +13,7 @@ from gallery.credits.models.budgets import Period
 from gallery.credits.models.credits import LedgerEntry
 from gallery.credits.spend import Month
 from gallery.net.fields import WholeNumberField
+from gallery.net.numbers import LAST_YEAR
 
 # One action can move at most $100,000 worth; a slip of the finger is more
 # likely than a grant that big, and it keeps amounts far from integer limits.
@@ -245,7 +246,7 @@ class AskForMoreForm(forms.Form):
     """A member who hit a budget asks for more room in it: one click, with
     the shortfall filled in and an optional note."""
 
-    budget = forms.IntegerField(widget=forms.HiddenInput)
+    budget = WholeNumberField(min_value=1, max_value=2**62, widget=forms.HiddenInput)
     amount = WholeNumberField(label="Credits to ask for", min_value=1, max_value=MAX_CREDITS * 100)
     note = forms.CharField(label="Note for the admins", required=False, max_length=300)
 
@@ -275,6 +276,8 @@ class RaiseForm(forms.Form):
         until = self.cleaned_data["until"]
         if self.today is not None and until <= self.today:
             raise forms.ValidationError("Choose a day after today.")
+        if until.year > LAST_YEAR:
+            raise forms.ValidationError(f"Choose a day before {LAST_YEAR + 1}.")
         return until
 
 

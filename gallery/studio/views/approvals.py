@@ -55,10 +55,12 @@ def grant_request(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Raise the asked budget until a chosen day; the member's waiting jobs start."""
     membership = get_admin_membership(request, slug)
     asked = get_object_or_404(
-        BudgetRequest.objects.open().filter(budget__team_id=membership.team_id), pk=pk
+        BudgetRequest.objects.filter(budget__team_id=membership.team_id), pk=pk
     )
     zone = zone_named(membership.team.time_zone)
-    form = RaiseForm(request.POST, prefix=f"r{asked.pk}", today=timezone.localdate(None, zone))
+    form = RaiseForm(
+        request.POST, auto_id=f"id_r{asked.pk}_%s", today=timezone.localdate(None, zone)
+    )
     if not form.is_valid():
         forms = {asked.pk: form}
         return _answer(request, membership, "", status=400, forms=forms)
@@ -123,7 +125,7 @@ def _context(membership: Membership, *, notice: str = "", forms=None) -> dict:
     )
     for one in asked:
         one.form = forms.get(one.pk) or RaiseForm(
-            prefix=f"r{one.pk}", initial={"amount": one.amount, "until": week}
+            auto_id=f"id_r{one.pk}_%s", initial={"amount": one.amount, "until": week}
         )
     return {
         "membership": membership,
