@@ -184,3 +184,29 @@ def test_the_dashboard_and_the_csv_name_the_project(alice_client, alice, team, c
     column = header.index("project")
     assert [r[column] for r in rows if r[2] == "reserve"] == ["Spring campaign"]
     assert [r[column] for r in rows if r[2] == "grant"] == [""]
+
+
+# --- the tokens page binds a token to a project -------------------------------------------
+
+
+def test_a_token_made_on_the_tokens_page_can_be_bound_to_a_project(alice_client, team, campaign):
+    html = alice_client.get("/t/acme/tokens/").content.decode()
+    assert '<label for="id_project">Project</label>' in html
+    response = alice_client.post("/t/acme/tokens/new/", {"name": "ci", "project": campaign.pk})
+    assert response.status_code == 200
+    assert ApiToken.objects.get().project == campaign
+    assert "Spring campaign</span>" in alice_client.get("/t/acme/tokens/").content.decode()
+
+
+def test_a_token_cannot_be_bound_to_another_teams_project(alice_client, team, other_team):
+    Project.objects.create(team=team, name="Ours")
+    theirs = Project.objects.create(team=other_team, name="Theirs")
+    response = alice_client.post(
+        "/t/acme/tokens/new/", {"name": "ci", "project": theirs.pk}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+def test_a_team_without_projects_is_not_asked_for_one(alice_client, team):
+    assert 'id="id_project"' not in alice_client.get("/t/acme/tokens/").content.decode()
