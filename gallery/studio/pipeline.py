@@ -188,20 +188,26 @@ def create(
         except ledger.LedgerError as exc:
             transaction.set_rollback(True)
             raise Refused(str(exc), status=402) from None
-        # After the team's lock and the reservation (lock order: see live.events).
-        emit(job.team_id, LiveEvent.Kind.CREATED, job_id=job.pk, payload={"waiting": waits})
-        job.log("created", f"Reserved {job.credits_reserved} credits", quote=quote.label)
-        if waits:
-            job.log("waiting", WAITING_FOR_MEMBER)
-        if awaiting:
-            job.log("awaiting approval", awaiting)
+        _announce_new(job, membership, quote, waits=waits, awaiting=awaiting)
         if record is not None:
             record(job)
         if not waits and not awaiting:
             enqueue("submit_job", job.pk)
-        if Budget.objects.covering(job.team_id, job.project_id, membership.pk).exists():
-            enqueue("budget_alerts", job.pk)  # thresholds crossed, told once committed
     return job
+
+
+def _announce_new(job: Job, membership: Membership, quote: Quote, *, waits: bool, awaiting: str):
+    """In create()'s transaction, after the team's lock and the reservation
+    (lock order: see live.events): open pages hear of the job, its log says
+    where it stands, and budget alerts are checked once it commits."""
+    emit(job.team_id, LiveEvent.Kind.CREATED, job_id=job.pk, payload={"waiting": waits})
+    job.log("created", f"Reserved {job.credits_reserved} credits", quote=quote.label)
+    if waits:
+        job.log("waiting", WAITING_FOR_MEMBER)
+    if awaiting:
+        job.log("awaiting approval", awaiting)
+    if Budget.objects.covering(job.team_id, job.project_id, membership.pk).exists():
+        enqueue("budget_alerts", job.pk)  # thresholds crossed, told once committed
 
 
 UNKNOWN_PROJECT = "That project is not one of this team's open projects; choose another."
