@@ -48,6 +48,8 @@ def check_job(job_id: int) -> list[BudgetAlert]:
 
 def _check_budget(budget: Budget, member: Membership, when: datetime) -> list[BudgetAlert]:
     limit, used = budget.limit_at(when), budget.used(when)
+    if used <= 0:
+        return []  # nothing spent is no alert, even against a budget of 0
     start, _ = budget.bounds(when)
     crossed = [t for t in budget.thresholds if used * 100 >= t * limit]
     sent = []

@@ -76,6 +76,13 @@ def test_admins_and_the_member_get_a_notice_and_an_email(clock, alice, bob, caro
     assert email.subject == "[Acme Studio] Budget alert: 80 %" and email.body == text
 
 
+def test_nothing_spent_alerts_nobody_even_against_a_budget_of_zero(clock, bob, team):
+    fund(bob, team)
+    Budget.objects.create(team=team, limit=0)
+    assert spend(bob, team, 0) == []
+    assert not Notice.objects.exists()
+
+
 def test_custom_thresholds_and_none(clock, bob, team):
     fund(bob, team)
     Budget.objects.create(team=team, limit=100, thresholds=[50])

@@ -122,3 +122,11 @@ def test_an_admin_sets_who_needs_approval_on_the_budgets_page(alice_client, bob,
     assert (
         response.status_code == 400 and 'id="id_approval_above_error"' in response.content.decode()
     )
+
+
+def test_the_job_page_says_a_job_waits_for_approval_and_why(bob_client, bob, priced):
+    fund(bob, priced)
+    job = waiting_job(bob, priced)
+    html = bob_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
+    assert "Awaiting approval" in html
+    assert "a team admin's approval: It costs 79 credits, more than the 10" in html

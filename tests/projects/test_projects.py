@@ -210,3 +210,9 @@ def test_a_token_cannot_be_bound_to_another_teams_project(alice_client, team, ot
 
 def test_a_team_without_projects_is_not_asked_for_one(alice_client, team):
     assert 'id="id_project"' not in alice_client.get("/t/acme/tokens/").content.decode()
+
+
+def test_the_job_page_names_the_project(alice_client, alice, team, campaign):
+    job = finished_job(alice, team, project=campaign)
+    html = alice_client.get(f"/t/acme/jobs/{job.pk}/").content.decode()
+    assert "<dt>Project</dt><dd>Spring campaign</dd>" in html
