@@ -16,7 +16,7 @@ from gallery.credits.forms import ApprovalsForm, AskForMoreForm, BudgetForm, Pro
 from gallery.credits.models.budgets import Budget, BudgetRequest
 from gallery.credits.models.credits import CreditAccount
 from gallery.teams.models.projects import Project
-from gallery.teams.models.teams import Membership
+from gallery.teams.models.teams import Membership, Team
 from gallery.teams.views.helpers import get_admin_membership, get_membership
 
 
@@ -87,9 +87,7 @@ def set_approvals(request: HttpRequest, slug: str) -> HttpResponse:
         return _answer(request, membership, approvals_form=form, status=400)
     marked = [int(pk) for pk in form.cleaned_data["needs_approval"]]
     with transaction.atomic():
-        type(team).objects.filter(pk=team.pk).update(
-            approval_above=form.cleaned_data["approval_above"]
-        )
+        Team.objects.filter(pk=team.pk).update(approval_above=form.cleaned_data["approval_above"])
         for member in team.memberships.filter(removed_at__isnull=True):
             account = ledger.account_for(member)
             flag = member.pk in marked
