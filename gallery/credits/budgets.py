@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 
 from gallery.credits.models.budgets import Budget
@@ -83,3 +84,20 @@ def set_budget(
         defaults={"limit": limit, "thresholds": thresholds, "webhook_url": webhook_url},
     )
     return budget
+
+
+def member_budgets(membership, now: datetime | None = None) -> list[BudgetUse]:
+    """The budgets a member's jobs may meet, with their use: the team's, their
+    own and every project's (a member may work in any project)."""
+    team = membership.team
+    found = (
+        Budget.objects.filter(team=team)
+        .filter(Q(membership__isnull=True) | Q(membership=membership))
+        .select_related("project", "membership__user")
+        .order_by("membership", "project", "period", "pk")
+    )
+    uses = []
+    for budget in found:
+        budget.team = team
+        uses.append(use_of(budget, now))
+    return uses

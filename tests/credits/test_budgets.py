@@ -253,3 +253,17 @@ def test_the_api_refusal_names_the_budget(bob, team):
     assert (
         "the team's monthly budget of 10 credits has 10 left" in response.json()["error"]["message"]
     )
+
+
+def test_a_member_sees_the_budgets_their_jobs_must_fit(bob_client, alice, bob, team, campaign):
+    fund(bob, team)
+    Budget.objects.create(team=team, limit=1000)
+    Budget.objects.create(team=team, project=campaign, period="week", limit=400)
+    Budget.objects.create(team=team, membership=membership(bob, team), limit=300)
+    Budget.objects.create(team=team, membership=membership(alice, team), limit=5)
+    reserve(bob, team, 120, project=campaign)
+    html = bob_client.get("/t/acme/credits/").content.decode()
+    assert "The team&#x27;s monthly budget</strong>: 880 of 1,000 credits left this month" in html
+    assert "The weekly budget of project Spring campaign</strong>: 280 of 400" in html
+    assert "The monthly budget of bob</strong>: 180 of 300" in html
+    assert "budget of alice" not in html

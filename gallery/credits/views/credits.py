@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from gallery.credits import ledger, spend
+from gallery.credits import budgets, ledger, spend
 from gallery.credits.forms import AdjustForm, GrantForm, LedgerFilterForm, LimitsForm, TeamLimitForm
 from gallery.credits.spend import Month
 from gallery.net import numbers
@@ -69,6 +69,7 @@ def my_credits(request: HttpRequest, slug: str) -> HttpResponse:
         "page_error": page_error,
         "filtered": bool(form.cleaned_data.get("kind") or form.cleaned_data.get("month")),
         **_notices(membership),
+        "budgets": budgets.member_budgets(membership),
     }
     status = 200 if valid and not page_error else 400
     return render(request, _template(request, "gallery/credits.html", "ledger"), ctx, status=status)
