@@ -12,6 +12,10 @@ from gallery.models import (
     Batch,
     BatchJob,
     BatchRow,
+    Budget,
+    BudgetAlert,
+    BudgetRaise,
+    BudgetRequest,
     Collection,
     CollectionItem,
     CreditAccount,
@@ -24,8 +28,10 @@ from gallery.models import (
     LiveEvent,
     LiveSeq,
     Membership,
+    Notice,
     Price,
     PriceStatus,
+    Project,
     ProviderCall,
     ProviderCircuit,
     ShareLink,
@@ -480,3 +486,42 @@ class ThrottleCounterAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "created", "archived_at"]
+    search_fields = ["name", "team__name"]
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["team", "project", "membership", "period", "limit"]
+    list_filter = ["period"]
+
+
+@admin.register(BudgetRaise)
+class BudgetRaiseAdmin(admin.ModelAdmin):
+    list_display = ["budget", "amount", "expires_at", "granted_by", "created"]
+
+
+@admin.register(BudgetRequest)
+class BudgetRequestAdmin(admin.ModelAdmin):
+    list_display = ["budget", "membership", "amount", "status", "created"]
+    list_filter = ["status"]
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(admin.ModelAdmin):
+    """What was sent: a record, never written here."""
+
+    list_display = ["budget", "period_start", "threshold", "used", "limit", "created"]
+    readonly_fields = ["budget", "period_start", "threshold", "used", "limit", "webhook_result"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    list_display = ["membership", "text", "created", "read_at"]

@@ -9,6 +9,7 @@ job that the request creating it later rolled back.
 from __future__ import annotations
 
 from gallery.api import callbacks as api_callbacks
+from gallery.credits import alerts
 from gallery.studio import exports, pipeline
 
 
@@ -26,3 +27,7 @@ def deliver_callback(job_id: int) -> None:
 
 def build_export(export_id: int) -> None:
     exports.build(export_id)
+
+
+def budget_alerts(job_id: int) -> None:
+    alerts.check_job(job_id)

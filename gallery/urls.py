@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from gallery.studio.live import views as live_views
 from gallery.studio.views import (
+    approvals,
     batches,
     callbacks,
     create,
@@ -71,6 +72,41 @@ urlpatterns = [
     path("s/<str:share>/<str:size>", organise.shared_file, name="shared-file"),
     path("t/<slug:slug>/members/", teams.members, name="members"),
     path("t/<slug:slug>/queue/", queue.team_queue, name="team-queue"),
+    path("t/<slug:slug>/approvals/", approvals.approvals, name="approvals"),
+    path(
+        "t/<slug:slug>/approvals/<int:pk>/approve/",
+        approvals.decide_job,
+        {"action": "approve"},
+        name="approve-job",
+    ),
+    path(
+        "t/<slug:slug>/approvals/<int:pk>/decline/",
+        approvals.decide_job,
+        {"action": "decline"},
+        name="decline-job",
+    ),
+    path(
+        "t/<slug:slug>/approvals/members/<int:pk>/approve/",
+        approvals.decide_member,
+        {"action": "approve"},
+        name="approve-member",
+    ),
+    path(
+        "t/<slug:slug>/approvals/members/<int:pk>/decline/",
+        approvals.decide_member,
+        {"action": "decline"},
+        name="decline-member",
+    ),
+    path(
+        "t/<slug:slug>/approvals/requests/<int:pk>/grant/",
+        approvals.grant_request,
+        name="grant-request",
+    ),
+    path(
+        "t/<slug:slug>/approvals/requests/<int:pk>/dismiss/",
+        approvals.dismiss_request,
+        name="dismiss-request",
+    ),
     path("t/<slug:slug>/members/<int:pk>/role/", teams.change_role, name="member-role"),
     path("t/<slug:slug>/members/<int:pk>/remove/", teams.remove_member, name="member-remove"),
     path("t/<slug:slug>/audit/", audit.audit_log, name="audit"),

@@ -276,6 +276,21 @@ MJWEB_UPLOAD_QUOTA_BYTES = env_int("MJWEB_UPLOAD_QUOTA_MB", 500, minimum=1) * 10
 MJWEB_UPLOAD_RETENTION_DAYS = env_int("MJWEB_UPLOAD_RETENTION_DAYS", 7, minimum=1)
 # Days a deleted job lies in its team's trash before the poller purges its files.
 MJWEB_TRASH_DAYS = env_int("MJWEB_TRASH_DAYS", 30, minimum=1)
+
+# Budget alerts go by email through Django's mail settings: printed to the
+# console in development; set EMAIL_BACKEND and EMAIL_HOST (and friends) to send.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mjweb@localhost")
 # Hours the live change feed keeps its events: a page's stream that was cut for
 # longer than this reloads its content instead of replaying what it missed.
 MJWEB_LIVE_RETENTION_HOURS = env_int("MJWEB_LIVE_RETENTION_HOURS", 48, minimum=1)

@@ -70,6 +70,7 @@ BATCH_NOT_IN_API = (
 )
 
 STATUSES: Mapping[str, str] = {
+    Job.Status.AWAITING: "pending",  # task_info.pending_reason says why
     Job.Status.QUEUED: "pending",
     Job.Status.SUBMITTING: "processing",
     Job.Status.RUNNING: "processing",
@@ -314,6 +315,11 @@ class TaskInfo(BaseModel):
     can_cancel: bool = Field(description="Whether it can still be cancelled (in the gallery).")
     estimated_time: int = Field(
         ge=0, description="Seconds, the provider's estimate once it has one."
+    )
+    pending_reason: str | None = Field(
+        None,
+        description="Why a pending task waits for a team admin's approval (its credits are "
+        "reserved); absent when it does not.",
     )
 
 

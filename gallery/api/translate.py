@@ -382,8 +382,11 @@ def task_body(job: Job, file_url: Callable[[Image], str]) -> dict[str, Any]:
         "type": "image",
         "provider": job.provider,
         "task_info": {
-            "can_cancel": job.status == Job.Status.QUEUED,
+            "can_cancel": job.status in (Job.Status.AWAITING, Job.Status.QUEUED),
             "estimated_time": max(0, round(float(estimate))),
+            **(
+                {"pending_reason": job.approval_reason} if job.status == Job.Status.AWAITING else {}
+            ),
         },
         "results": results,
         "error": task_error(job),

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from gallery.credits.models.budgets import Budget
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_bounds
 from gallery.credits.signals import balance_changed
 from gallery.teams import audit
@@ -46,11 +47,22 @@ class InsufficientCredits(LedgerError):
 
 
 class LimitExceeded(LedgerError):
-    def __init__(self, which: str, limit: int, left: int, needed: int) -> None:
+    def __init__(
+        self,
+        which: str,
+        limit: int,
+        left: int,
+        needed: int,
+        *,
+        period: str = "this month",
+        budget: Budget | None = None,
+    ) -> None:
         self.which, self.limit, self.left, self.needed = which, limit, left, needed
+        # The budget that refused, when it is one (a member may ask to raise it).
+        self.budget = budget
         super().__init__(
             f"This costs {needed} credits, but {which} of {limit} credits has "
-            f"{max(left, 0)} left this month."
+            f"{max(left, 0)} left {period}."
         )
 
 
@@ -159,6 +171,7 @@ def reserve(*, job: Job, account: CreditAccount) -> LedgerEntry:
     with transaction.atomic():
         team = lock_team(job.team_id)
         _check_limits(account, team, cost, when=job.created)
+        _check_budgets(account, team, cost, when=job.created, project_id=job.project_id)
         return _apply(
             account=account,
             kind=Kind.RESERVE,
@@ -284,6 +297,22 @@ def _check_limits(account: CreditAccount, team: Team, cost: int, *, when: dateti
         left = team.monthly_limit - team_spent_this_month(team, now=when)
         if cost > left:
             raise LimitExceeded("the team's monthly limit", team.monthly_limit, left, cost)
+
+
+def _check_budgets(
+    account: CreditAccount, team: Team, cost: int, *, when: datetime, project_id: int | None
+) -> None:
+    """Every budget covering the job must have room for it: the team's, its
+    project's and its member's, each in its own period around `when`."""
+    covering = Budget.objects.covering(team.pk, project_id, account.membership_id)
+    for budget in covering.select_related("project", "membership__user"):
+        budget.team = team  # its time zone, without asking again
+        limit = budget.limit_at(when)
+        left = limit - budget.used(when)
+        if cost > left:
+            raise LimitExceeded(
+                budget.name, limit, left, cost, period=budget.period_word, budget=budget
+            )
 
 
 def _settle_or_refund(

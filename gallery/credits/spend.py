@@ -283,6 +283,29 @@ def spent_by_operation_and_provider(team: Team, month: Month) -> tuple[list[Row]
     )
 
 
+NO_PROJECT = "No project"
+
+
+def spent_by_project(team: Team, month: Month) -> list[Row]:
+    """The month's spend per project, jobs without one together as "No project"."""
+    rows = (
+        team_spending(team, month)
+        .values("job__project_id", "job__project__name")
+        .annotate(**_spend_columns())
+        .order_by()
+    )
+    found = [
+        Row(
+            r["job__project__name"] or NO_PROJECT,
+            r["credits"] or 0,
+            r["jobs"],
+            key=str(r["job__project_id"] or ""),
+        )
+        for r in rows
+    ]
+    return _scaled(sorted(found, key=lambda r: (-r.credits, r.label)))
+
+
 def _scaled(rows: list[Row]) -> list[Row]:
     top = max((r.credits for r in rows), default=0)
     for row in rows:
@@ -380,6 +403,7 @@ CSV_HEADER = [
     "reason",
     "by",
     "operation_label",  # the operation in the pages' words; `operation` keeps the model id
+    "project",
 ]
 
 
@@ -402,6 +426,7 @@ def csv_rows(team: Team, month: Month) -> Iterator[list[str | int]]:
             "job__provider",
             "reason",
             "created_by__username",
+            "job__project__name",
         )
     )
     for (
@@ -415,6 +440,7 @@ def csv_rows(team: Team, month: Month) -> Iterator[list[str | int]]:
         provider,
         reason,
         by,
+        project,
     ) in entries.iterator(chunk_size=500):
         yield [
             timezone.localtime(created, zone).isoformat(),
@@ -428,6 +454,7 @@ def csv_rows(team: Team, month: Month) -> Iterator[list[str | int]]:
             _text_cell(reason),
             _text_cell(by or ""),
             operation_label(operation) if operation else "",
+            _text_cell(project or (NO_PROJECT if job else "")),
         ]
 
 

@@ -6,6 +6,13 @@ all the others. Tests, the admin and management commands may import from here.
 """
 
 from gallery.api.models.tokens import ApiTask, ApiToken
+from gallery.credits.models.budgets import (
+    Budget,
+    BudgetAlert,
+    BudgetRaise,
+    BudgetRequest,
+    Notice,
+)
 from gallery.credits.models.credits import CreditAccount, LedgerEntry, month_start
 from gallery.credits.models.prices import Price, PriceStatus
 from gallery.net.models.throttle import ThrottleCounter
@@ -16,6 +23,7 @@ from gallery.studio.models.jobs import Image, Job, JobEvent
 from gallery.studio.models.live import LiveEvent, LiveSeq
 from gallery.studio.models.organise import Collection, CollectionItem, ShareLink, Star
 from gallery.teams.models.audit import AuditAction, AuditEntry
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Invite, Membership, Role, Team, token_hash
 
 __all__ = [
@@ -26,6 +34,10 @@ __all__ = [
     "Batch",
     "BatchJob",
     "BatchRow",
+    "Budget",
+    "BudgetAlert",
+    "BudgetRaise",
+    "BudgetRequest",
     "Collection",
     "CollectionItem",
     "CreditAccount",
@@ -38,8 +50,10 @@ __all__ = [
     "LiveEvent",
     "LiveSeq",
     "Membership",
+    "Notice",
     "Price",
     "PriceStatus",
+    "Project",
     "ProviderCall",
     "ProviderCircuit",
     "Role",

@@ -18,7 +18,8 @@ from gallery.catalog.prompt import (
 )
 from gallery.net.fields import WholeNumberField
 from gallery.studio import health
-from gallery.studio.pipeline import Draft
+from gallery.studio.pipeline import UNKNOWN_PROJECT, Draft
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import configured_providers
 
 SPEEDS = [("draft", "Draft"), ("fast", "Fast"), ("turbo", "Turbo")]
@@ -107,11 +108,23 @@ class CreateForm(forms.Form):
         widget=forms.HiddenInput(attrs={"data-request-id": True}),
     )
     ref = ReferencesField(required=False)
+    project = forms.ModelChoiceField(
+        label="Project",
+        queryset=Project.objects.none(),
+        required=False,
+        empty_label="No project",
+        error_messages={"invalid_choice": UNKNOWN_PROJECT},
+    )
 
-    def __init__(self, *args, team=None, show_health: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *args, team=None, show_health: bool = False, projects=None, **kwargs
+    ) -> None:
         """`team`: its provider order picks the default provider. `show_health`:
-        name a provider that is not healthy (pages, not the live check)."""
+        name a provider that is not healthy (pages, not the live check).
+        `projects`: the team's open projects, which the panel offers."""
         super().__init__(*args, **kwargs)
+        if projects is not None:
+            self.fields["project"].queryset = projects
         for role in REFERENCE_ROLES.values():  # --iw, --sw, --ow: the linter judges the value
             weight = forms.CharField(max_length=16, required=False, label=role.weight.label)
             weight.error_messages["max_length"] = f"{role.weight.flag} takes a number"
@@ -199,7 +212,12 @@ class CreateForm(forms.Form):
             # As composed, so "Use again" and the history bring the references back too.
             prompt_raw=self.composed_prompt(),
             client_request_id=self.cleaned_data.get("client_request_id", ""),
+            project=self.cleaned_data.get("project"),
         )
+
+    @property
+    def offers_projects(self) -> bool:
+        return self.fields["project"].queryset.exists()
 
 
 class CollectionForm(forms.Form):

@@ -39,6 +39,7 @@ from gallery.catalog import operations, permutations
 from gallery.catalog.pricing import Quote
 from gallery.catalog.prompt import Code, Issue
 from gallery.credits import ledger
+from gallery.credits.models.budgets import Budget
 from gallery.credits.models.credits import DEFAULT_MAX_IN_FLIGHT, CreditAccount
 from gallery.credits.quotes import preview, preview_batch, trusted_prefixes
 from gallery.providers import Kind, ProviderError, Snapshot, Status, get_adapter
@@ -47,6 +48,7 @@ from gallery.studio.live.events import emit
 from gallery.studio.models.health import Outcome, ProviderCall
 from gallery.studio.models.jobs import JOB_DEADLINE, WAITING_NOTE_START, Image, Job
 from gallery.studio.models.live import LiveEvent
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership, Team
 
 log = logging.getLogger(__name__)
@@ -68,9 +70,19 @@ class Refused(Exception):
     """The job was not created; nothing was sent or charged. Status is the HTTP
     status an API answer should carry."""
 
-    def __init__(self, message: str, *, issues: tuple[Issue, ...] = (), status: int = 400) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        issues: tuple[Issue, ...] = (),
+        status: int = 400,
+        budget: Budget | None = None,
+        short: int = 0,
+    ) -> None:
         super().__init__(message)
         self.message, self.issues, self.status = message, issues, status
+        # The budget that refused it and by how much: the member may ask for more.
+        self.budget, self.short = budget, short
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,8 @@ class Draft:
     prompt_raw: str = ""
     parent: Image | None = None
     client_request_id: str = ""
+    # None: an edit inherits its parent's project; anything else has none.
+    project: Project | None = None
 
 
 def enqueue(task: str, job_id: int) -> None:
@@ -139,6 +153,7 @@ def create(
     if existing is not None:
         return existing
     quote = _priced(draft)
+    project = _project_of(membership, draft)
     account = ledger.account_for(membership)
     prompt = operations.normalized(draft.request, trusted_url_prefixes=trusted_prefixes()).prompt
     # A job that starts a lineage is its own root, as its card reads it (no --parameters).
@@ -146,7 +161,7 @@ def create(
     with transaction.atomic():
         # Decide under the lock every reservation and every slot claim of the
         # team takes (the reserve below takes it again), so the count is final.
-        ledger.lock_team(membership.team_id)
+        team = ledger.lock_team(membership.team_id)
         # Again under the lock: the same request sent twice at once (a double
         # click without JavaScript) finds here the job the other one made.
         existing = _existing_for_client_request(membership, draft.client_request_id)
@@ -154,23 +169,63 @@ def create(
             return existing
         if member_cap(membership.team_id, membership.user_id) == 0:
             raise Refused(PAUSED, status=403)
-        waits = _must_wait(membership.team_id, membership.user_id)
-        job = _new_job(membership, draft, prompt, root_prompt, quote.credits, waits=waits)
+        awaiting = approval_reason(team.approval_above, account, quote.credits)
+        waits = not awaiting and _must_wait(membership.team_id, membership.user_id)
+        job = _new_job(
+            membership,
+            draft,
+            prompt,
+            root_prompt,
+            quote.credits,
+            waits=waits,
+            project=project,
+            awaiting=awaiting,
+        )
         try:
             ledger.reserve(job=job, account=account)
+        except ledger.LimitExceeded as exc:
+            transaction.set_rollback(True)
+            short = exc.needed - max(exc.left, 0)
+            raise Refused(str(exc), status=402, budget=exc.budget, short=short) from None
         except ledger.LedgerError as exc:
             transaction.set_rollback(True)
             raise Refused(str(exc), status=402) from None
-        # After the team's lock and the reservation (lock order: see live.events).
-        emit(job.team_id, LiveEvent.Kind.CREATED, job_id=job.pk, payload={"waiting": waits})
-        job.log("created", f"Reserved {job.credits_reserved} credits", quote=quote.label)
-        if waits:
-            job.log("waiting", WAITING_FOR_MEMBER)
+        _announce_new(job, membership, quote, waits=waits, awaiting=awaiting)
         if record is not None:
             record(job)
-        if not waits:
+        if not waits and not awaiting:
             enqueue("submit_job", job.pk)
     return job
+
+
+def _announce_new(job: Job, membership: Membership, quote: Quote, *, waits: bool, awaiting: str):
+    """In create()'s transaction, after the team's lock and the reservation
+    (lock order: see live.events): open pages hear of the job, its log says
+    where it stands, and budget alerts are checked once it commits."""
+    emit(job.team_id, LiveEvent.Kind.CREATED, job_id=job.pk, payload={"waiting": waits})
+    job.log("created", f"Reserved {job.credits_reserved} credits", quote=quote.label)
+    if waits:
+        job.log("waiting", WAITING_FOR_MEMBER)
+    if awaiting:
+        job.log("awaiting approval", awaiting)
+    if Budget.objects.covering(job.team_id, job.project_id, membership.pk).exists():
+        enqueue("budget_alerts", job.pk)  # thresholds crossed, told once committed
+
+
+UNKNOWN_PROJECT = "That project is not one of this team's open projects; choose another."
+
+
+def _project_of(membership: Membership, draft: Draft) -> Project | None:
+    """The job's project: the one asked for, which must be an open project of
+    the team; else an edit's parent's (edits stay with their original)."""
+    if draft.project is not None:
+        if draft.project.team_id != membership.team_id or draft.project.archived_at is not None:
+            issue = Issue(Code.INVALID_VALUE, "project", UNKNOWN_PROJECT)
+            raise Refused(UNKNOWN_PROJECT, issues=(issue,))
+        return draft.project
+    if draft.parent is not None:
+        return draft.parent.job.project
+    return None
 
 
 def _priced(draft: Draft) -> Quote:
@@ -191,6 +246,8 @@ def _new_job(
     credits: int,
     *,
     waits: bool,
+    project: Project | None,
+    awaiting: str = "",
 ) -> Job:
     """The job row a checked draft becomes, inside create()'s transaction."""
     request = draft.request
@@ -198,6 +255,7 @@ def _new_job(
     return Job.objects.create(
         team=membership.team,
         user=membership.user,
+        project=project,
         provider=request.provider,
         operation=request.operation,
         parent=draft.parent,
@@ -212,8 +270,10 @@ def _new_job(
         credits_reserved=credits,
         created=now,  # the reservation's time: the month its spend counts in
         # A job past its member's cap is parked (no recheck time): dispatch
-        # sends it when a slot frees.
-        next_poll_at=None if waits else now + _recheck("QUEUE_RECHECK"),
+        # sends it when a slot frees. One awaiting approval has none either.
+        next_poll_at=None if waits or awaiting else now + _recheck("QUEUE_RECHECK"),
+        status=Job.Status.AWAITING if awaiting else Job.Status.QUEUED,
+        approval_reason=awaiting,
     )
 
 
@@ -273,7 +333,45 @@ def _batch_refusal(refused: Refused, membership: Membership, drafts: list[Draft]
         f"None of the {count} jobs was made{cost}: {refused.message}",
         issues=refused.issues,
         status=refused.status,
+        budget=refused.budget,
+        short=refused.short,
     )
+
+
+# --- approvals -------------------------------------------------------------------------
+
+
+def approval_reason(approval_above: int | None, account: CreditAccount, cost: int) -> str:
+    """Why a new job must wait for an admin's approval; "" when it need not."""
+    if account.needs_approval:
+        return "Its author's jobs need an admin's approval"
+    if approval_above is not None and cost > approval_above:
+        return f"It costs {cost} credits, more than the {approval_above} the team approves"
+    return ""
+
+
+def approve(job: Job, by) -> bool:
+    """An awaiting job is queued to be sent, once; whether this call did it."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not job.approve(now + _recheck("QUEUE_RECHECK"), now + JOB_DEADLINE):
+            return False
+        job.log("approved", f"Approved by {by}")
+        enqueue("submit_job", job.pk)
+    return True
+
+
+def decline(job: Job, by) -> bool:
+    """An awaiting job is cancelled and refunded, once; whether this call did it."""
+    account = _account_of(job)
+    with transaction.atomic():
+        ledger.lock_account(account)  # before the move announces it: see live.events
+        if not job.decline(f"Declined by {by}"):
+            return False
+        ledger.refund(job=job, account=account, reason=f"{job.operation} · declined")
+        _announce_end(job)
+    job.log("declined", f"Declined by {by}; refunded {job.credits_reserved} credits")
+    return True
 
 
 # The job log is read by the whole team: it speaks of the author, not "you".

@@ -41,6 +41,7 @@ def test_it_streams_the_months_ledger_oldest_first(alice_client, alice, bob, tea
         "reason",
         "by",
         "operation_label",
+        "project",
     ]
     assert [r[1:4] for r in data] == [
         ["alice", "grant", "10000"],

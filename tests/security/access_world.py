@@ -8,7 +8,18 @@ from django.test import Client
 
 from gallery.api.translate import file_name
 from gallery.credits import ledger
-from gallery.models import ApiToken, Batch, Collection, Invite, Job, Membership, ShareLink
+from gallery.models import (
+    ApiToken,
+    Batch,
+    Budget,
+    BudgetRequest,
+    Collection,
+    Invite,
+    Job,
+    Membership,
+    Project,
+    ShareLink,
+)
 from gallery.studio import exports
 from gallery.studio.public_urls import signed_url
 from tests.factories import finished_job
@@ -53,6 +64,9 @@ def build(alice, bob, carol, dave, team) -> World:
     export = exports.start(alices, "All jobs", exports.plan_for(Job.objects.visible_in(alices)))
     exports.build(export.pk)  # ready: alice's alone to download
     batch = Batch.objects.create(membership=alices, name="Spring", cap=100)
+    project = Project.objects.create(team=team, name="Campaign")
+    budget = Budget.objects.create(team=team, project=project, limit=1000)
+    asked = BudgetRequest.objects.create(budget=budget, membership=bobs, amount=10)
     slug = {"slug": team.slug}
     kwargs = {
         "job": {**slug, "pk": job.pk},
@@ -74,6 +88,9 @@ def build(alice, bob, carol, dave, team) -> World:
         "task": {"task_id": f"task-unified-mjw-{job.pk}"},
         "file": {"name": file_name(image, token.pk)},  # genuine: the name is the credential
         "rest": {"rest": "nowhere"},
+        "budget": {**slug, "pk": budget.pk},
+        "project": {**slug, "pk": project.pk},
+        "asked": {**slug, "pk": asked.pk},
         "team": slug,
         "none": {},
     }

@@ -34,6 +34,24 @@ EXPECTED = {
     # Team admins only; another team's log is not found.
     "audit": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
     "audit-csv": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    # alice's finished job awaits nothing: "already decided", a 302 back to the page.
+    "approve-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "approve-member": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "approvals": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    # No amount or note: a 400 in words for those who may create.
+    "ask-for-more": ("405 405 405 405 302 302", "400 400 403 404 302 302"),
+    "decline-job": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "decline-member": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "dismiss-request": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    # No amount or date: a 400 in words for the admin.
+    "grant-request": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
+    "set-approvals": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "read-notices": ("405 405 405 405 302 302", "302 302 302 404 302 302"),
+    "add-project": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
+    "archive-project": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "budgets": ("200 403 403 404 302 302", "405 405 405 405 302 302"),
+    "remove-budget": ("405 405 405 405 302 302", "302 403 403 404 302 302"),
+    "set-budget": ("405 405 405 405 302 302", "400 403 403 404 302 302"),
     "balance": ("200 200 200 404 302 302", "405 405 405 405 302 302"),
     # The selection bar's actions: no job selected is a 400 in words; viewers
     # may star (as one star) but not collect, and deleting is the single rule's.
@@ -161,6 +179,14 @@ ARGS = {
     "trash-thumb": "trashed",
     "member-role": "member",
     "member-remove": "member",
+    "remove-budget": "budget",
+    "approve-job": "job",
+    "decline-job": "job",
+    "approve-member": "member",
+    "decline-member": "member",
+    "grant-request": "asked",
+    "dismiss-request": "asked",
+    "archive-project": "project",
 }
 NO_ARGS = {
     "login",

@@ -16,6 +16,7 @@ is asserted.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import pkgutil
@@ -29,7 +30,14 @@ from django.test import Client
 from django.urls import reverse
 
 import gallery
-from gallery.models import ApiToken, Collection, CreditAccount, Membership
+from gallery.models import (
+    ApiToken,
+    Budget,
+    BudgetRequest,
+    Collection,
+    CreditAccount,
+    Membership,
+)
 from gallery.net.fields import WholeNumberField
 from tests.factories import finished_job, fund
 
@@ -246,6 +254,49 @@ FIELDS: list[Field] = [
         {"name": "fuzz", "table": "prompt\na red fox", "action": "start"},
         form=("BatchForm", "cap"),
     ),
+    # Budgets, approvals and requests for more (issue 20).
+    Field(
+        "set-budget",
+        "POST",
+        "limit",
+        "100",
+        {"applies_to": "team", "period": "month"},
+        form=("BudgetForm", "limit"),
+    ),
+    Field(
+        "set-approvals",
+        "POST",
+        "approval_above",
+        "100",
+        accepts=OPTIONAL,  # blank: no price needs approval
+        form=("ApprovalsForm", "approval_above"),
+    ),
+    Field(
+        "ask-for-more",
+        "POST",
+        "amount",
+        "10",
+        {"budget": "{budget}"},
+        form=("AskForMoreForm", "amount"),
+    ),
+    Field(
+        "ask-for-more",
+        "POST",
+        "budget",
+        "{budget}",
+        {"amount": "10"},
+        form=("AskForMoreForm", "budget"),
+    ),
+    Field(
+        "grant-request",
+        "POST",
+        "amount",
+        "10",
+        {"until": "2999-12-31"},
+        form=("RaiseForm", "amount"),
+        args="asked",
+    ),
+    Field("grant-request", "POST", "until", "2999-12-31", {"amount": "10"}, DATES, args="asked"),
 ]
 
 
@@ -260,7 +311,11 @@ def world(alice, bob, carol, team, settings):
     vtrix = finished_job(alice, team, provider="vtrix", images=1).images.get()
     board = Collection.objects.create(team=team, owner=alice, name="Board")
     member = Membership.objects.get(user=bob, team=team)
+    budget = Budget.objects.create(team=team, limit=10_000)
+    asked = BudgetRequest.objects.create(budget=budget, membership=member, amount=5)
     return {
+        "budget": budget.pk,
+        "asked": asked.pk,
         "image": image.pk,
         "vtrix": vtrix.pk,
         "member": member.pk,
@@ -291,6 +346,9 @@ def send(client: Client, spec: Field, url: str, value: str):
 @pytest.mark.parametrize("spec", FIELDS, ids=lambda spec: spec.id)
 def test_every_odd_number_is_a_4xx_within_a_second(world, alice_client, spec: Field):
     url = url_of(spec, world)
+    # A base value naming the world ("{budget}") is that object's id.
+    base = {k: v.format(**world) if v[:1] == "{" else v for k, v in spec.base.items()}
+    spec = dataclasses.replace(spec, base=base)
     good, took = send(alice_client, spec, url, spec.good.format(**world))
     assert good.status_code < 400 and took <= SECONDS, (spec.id, good.status_code)
     wrong = []
@@ -470,6 +528,6 @@ def test_every_numeric_form_field_is_in_the_table_and_strictly_bounded():
 
 
 def test_every_route_in_the_table_exists():
-    world = {"image": 1, "vtrix": 2, "member": 3, "job": 4, "board": 5}
+    world = {"image": 1, "vtrix": 2, "member": 3, "job": 4, "board": 5, "budget": 6, "asked": 7}
     for spec in FIELDS:
         assert url_of(spec, world).startswith("/t/acme/"), spec.id

@@ -20,6 +20,7 @@ from django.utils import timezone
 from gallery.net.digests import secret_digest
 from gallery.studio.models.jobs import Job
 from gallery.teams import audit
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership
 
 TOKEN_PREFIX = "mjw_"  # noqa: S105 - the visible prefix, not a secret
@@ -62,6 +63,11 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
 
 class ApiToken(models.Model):
     membership = models.ForeignKey(Membership, models.CASCADE, related_name="api_tokens")
+    # Bound to a project, every job it makes goes there; else, an edit's
+    # parent's project, or none.
+    project = models.ForeignKey(
+        Project, models.PROTECT, null=True, blank=True, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=SHOWN_CHARS, help_text="The first characters, for lists")
     digest = models.CharField(max_length=64, unique=True, editable=False)
@@ -84,13 +90,19 @@ class ApiToken(models.Model):
 
     @classmethod
     def issue(
-        cls, membership: Membership, name: str, *, expires_in: timedelta | None = None
+        cls,
+        membership: Membership,
+        name: str,
+        *,
+        expires_in: timedelta | None = None,
+        project: Project | None = None,
     ) -> tuple[ApiToken, str]:
         """Make a token; returns it with the plain token, which is not stored."""
         plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with transaction.atomic():
             token = cls.objects.create(
                 membership=membership,
+                project=project,
                 name=name,
                 prefix=plain[:SHOWN_CHARS],
                 digest=token_digest(plain),
@@ -105,7 +117,7 @@ class ApiToken(models.Model):
         a revoked or expired one is refused). The lookup is by digest on a
         unique index, so no comparison of secrets leaks timing."""
         return (
-            cls.objects.select_related("membership__team", "membership__user")
+            cls.objects.select_related("membership__team", "membership__user", "project")
             .filter(digest=token_digest(plain))
             .first()
         )

@@ -23,6 +23,7 @@ included, is answered in evolink's envelope by the exception handlers here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -391,6 +392,8 @@ def create_generation(
         return replay
     api.check_callback_url(payload.callback_url)
     draft = api.to_draft(payload, api.resolve_parent(membership, payload), key, membership.team)
+    if token.project is not None:
+        draft = dataclasses.replace(draft, project=token.project)
     url = payload.callback_url or ""
     task = {
         "token": token,

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from gallery.api.models.tokens import ApiToken
 from gallery.credits import ledger
 from gallery.net.fields import WholeNumberField
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership
 from gallery.teams.views.helpers import get_membership
 
@@ -40,9 +41,24 @@ class TokenForm(forms.Form):
         help_text="Leave empty for a token that works until you revoke it",
     )
 
+    project = forms.ModelChoiceField(
+        label="Project",
+        queryset=Project.objects.none(),
+        required=False,
+        empty_label="No project (an edit keeps its original's)",
+        help_text="Every job the token makes goes to this project",
+    )
+
     def __init__(self, *args, membership: Membership | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.membership = membership
+        projects = Project.objects.none()
+        if membership is not None:
+            projects = Project.objects.of_team(membership.team_id).open()
+        if projects.exists():
+            self.fields["project"].queryset = projects
+        else:  # a team without projects is not asked
+            del self.fields["project"]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -57,7 +73,7 @@ class TokenForm(forms.Form):
 
 def _context(membership: Membership, form: TokenForm, **extra) -> dict:
     visible = ApiToken.objects.visible_to(membership).filter(revoked_at__isnull=True)
-    visible = visible.select_related("membership__user").order_by("-created", "-pk")
+    visible = visible.select_related("membership__user", "project").order_by("-created", "-pk")
     mine = [t for t in visible if t.membership_id == membership.pk]
     others = [t for t in visible if t.membership_id != membership.pk]
     return {
@@ -79,7 +95,9 @@ def _template(request: HttpRequest) -> str:
 @require_GET
 def tokens(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
-    return render(request, _template(request), _context(membership, TokenForm()))
+    return render(
+        request, _template(request), _context(membership, TokenForm(membership=membership))
+    )
 
 
 @require_POST
@@ -94,8 +112,10 @@ def create_token(request: HttpRequest, slug: str) -> HttpResponse:
         membership,
         form.cleaned_data["name"],
         expires_in=timedelta(days=days) if days else None,
+        project=form.cleaned_data.get("project"),
     )
-    ctx = _context(membership, TokenForm(), new_token=token, new_token_plain=plain)
+    blank = TokenForm(membership=membership)
+    ctx = _context(membership, blank, new_token=token, new_token_plain=plain)
     return render(request, _template(request), ctx)
 
 
@@ -108,7 +128,9 @@ def revoke_token(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
     token.revoke(by=request.user)
     if request.htmx:
-        return render(request, _template(request), _context(membership, TokenForm()))
+        return render(
+            request, _template(request), _context(membership, TokenForm(membership=membership))
+        )
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("tokens", slug)
 
@@ -119,6 +141,8 @@ def revoke_my_tokens(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     n = ApiToken.objects.filter(membership=membership).revoke_all(by=request.user)
     if request.htmx:
-        return render(request, _template(request), _context(membership, TokenForm()))
+        return render(
+            request, _template(request), _context(membership, TokenForm(membership=membership))
+        )
     messages.success(request, f"Revoked {n} token{'s' if n != 1 else ''}.")
     return redirect("tokens", slug)

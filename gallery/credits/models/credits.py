@@ -68,6 +68,9 @@ class CreditAccount(models.Model):
     max_in_flight = models.PositiveSmallIntegerField(
         default=DEFAULT_MAX_IN_FLIGHT, help_text="Jobs this member may have running at once"
     )
+    needs_approval = models.BooleanField(
+        default=False, help_text="Every job of this member waits for an admin's approval"
+    )
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:

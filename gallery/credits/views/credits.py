@@ -18,12 +18,13 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from gallery.credits import ledger, spend
+from gallery.credits import budgets, ledger, spend
 from gallery.credits.forms import AdjustForm, GrantForm, LedgerFilterForm, LimitsForm, TeamLimitForm
 from gallery.credits.spend import Month
 from gallery.net import numbers
@@ -67,9 +68,30 @@ def my_credits(request: HttpRequest, slug: str) -> HttpResponse:
         "page": Paginator(entries, LEDGER_PAGE_SIZE).get_page(page_number),
         "page_error": page_error,
         "filtered": bool(form.cleaned_data.get("kind") or form.cleaned_data.get("month")),
+        **_notices(membership),
+        "budgets": budgets.member_budgets(membership),
     }
     status = 200 if valid and not page_error else 400
     return render(request, _template(request, "gallery/credits.html", "ledger"), ctx, status=status)
+
+
+NOTICES_SHOWN = 10
+
+
+def _notices(membership: Membership) -> dict:
+    notices = list(membership.notices.all()[:NOTICES_SHOWN])
+    return {"notices": notices, "unread": any(n.read_at is None for n in notices)}
+
+
+@require_POST
+def read_notices(request: HttpRequest, slug: str) -> HttpResponse:
+    """Mark the member's notices read."""
+    membership = get_membership(request, slug)
+    membership.notices.unread().update(read_at=timezone.now())
+    if request.htmx:
+        ctx = {"team": membership.team, **_notices(membership)}
+        return render(request, "gallery/credits.html#notices", ctx)
+    return redirect("my-credits", slug)
 
 
 def _page_number(data) -> tuple[int, str]:
@@ -346,6 +368,7 @@ def _spend_context(
         "by_member": by_member,
         "operations": operations,
         "providers": providers,
+        "projects": spend.spent_by_project(team, month),
         "members": [_member_row(c, acted) for c in credits],
         "held": sum(c.balance for c in credits),
         "balance": next((c.balance for c in credits if c.membership.pk == membership.pk), 0),

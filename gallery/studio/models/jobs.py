@@ -2,9 +2,14 @@
 
 A job is a database state machine:
 
+    awaiting ─┐ (approved)
+              ↓
     queued → submitting → running → ingesting → completed
-                   ↘          ↘          ↘
+       ↘           ↘          ↘          ↘
                         failed | cancelled
+
+A job that needs an admin's approval starts as "awaiting", its credits
+reserved; approval queues it, a decline cancels it (and refunds it).
 
 Every transition is a conditional UPDATE on the current status, so two
 workers racing on the same job cannot both move it: the loser's update
@@ -40,6 +45,7 @@ from django.utils import timezone
 from gallery.net.digests import secret_digest
 from gallery.studio.live.events import emit
 from gallery.studio.models.live import LiveEvent
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership, Team
 
 if TYPE_CHECKING:
@@ -55,6 +61,7 @@ PURGED = "purged"
 
 
 class JobStatus(models.TextChoices):
+    AWAITING = "awaiting", "Awaiting approval"
     QUEUED = "queued"
     SUBMITTING = "submitting"
     RUNNING = "running"
@@ -161,6 +168,9 @@ class JobQuerySet(models.QuerySet["Job"]):
         the other way: order them oldest first to walk back from there."""
         return self.filter(created__gte=created).exclude(created=created, pk__lte=pk)
 
+    def awaiting_approval(self) -> JobQuerySet:
+        return self.filter(status=JobStatus.AWAITING)
+
     def in_flight(self) -> JobQuerySet:
         return self.filter(status__in=Job.IN_FLIGHT)
 
@@ -196,6 +206,17 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.alias(team_n=F("team_id") + 0, user_n=F("user_id") + 0).filter(
             team_n=team_id, user_n=user_id
         )
+
+    def last_project(self, membership: Membership) -> Project | None:
+        """The project of the member's newest job in the team while it is still
+        open: what the create panel offers first. One query, on projects."""
+        newest = (
+            self.of_member(membership.team_id, membership.user_id)
+            .order_by("-created", "-pk")
+            .values("project_id")[:1]
+        )
+        projects = Project.objects.of_team(membership.team_id).open()
+        return projects.filter(pk=Subquery(newest)).first()
 
     def waiting(self) -> JobQuerySet:
         """Jobs parked in line: accepted and reserved, not yet sent, waiting
@@ -278,15 +299,23 @@ class JobQuerySet(models.QuerySet["Job"]):
 class Job(models.Model):
     Status = JobStatus
 
-    IN_FLIGHT = (Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.INGESTING)
+    IN_FLIGHT = (
+        Status.AWAITING,
+        Status.QUEUED,
+        Status.SUBMITTING,
+        Status.RUNNING,
+        Status.INGESTING,
+    )
     FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
     # A job has no Image rows until the provider says it completed.
-    BEFORE_IMAGES = (Status.QUEUED, Status.SUBMITTING, Status.RUNNING)
+    BEFORE_IMAGES = (Status.AWAITING, Status.QUEUED, Status.SUBMITTING, Status.RUNNING)
 
     team = models.ForeignKey(Team, models.PROTECT, related_name="jobs")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="jobs")
     provider = models.CharField(max_length=20)
     operation = models.CharField(max_length=40)
+    # None: made before projects, or for no project in particular.
+    project = models.ForeignKey(Project, models.PROTECT, null=True, blank=True, related_name="jobs")
     parent = models.ForeignKey(
         "Image", models.PROTECT, null=True, blank=True, related_name="children"
     )
@@ -303,6 +332,8 @@ class Job(models.Model):
     client_request_id = models.CharField(max_length=64, blank=True)
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    # Why an awaiting job waits for an admin ("costs more than 500 credits").
+    approval_reason = models.CharField(max_length=200, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     upstream_id = models.CharField(max_length=100, blank=True, db_index=True)
@@ -574,6 +605,25 @@ class Job(models.Model):
         live = (LiveEvent.Kind.QUEUE, {"waiting": True})
         return self._move((self.Status.QUEUED,), live=live, next_poll_at=None)
 
+    def approve(self, recheck_at, deadline) -> bool:
+        """awaiting → queued: an admin approved it; its time upstream starts now."""
+        return self._move(
+            (self.Status.AWAITING,),
+            status=self.Status.QUEUED,
+            next_poll_at=recheck_at,
+            deadline=deadline,
+        )
+
+    def decline(self, message: str) -> bool:
+        """awaiting → cancelled: an admin declined it (the caller refunds it)."""
+        return self._move(
+            (self.Status.AWAITING,),
+            status=self.Status.CANCELLED,
+            error_message=message,
+            credits_charged=0,
+            finished_at=timezone.now(),
+        )
+
     def count_poll(self) -> None:
         """One more read of the upstream task (the poll cadence counts them)."""
         Job.objects.filter(pk=self.pk).update(poll_count=F("poll_count") + 1)
@@ -655,7 +705,7 @@ class Job(models.Model):
         """A queued job is cancelled outright; anything later only asks, because
         the upstream task is already paid for and its images will be kept."""
         if self._move(
-            (self.Status.QUEUED,),
+            (self.Status.AWAITING, self.Status.QUEUED),
             status=self.Status.CANCELLED,
             credits_charged=0,
             finished_at=timezone.now(),

@@ -11,6 +11,7 @@ from gallery.net import throttle, uploads
 from gallery.studio import public_urls, references
 from gallery.studio.forms import CreateForm
 from gallery.studio.models.jobs import Job
+from gallery.studio.views.jobs import open_projects
 from gallery.teams.views.helpers import get_membership
 
 
@@ -20,7 +21,7 @@ def check_prompt(request: HttpRequest, slug: str) -> HttpResponse:
     membership = get_membership(request, slug)
     if not membership.can_create:
         raise PermissionDenied("Viewers cannot generate")
-    form = CreateForm(request.POST, team=membership.team)
+    form = CreateForm(request.POST, team=membership.team, projects=open_projects(membership))
     form.is_valid()  # the linter reports prompt problems; the form only bounds sizes
     # Nothing typed yet is not a mistake: say nothing until there is a prompt
     # (two reference chips are one, with no text).

@@ -23,6 +23,7 @@ from django_htmx.http import trigger_client_event
 
 from gallery.catalog.operations import OPERATIONS
 from gallery.credits import ledger
+from gallery.credits.forms import AskForMoreForm
 from gallery.credits.quotes import preview_batch
 from gallery.net import numbers, throttle
 from gallery.net.files import stored_file_response
@@ -31,6 +32,7 @@ from gallery.studio.forms import CreateForm
 from gallery.studio.models.jobs import Image, Job
 from gallery.studio.models.live import LiveSeq
 from gallery.studio.models.organise import Collection, Star
+from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership
 from gallery.teams.views.helpers import get_membership
 
@@ -80,7 +82,7 @@ def parent_visible_to(membership: Membership) -> ExpressionWrapper:
     return ExpressionWrapper(parent_job, output_field=BooleanField())
 
 
-FILTERS = ("who", "starred", "op", "since", "until", "q")
+FILTERS = ("who", "starred", "op", "project", "since", "until", "q")
 # The date filters: (field, lookup, what the error calls it).
 DATE_FILTERS = (
     ("since", "created__date__gte", "The start date"),
@@ -115,6 +117,11 @@ def apply_filters(jobs, filters: dict[str, str], user):
         jobs = jobs.starred_by(user)
     if filters.get("op") in OPERATIONS:
         jobs = jobs.filter(operation=filters["op"])
+    project = filters.get("project", "")
+    if project == "none":
+        jobs = jobs.filter(project__isnull=True)
+    elif project.isascii() and project.isdigit() and len(project) < 19:
+        jobs = jobs.filter(project_id=int(project))
     for key, lookup, _ in DATE_FILTERS:
         if key in filters:
             jobs = jobs.filter(**{lookup: date.fromisoformat(filters[key])})
@@ -231,16 +238,17 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     if request.htmx and "before" in request.GET:  # scrolled to the end: the next cards
         return render(request, "gallery/index.html#older-page", ctx, status=status)
     prompt = request.GET.get("prompt", "")  # whole: one too long is named by the live check
+    initial = {"client_request_id": uuid.uuid4().hex, "prompt": prompt}
+    initial["project"] = Job.objects.last_project(membership)
     form = CreateForm(
-        initial={"client_request_id": uuid.uuid4().hex, "prompt": prompt},
-        team=membership.team,
-        show_health=True,
+        initial=initial, team=membership.team, show_health=True, projects=open_projects(membership)
     )
     filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
     ctx.update(nav="gallery", form=form, check=None, operations=OPERATIONS, **listening)
     ctx.update(filters=filters, filter_errors=errors)
     members = membership.team.memberships.order_by("user__username")
     ctx["members"] = members.values_list("user__username", flat=True)
+    ctx["projects"] = Project.objects.of_team(membership.team_id)
     return render(request, "gallery/index.html", ctx, status=status)
 
 
@@ -256,8 +264,10 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
         )
         response["Retry-After"] = str(verdict.retry_after)
         return response
-    form = CreateForm(request.POST, team=membership.team, show_health=True)
-    made, problem, known = [], "", set()
+    form = CreateForm(
+        request.POST, team=membership.team, show_health=True, projects=open_projects(membership)
+    )
+    made, problem, known, ask = [], "", set(), None
     if form.is_valid():
         draft = form.to_draft()
         known = made_for_request(membership, draft.client_request_id)
@@ -265,6 +275,7 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
             made = pipeline.create_batch(membership, draft)
         except pipeline.Refused as refused:
             problem, status = refused.message, refused.status
+            ask = AskForMoreForm.for_refusal(refused)
     else:
         problem, status = "; ".join(e for errs in form.errors.values() for e in errs), 400
     if not request.htmx:
@@ -272,15 +283,20 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("gallery", slug)
         jobs, cursor = gallery_page(membership, {})
         ctx = _page_context(membership, jobs, older_url=older_url(slug, {}, cursor))
-        ctx.update(nav="gallery", form=form, check=None, problem=problem)
+        ctx.update(nav="gallery", form=form, check=None, problem=problem, ask=ask)
         return render(request, "gallery/index.html", ctx, status=status)
     # A repeated press (the same request id) answers with the jobs it made
     # before: their cards are on the page already, and no credit moved.
     fresh = [job for job in made if job.pk not in known]
-    ctx = _page_context(membership, fresh, form=form, problem=problem)
+    ctx = _page_context(membership, fresh, form=form, problem=problem, ask=ask)
     ctx["check"] = preview_batch(form.to_request()) if made else None
     response = render(request, "gallery/index.html#created", ctx, status=200 if made else status)
     return trigger_client_event(response, "credits-changed") if fresh else response
+
+
+def open_projects(membership: Membership):
+    """The projects the create panel offers: the team's open ones."""
+    return Project.objects.of_team(membership.team_id).open()
 
 
 def made_for_request(membership: Membership, key: str) -> set[int]:

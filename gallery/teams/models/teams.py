@@ -46,6 +46,11 @@ class Team(models.Model):
     monthly_limit = models.BigIntegerField(
         null=True, blank=True, help_text="Most credits the whole team may spend in a month"
     )
+    approval_above = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Jobs costing more than this many credits wait for an admin's approval",
+    )
     time_zone = models.CharField(
         max_length=64,
         default="UTC",
