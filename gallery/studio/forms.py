@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -42,6 +43,28 @@ class PromptField(forms.CharField):
         attrs = super().widget_attrs(widget)
         attrs.pop("maxlength", None)
         return attrs
+
+
+class ProjectField(forms.ChoiceField):
+    """One of the projects `offer` was given (the team's open ones), or none.
+    A ChoiceField over a list rather than a ModelChoiceField: the gallery reads
+    its projects once for the filter and the panel, and a ModelChoiceField
+    would ask the database again to draw and to check the choice."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=[("", "No project")], required=False, **kwargs)
+        self.projects: dict[str, Project] = {}
+
+    def offer(self, projects: Iterable[Project]) -> None:
+        self.projects = {str(p.pk): p for p in projects}
+        self.choices = [("", "No project"), *((pk, p.name) for pk, p in self.projects.items())]
+
+    def prepare_value(self, value: Any) -> Any:
+        return value.pk if isinstance(value, Project) else value
+
+    def clean(self, value: Any) -> Project | None:
+        chosen = super().clean(value)
+        return self.projects.get(chosen) if chosen else None
 
 
 MAX_REFERENCES = MAX_IMAGE_PROMPTS + MAX_STYLE_REFERENCES + 1  # and one --oref
@@ -108,23 +131,18 @@ class CreateForm(forms.Form):
         widget=forms.HiddenInput(attrs={"data-request-id": True}),
     )
     ref = ReferencesField(required=False)
-    project = forms.ModelChoiceField(
-        label="Project",
-        queryset=Project.objects.none(),
-        required=False,
-        empty_label="No project",
-        error_messages={"invalid_choice": UNKNOWN_PROJECT},
-    )
+    project = ProjectField(label="Project", error_messages={"invalid_choice": UNKNOWN_PROJECT})
 
     def __init__(
         self, *args, team=None, show_health: bool = False, projects=None, **kwargs
     ) -> None:
         """`team`: its provider order picks the default provider. `show_health`:
         name a provider that is not healthy (pages, not the live check).
-        `projects`: the team's open projects, which the panel offers."""
+        `projects`: the team's open projects, which the panel offers (a list
+        the view read once, or a queryset)."""
         super().__init__(*args, **kwargs)
         if projects is not None:
-            self.fields["project"].queryset = projects
+            self.fields["project"].offer(projects)
         for role in REFERENCE_ROLES.values():  # --iw, --sw, --ow: the linter judges the value
             weight = forms.CharField(max_length=16, required=False, label=role.weight.label)
             weight.error_messages["max_length"] = f"{role.weight.flag} takes a number"
@@ -217,7 +235,7 @@ class CreateForm(forms.Form):
 
     @property
     def offers_projects(self) -> bool:
-        return self.fields["project"].queryset.exists()
+        return bool(self.fields["project"].projects)
 
 
 class CollectionForm(forms.Form):

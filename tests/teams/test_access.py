@@ -19,6 +19,7 @@ PUBLIC = {
     "api-generations",
     "api-task",
     "api-balance",
+    "api-batches",
     "api-file",
     "api-openapi",
     "api-not-found",

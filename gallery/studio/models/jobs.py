@@ -207,17 +207,6 @@ class JobQuerySet(models.QuerySet["Job"]):
             team_n=team_id, user_n=user_id
         )
 
-    def last_project(self, membership: Membership) -> Project | None:
-        """The project of the member's newest job in the team while it is still
-        open: what the create panel offers first. One query, on projects."""
-        newest = (
-            self.of_member(membership.team_id, membership.user_id)
-            .order_by("-created", "-pk")
-            .values("project_id")[:1]
-        )
-        projects = Project.objects.of_team(membership.team_id).open()
-        return projects.filter(pk=Subquery(newest)).first()
-
     def waiting(self) -> JobQuerySet:
         """Jobs parked in line: accepted and reserved, not yet sent, waiting
         for a slot of their member's (max_in_flight) or of their provider's.

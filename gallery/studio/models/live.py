@@ -20,11 +20,21 @@ class LiveSeq(models.Model):
     UPDATE that takes the next number until its transaction commits, so numbers are
     given in commit order and a reader never skips one that commits late."""
 
-    team = models.OneToOneField(Team, models.CASCADE, primary_key=True, related_name="+")
+    # `team.live_seq`: a page's membership query fetches it along (select_related
+    # "team__live_seq"), so drawing a page costs no query of its own for it.
+    team = models.OneToOneField(Team, models.CASCADE, primary_key=True, related_name="live_seq")
     last = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"team {self.team_id} at #{self.last}"
+
+    @classmethod
+    def of_team(cls, team: Team) -> int:
+        """`newest` for a team whose row may have come with it (select_related)."""
+        try:
+            return team.live_seq.last
+        except cls.DoesNotExist:  # no event yet
+            return 0
 
     @classmethod
     def newest(cls, team_id: int) -> int:

@@ -478,7 +478,7 @@ def download_name(image: Image) -> str:
 
 @require_GET
 def image(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    membership = get_membership(request, slug)
+    membership = get_membership(request, slug, "team__live_seq")
     listening = live_links(membership, f"image:{pk}")
     found = team_images(membership).filter(pk=pk).first()
     found = found or get_object_or_404(trashed_images(membership), pk=pk)

@@ -13,6 +13,7 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
+    Subquery,
     prefetch_related_objects,
 )
 from django.http import Http404, HttpRequest, HttpResponse
@@ -198,7 +199,7 @@ def live_links(membership: Membership, page: str, query: str = "") -> dict[str, 
     return {
         "live_stream_url": reverse("live-stream", args=[slug]) + params,
         "live_poll_url": reverse("live-poll", args=[slug]) + params,
-        "live_seq": LiveSeq.newest(membership.team_id),
+        "live_seq": LiveSeq.of_team(membership.team),
     }
 
 
@@ -222,7 +223,7 @@ def _job_number(raw: str, label: str, minimum: int) -> int:
 
 @require_GET
 def gallery(request: HttpRequest, slug: str) -> HttpResponse:
-    membership = get_membership(request, slug, "account")
+    membership = get_membership(request, slug, "account", "team__live_seq")
     usable, errors = read_filters(request.GET)
     page_query = filter_query({**usable, **({"before": "1"} if "before" in request.GET else {})})
     listening = live_links(membership, "gallery", page_query)
@@ -238,17 +239,16 @@ def gallery(request: HttpRequest, slug: str) -> HttpResponse:
     if request.htmx and "before" in request.GET:  # scrolled to the end: the next cards
         return render(request, "gallery/index.html#older-page", ctx, status=status)
     prompt = request.GET.get("prompt", "")  # whole: one too long is named by the live check
-    initial = {"client_request_id": uuid.uuid4().hex, "prompt": prompt}
-    initial["project"] = Job.objects.last_project(membership)
-    form = CreateForm(
-        initial=initial, team=membership.team, show_health=True, projects=open_projects(membership)
-    )
+    projects, last = team_projects(membership)
+    initial = {"client_request_id": uuid.uuid4().hex, "prompt": prompt, "project": last}
+    open_ones = [p for p in projects if p.archived_at is None]
+    form = CreateForm(initial=initial, team=membership.team, show_health=True, projects=open_ones)
     filters = {key: request.GET.get(key, "") for key in FILTERS}  # no misses in the template
     ctx.update(nav="gallery", form=form, check=None, operations=OPERATIONS, **listening)
     ctx.update(filters=filters, filter_errors=errors)
     members = membership.team.memberships.order_by("user__username")
     ctx["members"] = members.values_list("user__username", flat=True)
-    ctx["projects"] = Project.objects.of_team(membership.team_id)
+    ctx["projects"] = projects  # the filter's list: archived ones too, for their jobs
     return render(request, "gallery/index.html", ctx, status=status)
 
 
@@ -294,6 +294,21 @@ def create_job(request: HttpRequest, slug: str) -> HttpResponse:
     return trigger_client_event(response, "credits-changed") if fresh else response
 
 
+def team_projects(membership: Membership) -> tuple[list[Project], Project | None]:
+    """The team's projects, and the project of the member's newest job while
+    it is still open (what the create panel offers first), in one query: each
+    row carries that job's project id."""
+    newest = (
+        Job.objects.of_member(membership.team_id, membership.user_id)
+        .order_by("-created", "-pk")
+        .values("project_id")[:1]
+    )
+    projects = Project.objects.of_team(membership.team_id).annotate(members_last=Subquery(newest))
+    found = list(projects)
+    last = next((p for p in found if p.pk == p.members_last and p.archived_at is None), None)
+    return found, last
+
+
 def open_projects(membership: Membership):
     """The projects the create panel offers: the team's open ones."""
     return Project.objects.of_team(membership.team_id).open()
@@ -326,7 +341,7 @@ def job_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     what it cost, and every event, so a person can see why it took long or
     failed. While it is in flight the page asks this URL again every 2 s with
     htmx, for its live part alone, until the job is final."""
-    membership = get_membership(request, slug)
+    membership = get_membership(request, slug, "team__live_seq")
     listening = {} if request.htmx else live_links(membership, f"job:{pk}")
     job = job_for_page(membership, pk)
     can_manage = job is not None and job.can_manage(request.user, is_admin=membership.is_admin)
