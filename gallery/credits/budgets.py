@@ -85,6 +85,7 @@ def set_budget(
     settings = {"limit": limit, "thresholds": thresholds, "webhook_url": webhook_url}
     scope = {"team": team, "project": project, "membership": membership, "period": period}
     with transaction.atomic():
+        ledger.lock_team(team.pk)  # two admins at once: each entry's "before" is true
         old = Budget.objects.filter(**scope).first()
         before = {key: getattr(old, key) for key in settings} if old else {}
         budget, _ = Budget.objects.update_or_create(**scope, defaults=settings)
@@ -122,10 +123,11 @@ def set_approvals(team: Team, *, approval_above: int | None, marked: list[int], 
     """Which jobs wait for an admin: above a price (None: none by price), and
     every job of the members in `marked` (membership ids)."""
     with transaction.atomic():
+        locked = ledger.lock_team(team.pk)  # two admins at once: each entry's "before" is true
         members = list(team.memberships.current().select_related("user").order_by("user__username"))
         accounts = {m.pk: ledger.account_for(m) for m in members}
         before = {
-            "approval_above": Team.objects.get(pk=team.pk).approval_above,
+            "approval_above": locked.approval_above,
             "needs_approval": [m.user.username for m in members if accounts[m.pk].needs_approval],
         }
         Team.objects.filter(pk=team.pk).update(approval_above=approval_above)
