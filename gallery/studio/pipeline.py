@@ -48,6 +48,7 @@ from gallery.studio.live.events import emit
 from gallery.studio.models.health import Outcome, ProviderCall
 from gallery.studio.models.jobs import JOB_DEADLINE, WAITING_NOTE_START, Image, Job
 from gallery.studio.models.live import LiveEvent
+from gallery.teams import audit
 from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership, Team
 
@@ -357,6 +358,7 @@ def approve(job: Job, by) -> bool:
         if not job.approve(now + _recheck("QUEUE_RECHECK"), now + JOB_DEADLINE):
             return False
         job.log("approved", f"Approved by {by}")
+        _audit_decision(job, by, audit.AuditAction.JOB_APPROVED, {"status": "queued"})
         enqueue("submit_job", job.pk)
     return True
 
@@ -369,9 +371,23 @@ def decline(job: Job, by) -> bool:
         if not job.decline(f"Declined by {by}"):
             return False
         ledger.refund(job=job, account=account, reason=f"{job.operation} · declined")
+        after = {"status": "cancelled", "refunded": job.credits_reserved}
+        _audit_decision(job, by, audit.AuditAction.JOB_DECLINED, after)
         _announce_end(job)
     job.log("declined", f"Declined by {by}; refunded {job.credits_reserved} credits")
     return True
+
+
+def _audit_decision(job: Job, by, action: str, after: dict) -> None:
+    audit.record(
+        job.team_id,
+        by,
+        action,
+        f"job {job.pk} ({job.operation}, {job.credits_reserved} credits) of {job.user.username}",
+        {"status": "awaiting", "reason": job.approval_reason},
+        after,
+        subject=job.user,
+    )
 
 
 # The job log is read by the whole team: it speaks of the author, not "you".

@@ -23,6 +23,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from gallery.credits.models.credits import LedgerEntry, month_bounds, zone_named
+from gallery.teams import audit
 from gallery.teams.models.projects import Project
 from gallery.teams.models.teams import Membership, Team
 
@@ -243,13 +244,34 @@ class BudgetRequest(models.Model):
                 created=now,
             )
             BudgetRequest.objects.filter(pk=self.pk).update(granted=raised)
+            self._audit(
+                audit.AuditAction.RAISE_GRANTED,
+                by,
+                {"amount": amount, "expires_at": expires_at.isoformat(), "note": self.note},
+            )
         self.status, self.granted = self.Status.GRANTED, raised
         return raised
 
     def dismiss(self, *, by) -> bool:
-        done = BudgetRequest.objects.open().filter(pk=self.pk)
-        return bool(
-            done.update(status=self.Status.DISMISSED, decided_at=timezone.now(), decided_by=by)
+        with transaction.atomic():
+            done = BudgetRequest.objects.open().filter(pk=self.pk)
+            if not done.update(
+                status=self.Status.DISMISSED, decided_at=timezone.now(), decided_by=by
+            ):
+                return False
+            self._audit(audit.AuditAction.REQUEST_DISMISSED, by, {"status": "dismissed"})
+        return True
+
+    def _audit(self, action: str, by, after: dict) -> None:
+        member = self.membership
+        audit.record(
+            member.team_id,
+            by,
+            action,
+            f"{member.user.username}'s request for {self.amount} more in {self.budget.name}",
+            {"status": "open", "asked": self.amount},
+            after,
+            subject=member.user,
         )
 
 

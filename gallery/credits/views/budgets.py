@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from gallery.credits import budgets, ledger
+from gallery.credits import budgets
 from gallery.credits.forms import ApprovalsForm, AskForMoreForm, BudgetForm, ProjectForm
 from gallery.credits.models.budgets import Budget, BudgetRequest
 from gallery.credits.models.credits import CreditAccount
 from gallery.teams.models.projects import Project
-from gallery.teams.models.teams import Membership, Team
+from gallery.teams.models.teams import Membership
 from gallery.teams.views.helpers import get_admin_membership, get_membership
 
 
@@ -43,6 +41,7 @@ def set_budget(request: HttpRequest, slug: str) -> HttpResponse:
         limit=data["limit"],
         thresholds=data["thresholds"],
         webhook_url=data["webhook_url"],
+        by=request.user,
     )
     return _answer(request, membership, notice=f"Saved {budget.name}.")
 
@@ -51,9 +50,8 @@ def set_budget(request: HttpRequest, slug: str) -> HttpResponse:
 def remove_budget(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = get_admin_membership(request, slug)
     budget = get_object_or_404(Budget.objects.filter(team=membership.team), pk=pk)
-    name = budget.name
-    budget.delete()
-    return _answer(request, membership, notice=f"Removed {name}.")
+    budgets.remove_budget(budget, by=request.user)
+    return _answer(request, membership, notice=f"Removed {budget.name}.")
 
 
 @require_POST
@@ -62,7 +60,7 @@ def add_project(request: HttpRequest, slug: str) -> HttpResponse:
     form = ProjectForm(request.POST, team=membership.team)
     if not form.is_valid():
         return _answer(request, membership, project_form=form, status=400)
-    project = Project.objects.create(team=membership.team, name=form.cleaned_data["name"])
+    project = Project.add(membership.team, form.cleaned_data["name"], by=request.user)
     return _answer(request, membership, notice=f"Added project {project.name}.")
 
 
@@ -71,9 +69,7 @@ def archive_project(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """An archived project takes no new work; its jobs and spend stay."""
     membership = get_admin_membership(request, slug)
     project = get_object_or_404(Project.objects.of_team(membership.team_id), pk=pk)
-    Project.objects.filter(pk=project.pk, archived_at__isnull=True).update(
-        archived_at=timezone.now()
-    )
+    project.archive(by=request.user)
     return _answer(request, membership, notice=f"Archived project {project.name}.")
 
 
@@ -86,13 +82,8 @@ def set_approvals(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _answer(request, membership, approvals_form=form, status=400)
     marked = [int(pk) for pk in form.cleaned_data["needs_approval"]]
-    with transaction.atomic():
-        Team.objects.filter(pk=team.pk).update(approval_above=form.cleaned_data["approval_above"])
-        for member in team.memberships.filter(removed_at__isnull=True):
-            account = ledger.account_for(member)
-            flag = member.pk in marked
-            CreditAccount.objects.filter(pk=account.pk).update(needs_approval=flag)
-    team.refresh_from_db(fields=["approval_above"])
+    above = form.cleaned_data["approval_above"]
+    budgets.set_approvals(team, approval_above=above, marked=marked, by=request.user)
     return _answer(request, membership, notice="Saved who needs approval.")
 
 

@@ -33,7 +33,8 @@ def provider_order(request: HttpRequest, slug: str) -> HttpResponse:
     form = ProviderOrderForm(request.POST, team=team)
     saved = form.is_valid()
     if saved:
-        team.set_provider_order(form.cleaned_data["order"], failover=form.cleaned_data["failover"])
+        data = form.cleaned_data
+        team.set_provider_order(data["order"], failover=data["failover"], by=request.user)
         form = ProviderOrderForm(team=team)
     if not request.htmx and saved:
         messages.success(request, "Saved the provider order.")

@@ -32,6 +32,16 @@ class AuditAction(models.TextChoices):
     REMOVE = "remove", "Member removed"
     TOKEN_CREATED = "token_created", "API token created"
     TOKEN_REVOKED = "token_revoked", "API token revoked"
+    BUDGET_SET = "budget_set", "Budget set"
+    BUDGET_REMOVED = "budget_removed", "Budget removed"
+    APPROVAL_RULES = "approval_rules", "Approval rules changed"
+    JOB_APPROVED = "job_approved", "Job approved"
+    JOB_DECLINED = "job_declined", "Job declined"
+    RAISE_GRANTED = "raise_granted", "Budget raise granted"
+    REQUEST_DISMISSED = "request_dismissed", "Budget request dismissed"
+    PROJECT_ADDED = "project_added", "Project added"
+    PROJECT_ARCHIVED = "project_archived", "Project archived"
+    PROVIDER_ORDER = "provider_order", "Provider order changed"
 
 
 class AuditQuerySet(models.QuerySet["AuditEntry"]):

@@ -6,10 +6,11 @@ have none ("No project"). Budgets and the spend dashboard break down by it.
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from gallery.teams import audit
 from gallery.teams.models.teams import Team
 
 
@@ -39,3 +40,30 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def add(cls, team: Team, name: str, *, by=None) -> Project:
+        with transaction.atomic():
+            project = cls.objects.create(team=team, name=name)
+            audit.record(
+                team, by, audit.AuditAction.PROJECT_ADDED, f"project {name}", {}, {"name": name}
+            )
+        return project
+
+    def archive(self, *, by=None) -> bool:
+        """Take no new work; its jobs and spend stay. Whether this call did it."""
+        now = timezone.now()
+        with transaction.atomic():
+            open_ = Project.objects.open().filter(pk=self.pk)
+            if not open_.update(archived_at=now):
+                return False
+            audit.record(
+                self.team_id,
+                by,
+                audit.AuditAction.PROJECT_ARCHIVED,
+                f"project {self.name}",
+                {"archived": False},
+                {"archived": True},
+            )
+        self.archived_at = now
+        return True

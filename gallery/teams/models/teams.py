@@ -98,14 +98,26 @@ class Team(models.Model):
         chosen = [p for p in self.provider_order if p in configured]
         return chosen + [p for p in configured if p not in chosen]
 
-    def set_provider_order(self, order: list[str], *, failover: bool) -> None:
+    def set_provider_order(self, order: list[str], *, failover: bool, by=None) -> None:
         known = configured_providers()
         if sorted(order) != sorted(known) or len(set(order)) != len(order):
             raise ValidationError(f"List each provider once: {', '.join(known)}")
-        self.provider_order, self.failover = list(order), failover
-        Team.objects.filter(pk=self.pk).update(
-            provider_order=self.provider_order, failover=failover
-        )
+        before = {"order": self.providers_in_order(), "failover": self.failover}
+        after = {"order": list(order), "failover": failover}
+        with transaction.atomic():
+            self.provider_order, self.failover = list(order), failover
+            Team.objects.filter(pk=self.pk).update(
+                provider_order=self.provider_order, failover=failover
+            )
+            if before != after:
+                audit.record(
+                    self,
+                    by,
+                    audit.AuditAction.PROVIDER_ORDER,
+                    "the team's provider order",
+                    {k: v for k, v in before.items() if after[k] != v},
+                    {k: v for k, v in after.items() if before[k] != v},
+                )
 
 
 class Role(models.TextChoices):
