@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gallery', '0016_projects_budgets'),
+        ('gallery', '0017_live_seq_of_team'),
     ]
 
     operations = [
