@@ -440,8 +440,14 @@ class BatchRowRequest(Shape):
         None, max_length=20, description="Appended as --ar, e.g. 16:9."
     )
     speed: Literal[tables.SPEEDS] | None = Field(None, description="fast when absent.")
-    provider: Literal[PROVIDERS] | None = Field(None, description="The site's own when absent.")
-    project: str | None = Field(None, max_length=120, description="Kept; not applied yet.")
+    provider: Literal[PROVIDERS] | None = Field(
+        None, description="The first of the team's provider order when absent."
+    )
+    project: str | None = Field(
+        None,
+        max_length=120,
+        description="The name of an open project of the team; else the token's project, if any.",
+    )
     reference_url: str | None = Field(
         None, max_length=2048, description="An image URL put before the prompt."
     )

@@ -7,7 +7,7 @@ Columns (any order, case-blind; the first row names them):
     aspect ratio    optional: "16:9", appended as --ar (also: aspect, ar)
     speed           optional: draft, fast or turbo (fast when empty)
     provider        optional: evolink, reapi or vtrix (the site's when empty)
-    project         optional: kept as written
+    project         optional: the name of an open project of the team (checked by studio.batches)
     reference url   optional: an image URL put before the prompt (also: reference)
     repeat          optional: how many jobs of this row, 1 to MAX_REPEAT (also: count)
     name            optional: a free label kept with the row's jobs

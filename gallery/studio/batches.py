@@ -25,11 +25,11 @@ from gallery.catalog.operations import Request
 from gallery.credits.models.prices import Price
 from gallery.credits.quotes import preview as preview_request
 from gallery.studio import pipeline
-from gallery.studio.forms import configured_providers
 from gallery.studio.models.batches import Batch, BatchJob, BatchRow
 from gallery.studio.models.jobs import Job
 from gallery.studio.models.organise import Collection, CollectionItem
-from gallery.teams.models.teams import Membership
+from gallery.teams.models.projects import Project
+from gallery.teams.models.teams import Membership, Team
 
 ONE_JOB_PER_ROW = (
     "One job per row: permutations {…} and --repeat belong to the create bar; use the repeat column"
@@ -41,6 +41,7 @@ class Priced:
     row: tables.Row
     request: Request
     credits: int  # each job's
+    project: Project | None = None  # the row's, or the default `preview` was given
 
     @property
     def subtotal(self) -> int:
@@ -64,28 +65,28 @@ class Preview:
     def bad_rows(self) -> int:
         return len({p.number for p in self.problems if p.number})
 
-    @property
-    def projects(self) -> bool:
-        """Whether a row names a project (kept on the row; not applied yet)."""
-        return any(p.row.project for p in self.rows)
+
+def preview(text: str, team: Team, project: Project | None = None) -> Preview:
+    """Every row of the table checked and priced; bad rows apart, naming column
+    and rule. A row without a provider starts on the team's first; one without
+    a project goes to `project` (a token's), else to none."""
+    return _priced(*tables.parse(text), team=team, default=project)
 
 
-def preview(text: str) -> Preview:
-    """Every row of the table checked and priced; bad rows apart, naming column and rule."""
-    return _priced(*tables.parse(text))
-
-
-def preview_records(records: list[dict]) -> Preview:
+def preview_records(records: list[dict], team: Team, project: Project | None = None) -> Preview:
     """The team API's rows, as `preview` (row n is the n-th of the list)."""
-    return _priced(*tables.from_records(records))
+    return _priced(*tables.from_records(records), team=team, default=project)
 
 
-def _priced(rows: list[tables.Row], problems: list[tables.Problem]) -> Preview:
-    prices, providers = Price.objects.as_mapping(), configured_providers()
+def _priced(
+    rows: list[tables.Row], problems: list[tables.Problem], *, team: Team, default: Project | None
+) -> Preview:
+    prices, providers = Price.objects.as_mapping(), team.providers_in_order()
+    projects = {p.name.casefold(): p for p in Project.objects.of_team(team.pk).open()}
     priced = []
     for row in rows:
-        found = _row_problems(row, providers)
-        request = _request(row)
+        found = _row_problems(row, providers, projects)
+        request = _request(row, providers)
         check = preview_request(request, prices=prices) if not found else None
         if check is not None:
             found += [tables.Problem(row.number, "prompt", e.message) for e in check.errors]
@@ -94,25 +95,32 @@ def _priced(rows: list[tables.Row], problems: list[tables.Problem]) -> Preview:
         if found:
             problems.extend(found)
         else:
-            priced.append(Priced(row, request, check.quote.credits))
+            project = projects[row.project.casefold()] if row.project else default
+            priced.append(Priced(row, request, check.quote.credits, project))
     return Preview(priced, sorted(problems, key=lambda p: p.number))
 
 
-def _request(row: tables.Row) -> Request:
+def _request(row: tables.Row, providers: list[str]) -> Request:
     return Request(
         operation="mj-v7",
-        provider=row.provider or settings.MJWEB_PROVIDER,
+        provider=row.provider or (providers[0] if providers else settings.MJWEB_PROVIDER),
         prompt=row.composed,
         speed=row.speed or "fast",
     )
 
 
-def _row_problems(row: tables.Row, providers: list[str]) -> list[tables.Problem]:
+def _row_problems(
+    row: tables.Row, providers: list[str], projects: dict[str, Project]
+) -> list[tables.Problem]:
     found = []
     if row.provider and row.provider not in providers:
         offered = ", ".join(providers)
         message = f"{row.provider} is not set up on this site; use one of {offered}"
         found.append(tables.Problem(row.number, "provider", message))
+    if row.project and row.project.casefold() not in projects:
+        names = ", ".join(sorted(p.name for p in projects.values())) or "none yet"
+        message = f"{row.project} is not an open project of this team (open projects: {names})"
+        found.append(tables.Problem(row.number, "project", message))
     try:
         if permutations.expand(row.composed, cap=settings.MJWEB_BATCH_CAP).uses_syntax:
             found.append(tables.Problem(row.number, "prompt", ONE_JOB_PER_ROW))
@@ -145,7 +153,7 @@ def start(membership: Membership, name: str, cap: int, checked: Preview) -> Batc
                 prompt=p.request.prompt,
                 provider=p.request.provider,
                 speed=p.request.speed or "",
-                project=p.row.project[:120],
+                project=p.project.name if p.project else "",
                 repeat=p.row.repeat,
                 credits_each=p.credits,
             )
@@ -196,12 +204,18 @@ def feed(batch_id: int) -> int:
 
 def _make(batch: Batch, row: BatchRow) -> Job:
     request = Request(operation="mj-v7", provider=row.provider, prompt=row.prompt, speed=row.speed)
+    # By name: a project archived since the preview is refused by create(), in words on the row.
+    team = batch.membership.team
+    project = (
+        Project.objects.of_team(team.pk).filter(name=row.project).first() if row.project else None
+    )
     # Derived from the row and the job's number in it: a second feeder that
     # read the same count finds this job instead of making another.
     draft = pipeline.Draft(
         request=request,
         prompt_raw=row.prompt,
         client_request_id=f"batch-{batch.pk}-{row.pk}-{row.made + 1}",
+        project=project,
     )
 
     def record(job: Job) -> None:

@@ -57,7 +57,8 @@ SLICE_SECONDS = 60.0
 
 MANIFEST_FIELDS = (
     *("file", "job", "image", "prompt", "parameters", "operation", "operation_label"),
-    *("title", "name", "author", "job_credits_charged", "created", "parent_job", "parent_image"),
+    *("title", "name", "author", "project", "job_credits_charged", "created"),
+    *("parent_job", "parent_image"),
     *("width", "height", "bytes", "sha256"),
 )
 # A spreadsheet runs a cell that starts like a formula; such a cell gets a quote.
@@ -115,7 +116,7 @@ def visible_entries(
     """(position, image, name) of the plan from `start`, the image None when
     the member may no longer export it (made private, deleted, purged)."""
     images = exportable(Job.objects.visible_in(membership), field).select_related(
-        "job__user", "job__parent", "job__batch_link__row"
+        "job__user", "job__parent", "job__project", "job__batch_link__row"
     )
     for at in range(start, len(plan), LOOKUP):
         chunk = plan[at : at + LOOKUP]
@@ -167,6 +168,7 @@ def manifest_row(image: Image, name: str, sha256: str, size: int) -> dict:
         "title": job.title,
         "name": _row_name(job),
         "author": job.user.username,
+        "project": job.project.name if job.project else "",
         "job_credits_charged": job.credits_charged,
         "created": job.created.astimezone(UTC).isoformat(),
         "parent_job": parent.job_id if parent else None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from gallery.models import Batch, Job, LedgerEntry
+from gallery.models import ApiToken, Batch, Job, LedgerEntry, Membership, Project
 from gallery.studio import batches
+from tests.api.conftest import Api
+from tests.factories import fund
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +83,21 @@ def test_the_openapi_document_describes_it(alice_api):
     assert operation["operationId"] == "createBatch"
     assert "never spends past it" in operation["description"]
     assert set(operation["responses"]) >= {"200", "400", "401", "403", "429"}
+
+
+def test_rows_go_to_their_project_and_the_rest_to_the_tokens(alice, team):
+    spring, autumn = (Project.objects.create(team=team, name=n) for n in ("Spring", "Autumn"))
+    fund(alice, team)
+    membership = Membership.objects.get(user=alice, team=team)
+    api = Api(ApiToken.issue(membership, "ci", project=autumn)[1])
+    body = {"name": "Mixed", "cap": 1000, "rows": [{"prompt": "a cat", "project": "spring"},
+                                                   {"prompt": "a dog"}]}  # fmt: skip
+    assert api.post(URL, body).status_code == 200
+    assert dict(Job.objects.values_list("prompt", "project")) == {
+        "a cat": spring.pk,
+        "a dog": autumn.pk,
+    }
+    body["rows"] = [{"prompt": "a fox", "project": "Winter"}]
+    refused = api.post(URL, body)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "rows[0].project"

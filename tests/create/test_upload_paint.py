@@ -182,3 +182,22 @@ def test_a_viewer_cannot_paint(dave_client, alice_client):
 def test_wrong_methods_are_refused(alice_client):
     assert alice_client.put(PAGE).status_code == 405
     assert alice_client.post(PRICE).status_code == 405
+
+
+def test_painting_starts_on_the_first_provider_in_the_teams_order_that_offers_it(
+    alice_client, team, funded, settings, monkeypatch
+):
+    monkeypatch.setattr("gallery.studio.pipeline.async_task", lambda *a, **k: None)
+    settings.PROVIDERS = {
+        name: {"base_url": f"http://127.0.0.1:1/{name}", "api_key": "k"}
+        for name in ("evolink", "reapi", "vtrix")
+    }
+    # Vtrix has no Upload & paint: the first of the order that does is reAPI.
+    team.set_provider_order(["vtrix", "reapi", "evolink"], failover=True)
+    src = upload(alice_client)
+    assert alice_client.post(PAGE, form(src), headers=HTMX).status_code == 200
+    assert Job.objects.get().provider == "reapi"
+    # A provider asked for by name still wins, if it offers the operation.
+    again = form(src, provider="evolink", client_request_id="f" * 32)
+    assert alice_client.post(PAGE, again, headers=HTMX).status_code == 200
+    assert Job.objects.latest("pk").provider == "evolink"

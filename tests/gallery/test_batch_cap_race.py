@@ -24,7 +24,7 @@ def test_racing_feeders_never_take_a_batch_past_its_cap(alice, team):
     fund(alice, team, 100_000)
     CreditAccount.objects.filter(membership=member).update(max_in_flight=100)
     text = "\n".join(["prompt", *(f"product shot {i}" for i in range(30))])
-    checked = batches.preview(text)
+    checked = batches.preview(text, team)
     cap = 7 * FAST + 50  # seven fit, the eighth would pass it
     batch = Batch.objects.create(membership=member, name="Race", cap=cap)
     batch.rows.model.objects.bulk_create(

@@ -12,9 +12,18 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from gallery.credits import ledger
-from gallery.models import Batch, CollectionItem, CreditAccount, Job, LedgerEntry, Membership
+from gallery.models import (
+    Batch,
+    CollectionItem,
+    CreditAccount,
+    Job,
+    LedgerEntry,
+    Membership,
+    Project,
+)
 from gallery.studio import batches, pipeline
 from tests.factories import add_images, fund
 
@@ -42,7 +51,7 @@ def slots(user, team, n: int) -> None:
 
 
 def start(user, team, text: str, cap: int, name: str = "Spring shots") -> Batch:
-    return batches.start(member(user, team), name, cap, batches.preview(text))
+    return batches.start(member(user, team), name, cap, batches.preview(text, team))
 
 
 # --- the preview ---------------------------------------------------------------------------
@@ -88,14 +97,37 @@ def test_the_header_must_name_a_prompt_column_and_known_columns(alice_client):
     assert "0 rows priced" in html and "Start batch" not in html
 
 
-def test_a_tsv_file_upload_is_read_like_a_pasted_table(alice_client):
+def test_a_tsv_file_upload_is_read_like_a_pasted_table(alice_client, team):
+    Project.objects.create(team=team, name="Spring")
     upload = SimpleUploadedFile(
-        "shots.tsv", b"prompt\trepeat\tproject\tname\na red chair\t3\tSpring\tchair\n"
+        "shots.tsv", b"prompt\trepeat\tproject\tname\na red chair\t3\tspring\tchair\n"
     )
     html = alice_client.post(URL, {"name": "x", "file": upload}).content.decode()
-    assert "1 row priced</strong> · 3 jobs · 237 credits" in html
+    assert "1 row priced</strong> · 3 jobs · 237 credits" in html  # "spring" is Spring
     assert "a red chair" in html  # the file's text is kept in the box for the start
-    assert "Projects: not yet." in html
+
+
+def test_a_row_naming_no_open_project_of_the_team_is_an_error_naming_it(
+    alice_client, team, other_team
+):
+    Project.objects.create(team=team, name="Spring")
+    Project.objects.create(team=team, name="Old", archived_at=timezone.now())
+    Project.objects.create(team=other_team, name="Theirs")
+    rows = ["a cat,Spring", "a dog,Old", "a fox,Theirs", "an owl,"]
+    text = table(rows, header="prompt,project")
+    html = alice_client.post(URL, {"name": "x", "table": text}).content.decode()
+    assert "2 rows priced" in html
+    assert "Old is not an open project of this team (open projects: Spring)" in html
+    assert "Theirs is not an open project of this team" in html
+
+
+def test_a_batchs_jobs_go_to_their_rows_projects(alice, team):
+    spring = Project.objects.create(team=team, name="Spring")
+    fund(alice, team, 1000)
+    rows = ["name,prompt,project", "a,a cat,Spring", "b,a dog,"]
+    start(alice, team, "\n".join(rows), cap=1000)
+    made = dict(Job.objects.values_list("prompt", "project"))
+    assert made == {"a cat": spring.pk, "a dog": None}
 
 
 def test_reference_urls_permutations_and_repeats_are_checked_per_row(alice_client):

@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
-from gallery.models import Collection, CollectionItem, Export, Job, Membership, Team
+from gallery.models import Collection, CollectionItem, Export, Job, Membership, Project, Team
 from gallery.studio import exports
 from tests.factories import finished_job, many_jobs, stored_originals
 
@@ -92,6 +92,18 @@ def test_the_manifest_names_an_edits_parent_job_and_image(alice_client, alice, t
     (row,) = manifest(archive)
     assert (row["parent_job"], row["parent_image"]) == (source.pk, 3)
     assert row["operation"] == "upscale"
+
+
+def test_the_manifest_names_each_jobs_project(alice_client, alice, team):
+    spring = Project.objects.create(team=team, name="Spring")
+    placed = finished_job(alice, team, images=1, prompt="a chair")
+    Job.objects.filter(pk=placed.pk).update(project=spring)
+    loose = finished_job(alice, team, images=1, prompt="a stool")
+    archive = unzip(download(alice_client, scope="selection", ids=[placed.pk, loose.pk]))
+    named = {r["job"]: r["project"] for r in manifest(archive)}
+    assert named == {placed.pk: "Spring", loose.pk: ""}
+    table = csv.DictReader(io.StringIO(archive.read("manifest.csv").decode()))
+    assert {r["project"] for r in table} == {"Spring", ""}
 
 
 def test_a_prompt_that_looks_like_a_formula_is_quoted_in_the_csv(alice_client, alice, team):

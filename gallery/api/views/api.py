@@ -441,7 +441,8 @@ def create_batch(request: HttpRequest, payload: schemas.BatchRequest) -> HttpRes
     (nothing made) if any row is, every problem named by row and column."""
     membership = request.auth.membership  # type: ignore[attr-defined]
     records = [row.model_dump(exclude_none=True) for row in payload.rows]
-    checked = batches.preview_records(records)
+    token = request.auth  # type: ignore[attr-defined]
+    checked = batches.preview_records(records, membership.team, token.project)
     if checked.problems:
         issues = tuple(
             Issue(Code.INVALID_VALUE, f"rows[{p.number - 1}].{p.column.replace(' ', '_')}", str(p))

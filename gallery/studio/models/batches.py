@@ -110,7 +110,7 @@ class BatchRow(models.Model):
     prompt = models.TextField()  # as sent: reference and aspect ratio composed in
     provider = models.CharField(max_length=20)
     speed = models.CharField(max_length=10)
-    project = models.CharField(max_length=120, blank=True)  # kept; projects come later
+    project = models.CharField(max_length=120, blank=True)  # its project's name, checked
     repeat = models.PositiveSmallIntegerField(default=1)
     credits_each = models.BigIntegerField()  # the quote when it started
     made = models.PositiveSmallIntegerField(default=0)  # jobs made of `repeat`

@@ -40,7 +40,8 @@ def batch_new(request: HttpRequest, slug: str) -> HttpResponse:
         valid = form.is_valid()
         data = form.cleaned_data
         # The rows are shown whatever else is wrong (a missing cap is named beside them).
-        checked = batches.preview(data["table"]) if data.get("table", "").strip() else None
+        table = data.get("table", "").strip()
+        checked = batches.preview(data["table"], membership.team) if table else None
         status = 200 if valid else 400
         if valid and starting:
             try:

@@ -34,10 +34,9 @@ from gallery.credits import ledger
 from gallery.credits.quotes import Preview, preview
 from gallery.studio import pipeline, public_urls, references
 from gallery.studio.edit_fields import BadInput, box, canvas_defaults, drawn_mask
-from gallery.studio.forms import configured_providers
 from gallery.studio.models.jobs import Job
 from gallery.studio.views import images
-from gallery.teams.models.teams import Membership
+from gallery.teams.models.teams import Membership, Team
 from gallery.teams.views.helpers import get_membership
 
 OPERATION = "mj-v7-upload-paint"
@@ -77,15 +76,15 @@ def source_for(membership: Membership, src: str) -> Source:
     return Source(name=name, url=url, shown=shown, width=width, height=height)
 
 
-def provider_for(data: QueryDict) -> str:
-    """The provider asked for, if it offers Upload & paint; else the studio's
-    default (as the create bar falls back to it), else any that offers it."""
-    offering = [p for p in configured_providers() if operations.supports(p, OPERATION)]
+def provider_for(data: QueryDict, team: Team) -> str:
+    """The provider asked for, if it offers Upload & paint; else the first in
+    the team's order that does (as the create bar starts on the team's first)."""
+    # With no key configured, the site's default, as the create bar falls back to it.
+    order = team.providers_in_order() or [settings.MJWEB_PROVIDER]
+    offering = [p for p in order if operations.supports(p, OPERATION)]
     asked = data.get("provider", "")
     if asked in offering:
         return asked
-    if operations.supports(settings.MJWEB_PROVIDER, OPERATION):
-        return settings.MJWEB_PROVIDER
     if not offering:
         raise BadInput(NO_PROVIDER)
     return offering[0]
@@ -98,7 +97,7 @@ def _mask(data: QueryDict) -> dict[str, Any]:
     return drawn_mask(raw)
 
 
-def paint_request(source: Source, data: QueryDict) -> Request:
+def paint_request(source: Source, data: QueryDict, team: Team) -> Request:
     """What the form asks for; BadInput names a field it cannot read."""
     params = {
         "canvas": box(data, "canvas", "canvas"),
@@ -107,7 +106,7 @@ def paint_request(source: Source, data: QueryDict) -> Request:
     }
     return Request(
         operation=OPERATION,
-        provider=provider_for(data),
+        provider=provider_for(data, team),
         prompt=data.get("prompt", "").strip(),
         speed=data.get("speed") or None,
         params=params,
@@ -115,12 +114,12 @@ def paint_request(source: Source, data: QueryDict) -> Request:
     )
 
 
-def opening_price(source: Source, defaults: dict[str, Any]) -> images.Button:
+def opening_price(source: Source, defaults: dict[str, Any], team: Team) -> images.Button:
     """The price shown before anything is touched: the default placement and a
     stand-in mask (a mask's shape does not change the price), or why it is off."""
     label = OPERATIONS[OPERATION].label
     try:
-        provider = provider_for(QueryDict())
+        provider = provider_for(QueryDict(), team)
     except BadInput as exc:
         return images.Button(key=FORM, operation=OPERATION, label=label, reason=str(exc))
     params = {**defaults, "mask": OPERATIONS[OPERATION].stand_ins["mask"]}
@@ -160,7 +159,11 @@ def _page(
     if source is not None:
         # The image page's starting placement, for an upload instead of a gallery image.
         defaults = canvas_defaults(source.width, source.height)
-        ctx.update(defaults, form_id=uuid.uuid4().hex, price=opening_price(source, defaults))
+        ctx.update(
+            defaults,
+            form_id=uuid.uuid4().hex,
+            price=opening_price(source, defaults, membership.team),
+        )
     return render(request, "gallery/upload_paint.html", ctx, status=status)
 
 
@@ -179,7 +182,7 @@ def upload_paint(request: HttpRequest, slug: str) -> HttpResponse:
         return _page(request, membership, source)
     job, problem, status = None, "", 200
     try:
-        edit = paint_request(source, data)
+        edit = paint_request(source, data, membership.team)
         draft = pipeline.Draft(
             request=edit,
             prompt_raw=edit.prompt,
@@ -231,7 +234,7 @@ def upload_paint_price(request: HttpRequest, slug: str) -> HttpResponse:
         if not membership.can_create:
             raise pipeline.Refused(VIEWERS, status=403)
         source = source_for(membership, request.GET.get("src", ""))
-        check = preview(paint_request(source, request.GET))
+        check = preview(paint_request(source, request.GET, membership.team))
     except BadInput as exc:
         problem, status = str(exc), 400
     except pipeline.Refused as refused:
